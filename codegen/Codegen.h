@@ -1,0 +1,27 @@
+//===- Codegen.h - LLVM dialect -> LLVM IR -> asm / object -------*- C++ -*-===//
+#ifndef KILN_CODEGEN_CODEGEN_H
+#define KILN_CODEGEN_CODEGEN_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Target/TargetMachine.h"
+#include <memory>
+#include <string>
+
+namespace kiln {
+
+/// A TargetMachine for `cpu` ("" or "host": this machine's CPU and features;
+/// otherwise an LLVM CPU name such as "x86-64-v3" or "skylake-avx512" with
+/// exactly that CPU's features). Unknown names are an error, never ignored.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(llvm::StringRef cpu);
+
+enum class ArtifactKind { LLVMIR, Assembly, Object };
+
+/// Translates a module in the LLVM dialect, optimizes it at O3 for `tm` and
+/// returns LLVM IR text, assembly text or an ELF object.
+llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMachine &tm,
+                                         ArtifactKind kind);
+
+} // namespace kiln
+
+#endif

@@ -1,0 +1,238 @@
+//===- Compiler.cpp - parse, verify, lower through the phases, emit ------===//
+#include "codegen/Compiler.h"
+#include "codegen/Codegen.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassInstrumentation.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+std::unique_ptr<MLIRContext> createContext() {
+  // Textual phase pipelines look passes up by name in the global registry.
+  static bool registered = (registerPassesAndPipelines(), true);
+  (void)registered;
+  DialectRegistry registry;
+  registerDialects(registry);
+  auto context = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
+  context->loadAllAvailableDialects();
+  // A user's error names the place; the op dump that MLIR appends is noise.
+  context->printOpOnDiagnostic(false);
+  return context;
+}
+
+OwningOpRef<ModuleOp> parseModule(llvm::SourceMgr &sourceMgr, MLIRContext &context) {
+  return parseSourceFile<ModuleOp>(sourceMgr, &context);
+}
+
+std::vector<std::string> stageNames() {
+  std::vector<std::string> names;
+  for (const Phase &p : phases())
+    names.push_back(p.name);
+  for (const char *s : {"llvm-ir", "asm", "obj"})
+    names.push_back(s);
+  return names;
+}
+
+std::vector<std::string> phaseNames() { return stageNames(); }
+
+namespace {
+
+/// True when printing with elided constants would drop data.
+bool hasLargeConstants(Operation *root, int64_t limit) {
+  bool found = false;
+  root->walk([&](Operation *op) {
+    for (NamedAttribute attr : op->getAttrs())
+      if (auto elements = dyn_cast<ElementsAttr>(attr.getValue()))
+        if (elements.getNumElements() > limit)
+          found = true;
+  });
+  return found;
+}
+
+/// Writes DIR/NN-<phase>-<pass>.mlir after every pass: numbered in run order,
+/// diffable, with large constants elided (such files say they are not runnable).
+class DumpToDirectory : public PassInstrumentation {
+public:
+  DumpToDirectory(std::string dir, std::string phase, int *count)
+      : dir_(std::move(dir)), phase_(std::move(phase)), count_(count) {}
+
+  void runAfterPass(Pass *pass, Operation *op) override {
+    // Pass adaptors (func.func(...)) have no argument; their nested passes
+    // report per function, so dump the enclosing module once per pass.
+    if (pass->getArgument().empty())
+      return;
+    if (auto module = op->getParentOfType<ModuleOp>())
+      op = module;
+    if (pass == lastPass_)
+      return;
+    lastPass_ = pass;
+    std::string file =
+        llvm::formatv("{0}/{1,0+2}-{2}-{3}.mlir", dir_, ++*count_, phase_, pass->getArgument()).str();
+    std::error_code ec;
+    llvm::raw_fd_ostream os(file, ec);
+    if (ec)
+      return; // the directory was created before the run
+    constexpr int64_t kLimit = 16;
+    if (hasLargeConstants(op, kLimit))
+      os << "// NOT RUNNABLE: constants with more than " << kLimit
+         << " elements are elided in this dump.\n";
+    os << "// after pass '" << pass->getArgument() << "' (phase " << phase_ << ")\n";
+    op->print(os, OpPrintingFlags().elideLargeElementsAttrs(kLimit));
+    os << "\n";
+  }
+
+private:
+  std::string dir_, phase_;
+  int *count_;
+  Pass *lastPass_ = nullptr;
+};
+
+} // namespace
+
+LogicalResult lowerModule(ModuleOp module, int toPhase, const CompileOptions &options) {
+  MLIRContext *context = module.getContext();
+  auto entry = nn::findEntry(module, options.entry);
+  if (failed(entry) || failed(nn::readSignature(*entry)))
+    return failure();
+  PipelineOptions pipeline;
+  pipeline.entry = entry->getSymName().str();
+  pipeline.symbol = options.symbol;
+  if (!options.dumpDir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpDir))
+      return module.emitError() << "cannot create --dump-dir '" << options.dumpDir
+                                << "': " << ec.message();
+
+  // One pass manager per phase, so dumps and timings are labelled by phase.
+  DefaultTimingManager timing;
+  timing.setEnabled(options.timing);
+  TimingScope root = timing.getRootScope();
+  int dumpCount = 0;
+  for (int i = 0; i <= toPhase; ++i) {
+    PassManager pm(context);
+    std::string error;
+    if (failed(addPhases(pm, i - 1, i, pipeline, error)))
+      return module.emitError() << "internal pipeline error: " << error;
+    if (options.printIrAfterAll)
+      pm.enableIRPrinting([](Pass *, Operation *) { return false; },
+                          [](Pass *, Operation *) { return true; },
+                          /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+    TimingScope phaseScope = root.nest(phases()[i].name);
+    if (options.timing)
+      pm.enableTiming(phaseScope);
+    if (!options.dumpDir.empty())
+      pm.addInstrumentation(
+          std::make_unique<DumpToDirectory>(options.dumpDir, phases()[i].name, &dumpCount));
+    if (failed(pm.run(module)))
+      return failure();
+  }
+  return success();
+}
+
+FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
+                                    const CompileOptions &options) {
+  int last = int(phases().size()) - 1;
+  int phase = phaseIndex(stage);
+  if (phase >= 0) {
+    if (failed(lowerModule(module, phase, options)))
+      return failure();
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module.print(os);
+    return text;
+  }
+  ArtifactKind kind;
+  if (stage == "llvm-ir")
+    kind = ArtifactKind::LLVMIR;
+  else if (stage == "asm")
+    kind = ArtifactKind::Assembly;
+  else if (stage == "obj")
+    kind = ArtifactKind::Object;
+  else {
+    std::string known;
+    for (const std::string &s : stageNames())
+      known += (known.empty() ? "" : ", ") + s;
+    return emitError(UnknownLoc::get(module.getContext()))
+           << "unknown stage '" << stage << "' (known: " << known << ")";
+  }
+  // Check the target before spending time on lowering.
+  auto tm = createTargetMachine(options.targetCpu);
+  if (!tm)
+    return emitError(UnknownLoc::get(module.getContext())) << llvm::toString(tm.takeError());
+  if (failed(lowerModule(module, last, options)))
+    return failure();
+  auto artifact = emitArtifact(module, **tm, kind);
+  if (!artifact)
+    return module.emitError() << llvm::toString(artifact.takeError());
+  return *artifact;
+}
+
+static DType dtypeOf(Type t) {
+  if (t.isF64())
+    return DType::f64;
+  if (t.isInteger(32))
+    return DType::i32;
+  if (t.isInteger(64))
+    return DType::i64;
+  if (t.isInteger(1))
+    return DType::boolean;
+  return DType::f32;
+}
+
+std::vector<TensorInfo> describe(const nn::Signature &signature) {
+  std::vector<TensorInfo> out;
+  auto info = [](const std::string &name, RankedTensorType type) {
+    TensorInfo t;
+    t.name = name;
+    t.dtype = dtypeOf(type.getElementType());
+    t.shape.assign(type.getShape().begin(), type.getShape().end());
+    return t;
+  };
+  for (const nn::ArgSpec &arg : signature.args) {
+    TensorInfo t = info(arg.name, arg.type);
+    t.isParam = arg.isParam;
+    if (arg.isParam) {
+      DictionaryAttr d = arg.init;
+      auto num = [&](StringRef key, double dflt) {
+        Attribute a = d.get(key);
+        if (auto f = dyn_cast_or_null<FloatAttr>(a))
+          return f.getValueAsDouble();
+        if (auto i = dyn_cast_or_null<IntegerAttr>(a))
+          return double(i.getValue().getSExtValue());
+        return dflt;
+      };
+      StringRef kind = d.getAs<StringAttr>("init").getValue();
+      if (kind == "normal")
+        t.init = {ParamInit::Kind::Normal, num("mean", 0.0), num("std", 1.0), 0, {}};
+      else if (kind == "uniform")
+        t.init = {ParamInit::Kind::Uniform, num("low", 0.0), num("high", 1.0), 0, {}};
+      else if (kind == "ones")
+        t.init.kind = ParamInit::Kind::Ones;
+      else if (kind == "values") {
+        t.init.kind = ParamInit::Kind::Values;
+        auto values = d.getAs<DenseElementsAttr>("value");
+        for (APFloat v : values.getValues<APFloat>())
+          t.init.values.push_back(v.convertToDouble());
+      } else
+        t.init.kind = ParamInit::Kind::Zeros;
+      if (auto seed = d.getAs<IntegerAttr>("seed"))
+        t.init.seed = seed.getValue().getZExtValue();
+    }
+    out.push_back(t);
+  }
+  for (const nn::ResultSpec &res : signature.results)
+    out.push_back(info(res.name, res.type));
+  return out;
+}
+
+} // namespace kiln

@@ -1,0 +1,56 @@
+//===- Compiler.h - parse, verify, lower through the phases, emit -*- C++ -*-===//
+//
+// The driver shared by the `kiln` tool and the C++ API: it parses kiln IR,
+// checks the model's signature, runs the phase table (passes/Pipeline.h) with
+// the requested instrumentation (IR printing, numbered dumps, timing) and
+// emits LLVM IR, assembly or an object. Errors are MLIR diagnostics on the
+// context's handler.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_CODEGEN_COMPILER_H
+#define KILN_CODEGEN_COMPILER_H
+
+#include "ir/Signature.h"
+#include "kiln/Function.h"
+#include "passes/Pipeline.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/SourceMgr.h"
+
+namespace kiln {
+
+/// An MLIR context with every dialect and translation kiln uses.
+std::unique_ptr<mlir::MLIRContext> createContext();
+
+/// Parses kiln IR from `sourceMgr` (diagnostics name the file:line:col).
+mlir::OwningOpRef<mlir::ModuleOp> parseModule(llvm::SourceMgr &sourceMgr,
+                                              mlir::MLIRContext &context);
+
+/// The stages a user can ask for: the phases, then llvm-ir, asm, obj.
+std::vector<std::string> stageNames();
+
+/// Lowers `module` in place from the nn phase through phase `toPhase`
+/// (an index into phases()). Verifies the entry's signature first.
+mlir::LogicalResult lowerModule(mlir::ModuleOp module, int toPhase, const CompileOptions &options);
+
+/// A module lowered all the way: its signature (read before lowering) and
+/// the object file bytes.
+struct CompiledObject {
+  nn::Signature signature;
+  std::string object;
+  std::string symbol;
+};
+
+/// Lowers through every phase and emits `kind` (Object for a CompiledObject).
+/// On failure, returns an empty optional after emitting diagnostics.
+mlir::FailureOr<std::string> lowerAndEmit(mlir::ModuleOp module, const std::string &stage,
+                                          const CompileOptions &options);
+
+/// The model's signature in public terms.
+std::vector<TensorInfo> describe(const nn::Signature &signature);
+
+} // namespace kiln
+
+#endif

@@ -1,0 +1,328 @@
+//===- Function.cpp - the C++ API's compiled, callable model (JIT) -------===//
+#include "kiln/Function.h"
+#include "kiln/Graph.h"
+
+#include "codegen/Compiler.h"
+#include "codegen/Jit.h"
+#include "ir/reference/Interpreter.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <cstring>
+
+using namespace mlir;
+
+namespace kiln {
+
+namespace {
+
+/// A parsed module with its context and a handler that collects every
+/// diagnostic as text ("file:line:col: error: ...").
+struct ParsedModule {
+  std::unique_ptr<MLIRContext> context = createContext();
+  llvm::SourceMgr sourceMgr;
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream{diagnostics};
+  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
+  OwningOpRef<ModuleOp> module;
+
+  ParsedModule(const std::string &source, const std::string &name) {
+    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, context.get(), diagStream);
+    sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
+    module = parseModule(sourceMgr, *context);
+  }
+  Error error(const std::string &fallback) {
+    std::string text = diagnostics.empty() ? fallback : diagnostics;
+    while (!text.empty() && text.back() == '\n')
+      text.pop_back();
+    // Errors with no source position (a bad target CPU) need no "<unknown>:0:".
+    for (size_t at; (at = text.find("<unknown>:0: ")) != std::string::npos;)
+      text.erase(at, 13);
+    return Error{text};
+  }
+};
+
+HostTensor initialValue(const TensorInfo &info) {
+  HostTensor t(info.dtype, info.shape);
+  auto dtype = kiln_dtype(info.dtype);
+  const ParamInit &init = info.init;
+  switch (init.kind) {
+  case ParamInit::Kind::Normal:
+    kiln_init_normal(t.data(), dtype, t.size(), init.a, init.b, init.seed);
+    break;
+  case ParamInit::Kind::Uniform:
+    kiln_init_uniform(t.data(), dtype, t.size(), init.a, init.b, init.seed);
+    break;
+  case ParamInit::Kind::Zeros: break;
+  case ParamInit::Kind::Ones: kiln_init_fill(t.data(), dtype, t.size(), 1.0); break;
+  case ParamInit::Kind::Values:
+    for (int64_t i = 0; i < t.size() && i < int64_t(init.values.size()); ++i)
+      t.set(i, init.values[i]);
+    break;
+  }
+  return t;
+}
+
+std::string describeMismatch(const std::string &what, const TensorInfo &expected,
+                             const HostTensor &given) {
+  return what + " \"" + expected.name + "\": expected " + dtypeName(expected.dtype) +
+         shapeString(expected.shape) + ", given " + given.typeString();
+}
+
+bool matches(const TensorInfo &info, const HostTensor &t) {
+  return info.dtype == t.dtype() && info.shape == t.shape();
+}
+
+} // namespace
+
+struct Function::Impl {
+  std::vector<TensorInfo> args, results;
+  std::vector<HostTensor> paramValues; // one per argument; empty for inputs
+  std::unique_ptr<JitObject> jit;
+  std::string symbol;
+};
+
+Function::Function(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Function::Function(Function &&) noexcept = default;
+Function &Function::operator=(Function &&) noexcept = default;
+Function::~Function() = default;
+
+Result<std::string> lowerToStage(const std::string &source, const std::string &sourceName,
+                                 const std::string &stage, const CompileOptions &options) {
+  ParsedModule parsed(source, sourceName);
+  if (!parsed.module)
+    return parsed.error("cannot parse " + sourceName);
+  auto out = lowerAndEmit(*parsed.module, stage, options);
+  if (failed(out))
+    return parsed.error("compilation of " + sourceName + " failed");
+  return *out;
+}
+
+Result<Function> Function::compileSource(const std::string &source, const std::string &sourceName,
+                                         const CompileOptions &options) {
+  ParsedModule parsed(source, sourceName);
+  if (!parsed.module)
+    return parsed.error("cannot parse " + sourceName);
+  auto entry = nn::findEntry(*parsed.module, options.entry);
+  if (failed(entry))
+    return parsed.error("no entry function in " + sourceName);
+  auto signature = nn::readSignature(*entry);
+  if (failed(signature))
+    return parsed.error("bad signature in " + sourceName);
+  auto impl = std::make_unique<Impl>();
+  for (TensorInfo &info : describe(*signature))
+    (impl->args.size() < signature->args.size() ? impl->args : impl->results).push_back(info);
+  auto object = lowerAndEmit(*parsed.module, "obj", options);
+  if (failed(object))
+    return parsed.error("compilation of " + sourceName + " failed");
+  auto jit = JitObject::load(*object, options.symbol);
+  if (!jit)
+    return Error{"JIT: " + llvm::toString(jit.takeError())};
+  impl->jit = std::move(*jit);
+  impl->symbol = options.symbol;
+  for (const TensorInfo &arg : impl->args)
+    impl->paramValues.push_back(arg.isParam ? initialValue(arg) : HostTensor());
+  return Function(std::move(impl));
+}
+
+Result<Function> Function::compileFile(const std::string &path, const CompileOptions &options) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return Error{path + ": cannot read: " + buffer.getError().message()};
+  return compileSource((*buffer)->getBuffer().str(), path, options);
+}
+
+Result<Function> Function::compile(const Graph &graph, const CompileOptions &options) {
+  if (Status s = graph.status(); !s)
+    return Error{s.error()};
+  return compileSource(graph.str(/*withLocations=*/true), graph.name(), options);
+}
+
+std::vector<TensorInfo> Function::inputs() const {
+  std::vector<TensorInfo> out;
+  for (const TensorInfo &a : impl_->args)
+    if (!a.isParam)
+      out.push_back(a);
+  return out;
+}
+
+std::vector<TensorInfo> Function::params() const {
+  std::vector<TensorInfo> out;
+  for (const TensorInfo &a : impl_->args)
+    if (a.isParam)
+      out.push_back(a);
+  return out;
+}
+
+std::vector<TensorInfo> Function::outputs() const { return impl_->results; }
+
+Function::Entry Function::entry() const {
+  return reinterpret_cast<Entry>(impl_->jit->entry());
+}
+
+Result<std::vector<HostTensor>> Function::run(const std::vector<HostTensor> &inputs) {
+  std::vector<TensorInfo> expected = this->inputs();
+  if (inputs.size() != expected.size())
+    return Error{"expected " + std::to_string(expected.size()) + " inputs, given " +
+                 std::to_string(inputs.size())};
+  std::vector<void *> buffers;
+  size_t next = 0;
+  for (size_t i = 0; i < impl_->args.size(); ++i) {
+    const TensorInfo &arg = impl_->args[i];
+    if (arg.isParam) {
+      buffers.push_back(impl_->paramValues[i].data());
+      continue;
+    }
+    const HostTensor &given = inputs[next++];
+    if (!matches(arg, given))
+      return Error{describeMismatch("input", arg, given)};
+    // Inputs are only read; the ABI takes non-const pointers for uniformity.
+    buffers.push_back(const_cast<void *>(given.data()));
+  }
+  std::vector<HostTensor> outputs;
+  for (const TensorInfo &res : impl_->results)
+    outputs.emplace_back(res.dtype, res.shape);
+  for (HostTensor &out : outputs)
+    buffers.push_back(out.data());
+  kiln_context ctx;
+  kiln_context_init(&ctx);
+  int32_t status = impl_->jit->entry()(buffers.data(), &ctx, nullptr);
+  if (status != KILN_OK)
+    return Error{impl_->symbol + " failed: " + kiln_strerror(status)};
+  return outputs;
+}
+
+Result<std::vector<HostTensor>> orderInputs(const std::vector<TensorInfo> &expected,
+                                            const std::map<std::string, HostTensor> &inputs) {
+  for (const auto &[name, value] : inputs) {
+    bool known = std::any_of(expected.begin(), expected.end(),
+                             [&](const TensorInfo &t) { return t.name == name; });
+    if (!known) {
+      std::string names;
+      for (const TensorInfo &t : expected)
+        names += (names.empty() ? "" : ", ") + t.name;
+      return Error{"unknown input \"" + name + "\" (the model's inputs: " +
+                   (names.empty() ? "none" : names) + ")"};
+    }
+  }
+  std::vector<HostTensor> ordered;
+  for (const TensorInfo &t : expected) {
+    auto it = inputs.find(t.name);
+    if (it == inputs.end())
+      return Error{"missing input \"" + t.name + "\" (" + dtypeName(t.dtype) +
+                   shapeString(t.shape) + ")"};
+    if (!matches(t, it->second))
+      return Error{describeMismatch("input", t, it->second)};
+    ordered.push_back(it->second);
+  }
+  return ordered;
+}
+
+Result<std::vector<HostTensor>> Function::run(const std::map<std::string, HostTensor> &inputs) {
+  auto ordered = orderInputs(this->inputs(), inputs);
+  if (!ordered)
+    return Error{ordered.error()};
+  return run(*ordered);
+}
+
+Result<ModelSignature> readSignature(const std::string &source, const std::string &sourceName,
+                                     const std::string &entryName) {
+  ParsedModule parsed(source, sourceName);
+  if (!parsed.module)
+    return parsed.error("cannot parse " + sourceName);
+  auto entry = nn::findEntry(*parsed.module, entryName);
+  if (failed(entry))
+    return parsed.error("no entry function in " + sourceName);
+  auto signature = nn::readSignature(*entry);
+  if (failed(signature))
+    return parsed.error("bad signature in " + sourceName);
+  ModelSignature out;
+  std::vector<TensorInfo> infos = describe(*signature);
+  for (size_t i = 0; i < infos.size(); ++i) {
+    if (i >= signature->args.size())
+      out.outputs.push_back(infos[i]);
+    else
+      (infos[i].isParam ? out.params : out.inputs).push_back(infos[i]);
+  }
+  return out;
+}
+
+Result<HostTensor> Function::param(const std::string &name) const {
+  for (size_t i = 0; i < impl_->args.size(); ++i)
+    if (impl_->args[i].isParam && impl_->args[i].name == name)
+      return impl_->paramValues[i];
+  return Error{"no parameter named \"" + name + "\""};
+}
+
+Status Function::setParam(const std::string &name, const HostTensor &value) {
+  for (size_t i = 0; i < impl_->args.size(); ++i)
+    if (impl_->args[i].isParam && impl_->args[i].name == name) {
+      if (!matches(impl_->args[i], value))
+        return Error{describeMismatch("parameter", impl_->args[i], value)};
+      std::memcpy(impl_->paramValues[i].data(), value.data(), value.bytes());
+      return {};
+    }
+  return Error{"no parameter named \"" + name + "\""};
+}
+
+Status Function::loadParam(const std::string &name, const std::string &npyPath) {
+  auto value = HostTensor::loadNpy(npyPath);
+  if (!value)
+    return Error{value.error()};
+  return setParam(name, *value);
+}
+
+Result<std::vector<HostTensor>> runReference(const std::string &source,
+                                             const std::string &sourceName,
+                                             const std::vector<HostTensor> &inputs,
+                                             const std::string &entryName) {
+  ParsedModule parsed(source, sourceName);
+  if (!parsed.module)
+    return parsed.error("cannot parse " + sourceName);
+  auto entry = nn::findEntry(*parsed.module, entryName);
+  if (failed(entry))
+    return parsed.error("no entry function in " + sourceName);
+  auto signature = nn::readSignature(*entry);
+  if (failed(signature))
+    return parsed.error("bad signature in " + sourceName);
+  std::vector<TensorInfo> infos = describe(*signature);
+  std::vector<nn::RefTensor> args;
+  size_t next = 0;
+  for (size_t i = 0; i < signature->args.size(); ++i) {
+    const TensorInfo &info = infos[i];
+    HostTensor value;
+    if (info.isParam) {
+      value = initialValue(info);
+    } else {
+      if (next >= inputs.size())
+        return Error{"missing input \"" + info.name + "\""};
+      value = inputs[next++];
+      if (!matches(info, value))
+        return Error{describeMismatch("input", info, value)};
+    }
+    nn::RefTensor ref{info.shape, std::vector<double>(value.size())};
+    for (int64_t k = 0; k < value.size(); ++k)
+      ref.data[k] = value.at(k);
+    args.push_back(std::move(ref));
+  }
+  if (next != inputs.size())
+    return Error{"expected " + std::to_string(next) + " inputs, given " +
+                 std::to_string(inputs.size())};
+  auto results = nn::interpret(*entry, args);
+  if (failed(results))
+    return parsed.error("the reference interpreter failed");
+  std::vector<HostTensor> out;
+  for (size_t i = 0; i < results->size(); ++i) {
+    const TensorInfo &info = infos[signature->args.size() + i];
+    // Float results stay in double precision: the reference is an oracle.
+    HostTensor t(info.dtype == DType::f32 ? DType::f64 : info.dtype, info.shape);
+    for (int64_t k = 0; k < t.size(); ++k)
+      t.set(k, (*results)[i].data[k]);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+} // namespace kiln

@@ -1,0 +1,97 @@
+//===- Jit.cpp - load a kiln object into this process --------------------===//
+#include "codegen/Jit.h"
+
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace kiln {
+
+JitObject::~JitObject() = default;
+
+namespace {
+// The external symbols generated code may reference. Anything else is a
+// codegen bug and fails the load with LLVM's "Symbols not found" message.
+template <typename F> void *fn(F *f) { return reinterpret_cast<void *>(f); }
+
+std::vector<std::pair<const char *, void *>> runtimeSymbols(const AllocatorHooks &hooks) {
+  using D = double;
+  using F = float;
+  return {
+      {"malloc", hooks.malloc ? fn(hooks.malloc) : fn(&::malloc)},
+      {"free", hooks.free ? fn(hooks.free) : fn(&::free)},
+      {"aligned_alloc", hooks.alignedAlloc ? fn(hooks.alignedAlloc) : fn(&::aligned_alloc)},
+      {"memcpy", fn(&::memcpy)},
+      {"memmove", fn(&::memmove)},
+      {"memset", fn(&::memset)},
+      {"exp", fn(static_cast<D (*)(D)>(&::exp))},
+      {"expf", fn(static_cast<F (*)(F)>(&::expf))},
+      {"exp2", fn(static_cast<D (*)(D)>(&::exp2))},
+      {"exp2f", fn(static_cast<F (*)(F)>(&::exp2f))},
+      {"expm1", fn(static_cast<D (*)(D)>(&::expm1))},
+      {"expm1f", fn(static_cast<F (*)(F)>(&::expm1f))},
+      {"log", fn(static_cast<D (*)(D)>(&::log))},
+      {"logf", fn(static_cast<F (*)(F)>(&::logf))},
+      {"log2", fn(static_cast<D (*)(D)>(&::log2))},
+      {"log2f", fn(static_cast<F (*)(F)>(&::log2f))},
+      {"log1p", fn(static_cast<D (*)(D)>(&::log1p))},
+      {"log1pf", fn(static_cast<F (*)(F)>(&::log1pf))},
+      {"tanh", fn(static_cast<D (*)(D)>(&::tanh))},
+      {"tanhf", fn(static_cast<F (*)(F)>(&::tanhf))},
+      {"erf", fn(static_cast<D (*)(D)>(&::erf))},
+      {"erff", fn(static_cast<F (*)(F)>(&::erff))},
+      {"sqrt", fn(static_cast<D (*)(D)>(&::sqrt))},
+      {"sqrtf", fn(static_cast<F (*)(F)>(&::sqrtf))},
+      {"pow", fn(static_cast<D (*)(D, D)>(&::pow))},
+      {"powf", fn(static_cast<F (*)(F, F)>(&::powf))},
+      {"fma", fn(static_cast<D (*)(D, D, D)>(&::fma))},
+      {"fmaf", fn(static_cast<F (*)(F, F, F)>(&::fmaf))},
+      {"floor", fn(static_cast<D (*)(D)>(&::floor))},
+      {"floorf", fn(static_cast<F (*)(F)>(&::floorf))},
+      {"ceil", fn(static_cast<D (*)(D)>(&::ceil))},
+      {"ceilf", fn(static_cast<F (*)(F)>(&::ceilf))},
+      {"fmod", fn(static_cast<D (*)(D, D)>(&::fmod))},
+      {"fmodf", fn(static_cast<F (*)(F, F)>(&::fmodf))},
+      {"sin", fn(static_cast<D (*)(D)>(&::sin))},
+      {"sinf", fn(static_cast<F (*)(F)>(&::sinf))},
+      {"cos", fn(static_cast<D (*)(D)>(&::cos))},
+      {"cosf", fn(static_cast<F (*)(F)>(&::cosf))},
+  };
+}
+} // namespace
+
+llvm::Expected<std::unique_ptr<JitObject>>
+JitObject::load(llvm::StringRef object, llvm::StringRef symbol, const AllocatorHooks &hooks) {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+
+  auto jit = llvm::orc::LLJITBuilder().create();
+  if (!jit)
+    return jit.takeError();
+  llvm::orc::SymbolMap symbols;
+  for (auto &[name, address] : runtimeSymbols(hooks))
+    symbols[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                              llvm::JITSymbolFlags::Exported};
+  if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
+    return std::move(err);
+  if (auto err = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "kiln-model.o")))
+    return std::move(err);
+  auto address = (*jit)->lookup(symbol);
+  if (!address)
+    return address.takeError();
+
+  std::unique_ptr<JitObject> result(new JitObject());
+  result->entry_ = address->toPtr<kiln_entry_fn>();
+  result->jit_ = std::move(*jit);
+  return result;
+}
+
+} // namespace kiln

@@ -1,0 +1,47 @@
+//===- Jit.h - load a kiln object into this process --------------*- C++ -*-===//
+//
+// The JIT runs the very object file AOT would write: codegen emits it, and
+// this loads it into an ORC LLJIT and resolves its few external symbols
+// (allocation, memcpy/memset, libm) from an explicit table, never from a
+// search of the process.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_CODEGEN_JIT_H
+#define KILN_CODEGEN_JIT_H
+
+#include "kiln_rt.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include <memory>
+
+namespace llvm::orc {
+class LLJIT;
+}
+
+namespace kiln {
+
+/// Replacements for the allocator generated code calls (tests count calls
+/// through these to prove that no call leaks).
+struct AllocatorHooks {
+  void *(*malloc)(size_t) = nullptr;
+  void (*free)(void *) = nullptr;
+  void *(*alignedAlloc)(size_t, size_t) = nullptr;
+};
+
+class JitObject {
+public:
+  static llvm::Expected<std::unique_ptr<JitObject>>
+  load(llvm::StringRef object, llvm::StringRef symbol, const AllocatorHooks &hooks = {});
+  ~JitObject();
+
+  kiln_entry_fn entry() const { return entry_; }
+
+private:
+  JitObject() = default;
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  kiln_entry_fn entry_ = nullptr;
+};
+
+} // namespace kiln
+
+#endif

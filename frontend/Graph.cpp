@@ -1,0 +1,458 @@
+//===- Graph.cpp - build an nn graph from C++ ----------------------------===//
+#include "kiln/Graph.h"
+
+#include "ir/Dialect.h"
+#include "ir/ShapeRules.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/StringSet.h"
+#include "mlir/IR/Verifier.h"
+
+#include <optional>
+
+using namespace mlir;
+namespace nn = kiln::nn;
+
+namespace kiln {
+
+/// "file:line:col: error: message" from an MLIR diagnostic.
+static std::string formatDiagnostic(Diagnostic &diag) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
+    os << loc.getFilename().getValue() << ":" << loc.getLine() << ":" << loc.getColumn() << ": ";
+  os << "error: " << diag.str();
+  return s;
+}
+
+struct Graph::Impl {
+  MLIRContext ctx;
+  OwningOpRef<ModuleOp> module;
+  func::FuncOp func;
+  OpBuilder builder{&ctx};
+  std::string name;
+  std::optional<std::string> firstError;
+  SmallVector<Value> outputs;
+  SmallVector<std::string> outputNames;
+  llvm::StringSet<> names;
+  int64_t numArgs = 0;
+  std::unique_ptr<ScopedDiagnosticHandler> handler;
+
+  explicit Impl(const std::string &graphName) : name(graphName) {
+    ctx.loadDialect<nn::NNDialect, func::FuncDialect>();
+    handler = std::make_unique<ScopedDiagnosticHandler>(&ctx, [this](Diagnostic &diag) {
+      if (diag.getSeverity() == DiagnosticSeverity::Error && !firstError)
+        firstError = formatDiagnostic(diag);
+      return success();
+    });
+    Location loc = UnknownLoc::get(&ctx);
+    module = ModuleOp::create(loc);
+    builder.setInsertionPointToEnd(module->getBody());
+    func = builder.create<func::FuncOp>(loc, graphName, builder.getFunctionType({}, {}));
+    builder.setInsertionPointToStart(func.addEntryBlock());
+  }
+
+  Location loc(const Where &w) { return FileLineColLoc::get(&ctx, w.file_name(), w.line(), w.column()); }
+
+  void error(const Where &w, const std::string &message) {
+    if (!firstError)
+      firstError = std::string(w.file_name()) + ":" + std::to_string(w.line()) + ":" +
+                   std::to_string(w.column()) + ": error: " + message;
+  }
+
+  Type elementType(DType d) {
+    switch (d) {
+    case DType::f32: return builder.getF32Type();
+    case DType::f64: return builder.getF64Type();
+    case DType::i32: return builder.getI32Type();
+    case DType::i64: return builder.getI64Type();
+    case DType::boolean: return builder.getI1Type();
+    }
+    return {};
+  }
+
+  bool claimName(const std::string &n, const Where &w) {
+    auto isIdent = [&] {
+      if (n.empty() || !(isalpha((unsigned char)n[0]) || n[0] == '_'))
+        return false;
+      return llvm::all_of(n, [](char c) { return isalnum((unsigned char)c) || c == '_'; });
+    };
+    if (!isIdent()) {
+      error(w, "the name \"" + n + "\" is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
+      return false;
+    }
+    if (!names.insert(n).second) {
+      error(w, "the name \"" + n + "\" is already used by another input, parameter or output");
+      return false;
+    }
+    return true;
+  }
+
+  bool checkShape(const Shape &shape, const Where &w) {
+    for (int64_t d : shape)
+      if (d < 0) {
+        error(w, "shape " + shapeString(shape) + " has a negative dimension");
+        return false;
+      }
+    return true;
+  }
+
+  Value addArgument(const std::string &n, const Shape &shape, DType dtype, DictionaryAttr param,
+                    const Where &w) {
+    if (!checkShape(shape, w) || !claimName(n, w))
+      return {};
+    SmallVector<NamedAttribute> attrs{builder.getNamedAttr(nn::kNameAttr, builder.getStringAttr(n))};
+    if (param)
+      attrs.push_back(builder.getNamedAttr(nn::kParamAttr, param));
+    auto type = RankedTensorType::get(shape, elementType(dtype));
+    func.insertArgument(numArgs, type, builder.getDictionaryAttr(attrs), loc(w));
+    return func.getArgument(numArgs++);
+  }
+};
+
+Graph::Graph(const std::string &name) : impl_(std::make_unique<Impl>(name)) {}
+Graph::~Graph() = default;
+const std::string &Graph::name() const { return impl_->name; }
+
+Status Graph::status() const {
+  if (impl_->firstError)
+    return Error{*impl_->firstError};
+  return {};
+}
+
+Tensor Graph::input(const std::string &name, const Shape &shape, DType dtype, Where where) {
+  return wrap(impl_->addArgument(name, shape, dtype, {}, where).getAsOpaquePointer());
+}
+
+static DictionaryAttr paramAttr(OpBuilder &b, const ParamInit &init, RankedTensorType type) {
+  SmallVector<NamedAttribute> attrs;
+  auto add = [&](StringRef key, Attribute value) { attrs.push_back(b.getNamedAttr(key, value)); };
+  switch (init.kind) {
+  case ParamInit::Kind::Normal:
+    add("init", b.getStringAttr("normal"));
+    add("mean", b.getF64FloatAttr(init.a));
+    add("std", b.getF64FloatAttr(init.b));
+    add("seed", b.getI64IntegerAttr(int64_t(init.seed)));
+    break;
+  case ParamInit::Kind::Uniform:
+    add("init", b.getStringAttr("uniform"));
+    add("low", b.getF64FloatAttr(init.a));
+    add("high", b.getF64FloatAttr(init.b));
+    add("seed", b.getI64IntegerAttr(int64_t(init.seed)));
+    break;
+  case ParamInit::Kind::Zeros: add("init", b.getStringAttr("zeros")); break;
+  case ParamInit::Kind::Ones: add("init", b.getStringAttr("ones")); break;
+  case ParamInit::Kind::Values: {
+    add("init", b.getStringAttr("values"));
+    SmallVector<Attribute> values;
+    for (double v : init.values)
+      values.push_back(b.getFloatAttr(type.getElementType(), v));
+    add("value", DenseElementsAttr::get(type, values));
+    break;
+  }
+  }
+  return b.getDictionaryAttr(attrs);
+}
+
+Tensor Graph::param(const std::string &name, const Shape &shape, const ParamInit &init,
+                    DType dtype, Where where) {
+  Impl &g = *impl_;
+  if (dtype != DType::f32 && dtype != DType::f64) {
+    g.error(where, "parameter \"" + name + "\" must be f32 or f64, got " + dtypeName(dtype));
+    return {};
+  }
+  if (init.kind == ParamInit::Kind::Values && int64_t(init.values.size()) != numElements(shape)) {
+    g.error(where, "parameter \"" + name + "\" of shape " + shapeString(shape) + " needs " +
+                       std::to_string(numElements(shape)) + " initial values, got " +
+                       std::to_string(init.values.size()));
+    return {};
+  }
+  if (!g.checkShape(shape, where))
+    return {};
+  auto type = RankedTensorType::get(shape, g.elementType(dtype));
+  return wrap(g.addArgument(name, shape, dtype, paramAttr(g.builder, init, type), where)
+                  .getAsOpaquePointer());
+}
+
+Tensor Graph::constant(const HostTensor &value, Where where) {
+  Impl &g = *impl_;
+  auto type = RankedTensorType::get(value.shape(), g.elementType(value.dtype()));
+  DenseElementsAttr attr;
+  switch (value.dtype()) {
+  case DType::f32:
+    attr = DenseElementsAttr::get(type, ArrayRef<float>(value.data<float>(), value.size()));
+    break;
+  case DType::f64:
+    attr = DenseElementsAttr::get(type, ArrayRef<double>(value.data<double>(), value.size()));
+    break;
+  case DType::i32:
+    attr = DenseElementsAttr::get(type, ArrayRef<int32_t>(value.data<int32_t>(), value.size()));
+    break;
+  case DType::i64:
+    attr = DenseElementsAttr::get(type, ArrayRef<int64_t>(value.data<int64_t>(), value.size()));
+    break;
+  case DType::boolean: {
+    SmallVector<bool> bits;
+    for (int64_t i = 0; i < value.size(); ++i)
+      bits.push_back(value.data<uint8_t>()[i] != 0);
+    attr = DenseElementsAttr::get(type, bits);
+    break;
+  }
+  }
+  return wrap(g.builder.create<nn::ConstantOp>(g.loc(where), attr).getResult().getAsOpaquePointer());
+}
+
+Tensor Graph::scalar(double value, DType dtype, Where where) {
+  HostTensor t(dtype, {});
+  t.set(0, value);
+  return constant(t, where);
+}
+
+void Graph::output(Tensor value, const std::string &name, Where where) {
+  if (!value.valid())
+    return; // the error that made it invalid is already recorded
+  if (value.graph() != this)
+    return impl_->error(where, "output \"" + name + "\" belongs to another graph");
+  if (!impl_->claimName(name, where))
+    return;
+  impl_->outputs.push_back(Value::getFromOpaquePointer(value.handle()));
+  impl_->outputNames.push_back(name);
+}
+
+std::string Graph::str(bool withLocations) const {
+  Impl &g = *impl_;
+  // Outputs are recorded as values of the original; the mapping finds them in the copy.
+  IRMapping mapping;
+  OwningOpRef<ModuleOp> copy(cast<ModuleOp>(g.module->getOperation()->clone(mapping)));
+  auto func = cast<func::FuncOp>(copy->getBody()->front());
+  Block &copyBlock = func.getBody().front();
+  OpBuilder b(&g.ctx);
+  b.setInsertionPointToEnd(&copyBlock);
+  SmallVector<Value> results;
+  for (Value v : g.outputs)
+    results.push_back(mapping.lookup(v));
+  b.create<func::ReturnOp>(UnknownLoc::get(&g.ctx), results);
+  for (size_t i = 0; i < results.size(); ++i)
+    func.insertResult(i, results[i].getType(),
+                      b.getDictionaryAttr(b.getNamedAttr(nn::kNameAttr,
+                                                         b.getStringAttr(g.outputNames[i]))));
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  OpPrintingFlags flags;
+  if (withLocations)
+    flags.enableDebugInfo();
+  copy->print(os, flags);
+  return s;
+}
+
+Shape Tensor::shape() const {
+  if (!valid())
+    return {};
+  auto t = cast<RankedTensorType>(Value::getFromOpaquePointer(value_).getType());
+  return Shape(t.getShape().begin(), t.getShape().end());
+}
+
+DType Tensor::dtype() const {
+  if (!valid())
+    return DType::f32;
+  Type e = cast<RankedTensorType>(Value::getFromOpaquePointer(value_).getType()).getElementType();
+  if (e.isF64())
+    return DType::f64;
+  if (e.isInteger(32))
+    return DType::i32;
+  if (e.isInteger(64))
+    return DType::i64;
+  if (e.isInteger(1))
+    return DType::boolean;
+  return DType::f32;
+}
+
+ParamInit normalInit(double mean, double std, uint64_t seed) {
+  return {ParamInit::Kind::Normal, mean, std, seed, {}};
+}
+ParamInit uniformInit(double low, double high, uint64_t seed) {
+  return {ParamInit::Kind::Uniform, low, high, seed, {}};
+}
+ParamInit zerosInit() { return {ParamInit::Kind::Zeros, 0, 0, 0, {}}; }
+ParamInit onesInit() { return {ParamInit::Kind::Ones, 0, 0, 0, {}}; }
+ParamInit valuesInit(std::vector<double> values) {
+  return {ParamInit::Kind::Values, 0, 0, 0, std::move(values)};
+}
+
+//===----------------------------------------------------------------------===//
+// Ops
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+Value valueOf(Tensor t) { return Value::getFromOpaquePointer(t.handle()); }
+RankedTensorType typeOf(Tensor t) { return cast<RankedTensorType>(valueOf(t).getType()); }
+
+/// The graph of the operands, or null after recording why there is none.
+Graph *graphOf(std::initializer_list<Tensor> operands, const Where &where) {
+  Graph *g = nullptr;
+  for (const Tensor &t : operands) {
+    if (!t.valid())
+      return nullptr; // an earlier error, already recorded
+    if (g && t.graph() != g) {
+      g->impl().error(where, "operands belong to different graphs");
+      return nullptr;
+    }
+    g = t.graph();
+  }
+  return g;
+}
+
+/// Creates OpT with the given result type and verifies it; on failure the
+/// op is erased and its diagnostic is the graph's error.
+template <typename OpT, typename... Args>
+Tensor create(Graph &g, const Where &where, Type resultType, Args &&...args) {
+  Graph::Impl &impl = g.impl();
+  auto op = impl.builder.create<OpT>(impl.loc(where), resultType, std::forward<Args>(args)...);
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return {};
+  }
+  return g.wrap(op.getResult().getAsOpaquePointer());
+}
+
+template <typename OpT> Tensor unary(Tensor x, const Where &where) {
+  Graph *g = graphOf({x}, where);
+  if (!g)
+    return {};
+  return create<OpT>(*g, where, typeOf(x), valueOf(x));
+}
+
+/// Resolves scalar operands to rank-0 constants of the other operand's dtype.
+template <typename OpT> Tensor binary(Operand a, Operand b, const Where &where) {
+  if (a.isScalar && b.isScalar)
+    return {}; // not reachable through the public overloads with a Tensor
+  if (a.isScalar && b.tensor.valid())
+    a.tensor = b.tensor.graph()->scalar(a.scalar, b.tensor.dtype(), where);
+  if (b.isScalar && a.tensor.valid())
+    b.tensor = a.tensor.graph()->scalar(b.scalar, a.tensor.dtype(), where);
+  Graph *g = graphOf({a.tensor, b.tensor}, where);
+  if (!g)
+    return {};
+  auto type = nn::inferBroadcast(g->impl().loc(where), OpT::getOperationName(),
+                                 typeOf(a.tensor), typeOf(b.tensor));
+  if (failed(type))
+    return {};
+  return create<OpT>(*g, where, *type, valueOf(a.tensor), valueOf(b.tensor));
+}
+
+template <typename OpT>
+Tensor reduction(Tensor x, const std::vector<int64_t> &axes, bool keepdims, const Where &where) {
+  Graph *g = graphOf({x}, where);
+  if (!g)
+    return {};
+  auto type = nn::inferReduce(g->impl().loc(where), OpT::getOperationName(), typeOf(x), axes,
+                              keepdims);
+  if (failed(type))
+    return {};
+  OpBuilder &b = g->impl().builder;
+  return create<OpT>(*g, where, *type, valueOf(x), b.getDenseI64ArrayAttr(axes),
+                     keepdims ? b.getUnitAttr() : UnitAttr());
+}
+
+template <typename OpT> Tensor loss(Tensor p, Tensor l, const Where &where) {
+  Graph *g = graphOf({p, l}, where);
+  if (!g)
+    return {};
+  auto type = nn::inferLoss(g->impl().loc(where), OpT::getOperationName(), typeOf(p), typeOf(l));
+  if (failed(type))
+    return {};
+  return create<OpT>(*g, where, *type, valueOf(p), valueOf(l));
+}
+
+} // namespace
+
+Tensor neg(Tensor x, Where w) { return unary<nn::NegOp>(x, w); }
+Tensor abs(Tensor x, Where w) { return unary<nn::AbsOp>(x, w); }
+Tensor exp(Tensor x, Where w) { return unary<nn::ExpOp>(x, w); }
+Tensor log(Tensor x, Where w) { return unary<nn::LogOp>(x, w); }
+Tensor sqrt(Tensor x, Where w) { return unary<nn::SqrtOp>(x, w); }
+Tensor rsqrt(Tensor x, Where w) { return unary<nn::RsqrtOp>(x, w); }
+Tensor tanh(Tensor x, Where w) { return unary<nn::TanhOp>(x, w); }
+Tensor sigmoid(Tensor x, Where w) { return unary<nn::SigmoidOp>(x, w); }
+Tensor relu(Tensor x, Where w) { return unary<nn::ReluOp>(x, w); }
+
+Tensor add(Operand a, Operand b, Where w) { return binary<nn::AddOp>(a, b, w); }
+Tensor sub(Operand a, Operand b, Where w) { return binary<nn::SubOp>(a, b, w); }
+Tensor mul(Operand a, Operand b, Where w) { return binary<nn::MulOp>(a, b, w); }
+Tensor div(Operand a, Operand b, Where w) { return binary<nn::DivOp>(a, b, w); }
+Tensor maximum(Operand a, Operand b, Where w) { return binary<nn::MaxOp>(a, b, w); }
+Tensor minimum(Operand a, Operand b, Where w) { return binary<nn::MinOp>(a, b, w); }
+// An operator's location is the one its left operand captured at the call site.
+Tensor operator+(Operand a, Operand b) { return binary<nn::AddOp>(a, b, a.where); }
+Tensor operator-(Operand a, Operand b) { return binary<nn::SubOp>(a, b, a.where); }
+Tensor operator*(Operand a, Operand b) { return binary<nn::MulOp>(a, b, a.where); }
+Tensor operator/(Operand a, Operand b) { return binary<nn::DivOp>(a, b, a.where); }
+Tensor operator-(Operand x) { return unary<nn::NegOp>(x.tensor, x.where); }
+
+Tensor matmul(Tensor a, Tensor b, bool ta, bool tb, Where where) {
+  Graph *g = graphOf({a, b}, where);
+  if (!g)
+    return {};
+  auto type = nn::inferMatmul(g->impl().loc(where), typeOf(a), typeOf(b), ta, tb);
+  if (failed(type))
+    return {};
+  OpBuilder &builder = g->impl().builder;
+  return create<nn::MatmulOp>(*g, where, *type, valueOf(a), valueOf(b),
+                              ta ? builder.getUnitAttr() : UnitAttr(),
+                              tb ? builder.getUnitAttr() : UnitAttr());
+}
+
+Tensor reduce_sum(Tensor x, std::vector<int64_t> axes, bool keepdims, Where w) {
+  return reduction<nn::ReduceSumOp>(x, axes, keepdims, w);
+}
+Tensor reduce_mean(Tensor x, std::vector<int64_t> axes, bool keepdims, Where w) {
+  return reduction<nn::ReduceMeanOp>(x, axes, keepdims, w);
+}
+Tensor reduce_max(Tensor x, std::vector<int64_t> axes, bool keepdims, Where w) {
+  return reduction<nn::ReduceMaxOp>(x, axes, keepdims, w);
+}
+
+Tensor softmax(Tensor x, int64_t axis, Where where) {
+  Graph *g = graphOf({x}, where);
+  if (!g)
+    return {};
+  return create<nn::SoftmaxOp>(*g, where, typeOf(x), valueOf(x),
+                               g->impl().builder.getI64IntegerAttr(axis));
+}
+
+Tensor reshape(Tensor x, const Shape &shape, Where where) {
+  Graph *g = graphOf({x}, where);
+  if (!g || !g->impl().checkShape(shape, where))
+    return {};
+  return create<nn::ReshapeOp>(*g, where, RankedTensorType::get(shape, typeOf(x).getElementType()),
+                               valueOf(x));
+}
+
+Tensor transpose(Tensor x, std::vector<int64_t> perm, Where where) {
+  Graph *g = graphOf({x}, where);
+  if (!g)
+    return {};
+  auto type = nn::inferTranspose(g->impl().loc(where), typeOf(x), perm);
+  if (failed(type))
+    return {};
+  return create<nn::TransposeOp>(*g, where, *type, valueOf(x),
+                                 g->impl().builder.getDenseI64ArrayAttr(perm));
+}
+
+Tensor broadcast_to(Tensor x, const Shape &shape, Where where) {
+  Graph *g = graphOf({x}, where);
+  if (!g || !g->impl().checkShape(shape, where))
+    return {};
+  return create<nn::BroadcastToOp>(
+      *g, where, RankedTensorType::get(shape, typeOf(x).getElementType()), valueOf(x));
+}
+
+Tensor l1_loss(Tensor p, Tensor l, Where w) { return loss<nn::L1LossOp>(p, l, w); }
+Tensor mse_loss(Tensor p, Tensor l, Where w) { return loss<nn::MseLossOp>(p, l, w); }
+
+} // namespace kiln

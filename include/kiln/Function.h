@@ -1,0 +1,115 @@
+//===- kiln/Function.h - compile a model and call it (JIT) -------*- C++ -*-===//
+#ifndef KILN_FUNCTION_H
+#define KILN_FUNCTION_H
+
+#include "kiln/HostTensor.h"
+#include "kiln/Status.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+class Graph;
+
+/// How a parameter starts (the `nn.param` attribute).
+struct ParamInit {
+  enum class Kind { Normal, Uniform, Zeros, Ones, Values } kind = Kind::Zeros;
+  double a = 0, b = 0;    // normal: mean, std; uniform: low, high
+  uint64_t seed = 0;
+  std::vector<double> values; // Kind::Values
+};
+
+/// One named input, parameter or output of a compiled function.
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::f32;
+  Shape shape;
+  bool isParam = false;
+  ParamInit init; // parameters only
+};
+
+struct CompileOptions {
+  std::string entry;         // function to compile; "" = @main or the only one
+  std::string symbol = "kiln_main"; // exported ABI symbol
+  std::string targetCpu;     // "" = host; e.g. "x86-64-v3"
+  bool printIrAfterAll = false; // every pass's output on stderr
+  std::string dumpDir;       // one numbered file per pass
+  bool timing = false;       // pass timing report on stderr
+};
+
+/// The ordered phase names (nn, linalg, bufferized, llvm) followed by the
+/// codegen stages (llvm-ir, asm, obj).
+std::vector<std::string> phaseNames();
+
+/// Lowers `mlirSource` (kiln IR text) to `stage` and returns the text (or
+/// the object bytes for "obj"). `sourceName` names the input in messages.
+Result<std::string> lowerToStage(const std::string &mlirSource, const std::string &sourceName,
+                                 const std::string &stage, const CompileOptions &options = {});
+
+/// A compiled, callable model. It owns its parameters' storage, initialised
+/// from their initializers, readable and writable by name.
+class Function {
+public:
+  static Result<Function> compile(const Graph &graph, const CompileOptions &options = {});
+  static Result<Function> compileSource(const std::string &mlirSource,
+                                        const std::string &sourceName,
+                                        const CompileOptions &options = {});
+  static Result<Function> compileFile(const std::string &path, const CompileOptions &options = {});
+
+  Function(Function &&) noexcept;
+  Function &operator=(Function &&) noexcept;
+  ~Function();
+
+  /// Inputs (non-parameter arguments), parameters and outputs, in ABI order.
+  std::vector<TensorInfo> inputs() const;
+  std::vector<TensorInfo> params() const;
+  std::vector<TensorInfo> outputs() const;
+
+  /// Runs with inputs given in order. Count, dtypes and shapes are checked;
+  /// a mismatch is an error naming the input, expected vs given.
+  Result<std::vector<HostTensor>> run(const std::vector<HostTensor> &inputs);
+  /// Runs with inputs given by name; unknown or missing names are errors.
+  Result<std::vector<HostTensor>> run(const std::map<std::string, HostTensor> &inputs);
+
+  /// A parameter's current value, by name.
+  Result<HostTensor> param(const std::string &name) const;
+  Status setParam(const std::string &name, const HostTensor &value);
+  Status loadParam(const std::string &name, const std::string &npyPath);
+
+  /// The exported entry (docs/abi.md), for callers that manage buffers.
+  using Entry = int32_t (*)(void *const *buffers, void *ctx, void *workspace);
+  Entry entry() const;
+
+  struct Impl;
+
+private:
+  explicit Function(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A model's named tensors, read without compiling it.
+struct ModelSignature {
+  std::vector<TensorInfo> inputs, params, outputs;
+};
+Result<ModelSignature> readSignature(const std::string &mlirSource, const std::string &sourceName,
+                                     const std::string &entry = "");
+
+/// Orders inputs given by name as `expected` lists them; unknown, missing
+/// and mismatched (dtype, shape) inputs are errors naming the input.
+Result<std::vector<HostTensor>> orderInputs(const std::vector<TensorInfo> &expected,
+                                            const std::map<std::string, HostTensor> &inputs);
+
+/// The reference interpreter: runs the model's @main (or `entry`) in double
+/// precision, obviously and slowly. Parameters take their initial values.
+/// Float outputs come back as f64 (the oracle keeps its precision).
+Result<std::vector<HostTensor>> runReference(const std::string &mlirSource,
+                                             const std::string &sourceName,
+                                             const std::vector<HostTensor> &inputs,
+                                             const std::string &entry = "");
+
+} // namespace kiln
+
+#endif

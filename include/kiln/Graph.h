@@ -1,0 +1,139 @@
+//===- kiln/Graph.h - build an nn graph from C++ ------------------*- C++ -*-===//
+//
+//   kiln::Graph g("neuron");
+//   auto x = g.input("x", {64, 1});
+//   auto a = g.param("a", {1, 1}, kiln::ParamInit::normal(0, 1, 7));
+//   auto b = g.param("b", {1}, kiln::ParamInit::zeros());
+//   g.output(kiln::sigmoid(kiln::matmul(x, a) + b), "y");
+//
+// Every op records the caller's file:line as its location, so a shape error
+// (reported through Graph::status(), never by aborting) names the user's
+// line. An op on an invalid Tensor yields an invalid Tensor; the first error
+// is kept.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_GRAPH_H
+#define KILN_GRAPH_H
+
+#include "kiln/Function.h"
+#include "kiln/HostTensor.h"
+#include "kiln/Status.h"
+
+#include <memory>
+#include <source_location>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+using Where = std::source_location;
+class Graph;
+
+/// A value in a Graph (an SSA value of the nn IR).
+class Tensor {
+public:
+  Tensor() = default;
+  bool valid() const { return graph_ && value_; }
+  Shape shape() const;
+  DType dtype() const;
+  Graph *graph() const { return graph_; }
+  void *handle() const { return value_; }
+
+private:
+  friend class Graph;
+  Tensor(Graph *graph, void *value) : graph_(graph), value_(value) {}
+  Graph *graph_ = nullptr;
+  void *value_ = nullptr;
+};
+
+/// An operand of an operator; captures the caller's line (`a + b`) and
+/// accepts a plain number (a constant of the other operand's dtype).
+struct Operand {
+  Operand(Tensor t, Where where = Where::current()) : tensor(t), where(where) {}
+  Operand(double v, Where where = Where::current()) : scalar(v), isScalar(true), where(where) {}
+  Tensor tensor;
+  double scalar = 0;
+  bool isScalar = false;
+  Where where;
+};
+
+class Graph {
+public:
+  explicit Graph(const std::string &name = "main");
+  ~Graph();
+  Graph(const Graph &) = delete;
+  Graph &operator=(const Graph &) = delete;
+
+  Tensor input(const std::string &name, const Shape &shape, DType dtype = DType::f32,
+               Where where = Where::current());
+  Tensor param(const std::string &name, const Shape &shape, const ParamInit &init,
+               DType dtype = DType::f32, Where where = Where::current());
+  Tensor constant(const HostTensor &value, Where where = Where::current());
+  Tensor scalar(double value, DType dtype = DType::f32, Where where = Where::current());
+  void output(Tensor value, const std::string &name, Where where = Where::current());
+
+  /// The first error met while building, or ok.
+  Status status() const;
+  /// The graph as kiln IR text (the nn phase, with locations).
+  std::string str(bool withLocations = false) const;
+  const std::string &name() const;
+
+  struct Impl;
+  Impl &impl() const { return *impl_; }
+  Tensor wrap(void *value) { return Tensor(this, value); }
+
+private:
+  std::unique_ptr<Impl> impl_;
+};
+
+ParamInit normalInit(double mean, double std, uint64_t seed);
+ParamInit uniformInit(double low, double high, uint64_t seed);
+ParamInit zerosInit();
+ParamInit onesInit();
+ParamInit valuesInit(std::vector<double> values);
+
+// Unary elementwise.
+Tensor neg(Tensor x, Where where = Where::current());
+Tensor abs(Tensor x, Where where = Where::current());
+Tensor exp(Tensor x, Where where = Where::current());
+Tensor log(Tensor x, Where where = Where::current());
+Tensor sqrt(Tensor x, Where where = Where::current());
+Tensor rsqrt(Tensor x, Where where = Where::current());
+Tensor tanh(Tensor x, Where where = Where::current());
+Tensor sigmoid(Tensor x, Where where = Where::current());
+Tensor relu(Tensor x, Where where = Where::current());
+
+// Binary elementwise with NumPy broadcasting.
+Tensor add(Operand a, Operand b, Where where = Where::current());
+Tensor sub(Operand a, Operand b, Where where = Where::current());
+Tensor mul(Operand a, Operand b, Where where = Where::current());
+Tensor div(Operand a, Operand b, Where where = Where::current());
+Tensor maximum(Operand a, Operand b, Where where = Where::current());
+Tensor minimum(Operand a, Operand b, Where where = Where::current());
+Tensor operator+(Operand a, Operand b);
+Tensor operator-(Operand a, Operand b);
+Tensor operator*(Operand a, Operand b);
+Tensor operator/(Operand a, Operand b);
+Tensor operator-(Operand x);
+
+Tensor matmul(Tensor a, Tensor b, bool transposeA = false, bool transposeB = false,
+              Where where = Where::current());
+
+Tensor reduce_sum(Tensor x, std::vector<int64_t> axes, bool keepdims = false,
+                  Where where = Where::current());
+Tensor reduce_mean(Tensor x, std::vector<int64_t> axes, bool keepdims = false,
+                   Where where = Where::current());
+Tensor reduce_max(Tensor x, std::vector<int64_t> axes, bool keepdims = false,
+                  Where where = Where::current());
+Tensor softmax(Tensor x, int64_t axis = -1, Where where = Where::current());
+
+Tensor reshape(Tensor x, const Shape &shape, Where where = Where::current());
+Tensor transpose(Tensor x, std::vector<int64_t> perm, Where where = Where::current());
+Tensor broadcast_to(Tensor x, const Shape &shape, Where where = Where::current());
+
+Tensor l1_loss(Tensor prediction, Tensor label, Where where = Where::current());
+Tensor mse_loss(Tensor prediction, Tensor label, Where where = Where::current());
+
+} // namespace kiln
+
+#endif

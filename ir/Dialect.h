@@ -1,0 +1,23 @@
+//===- Dialect.h - the nn dialect: dialect and op classes ------*- C++ -*-===//
+#ifndef KILN_IR_DIALECT_H
+#define KILN_IR_DIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "ir/NNOpsDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "ir/NNOps.h.inc"
+
+namespace kiln::nn {
+/// Attribute names of kiln's function ABI (see docs/abi.md).
+inline constexpr llvm::StringLiteral kNameAttr = "nn.name";
+inline constexpr llvm::StringLiteral kParamAttr = "nn.param";
+} // namespace kiln::nn
+
+#endif

@@ -1,0 +1,97 @@
+//===- NNBase.td - the nn dialect and its shared op classes --------------===//
+//
+// The `nn` dialect is kiln's top-level IR: ops on ranked, statically shaped
+// tensors with NumPy/PyTorch semantics. Every op states its shape rule
+// (InferTypeOpInterface), verifier and folds here or in Ops.cpp; its lowering
+// lives in passes/lowering/NNToLinalg.cpp and its reference semantics in
+// ir/reference/Interpreter.cpp, each found by the op's name.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_NN_BASE
+#define KILN_NN_BASE
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def NN_Dialect : Dialect {
+  let name = "nn";
+  let summary = "kiln's neural-network graph dialect";
+  let description = [{
+    Ops on ranked, statically shaped tensors of f32 and f64 (i32/i64 for
+    indices, i1 for masks). Broadcasting follows NumPy. Axes are lists of
+    integers; negative axes count from the back.
+
+    Function arguments and results carry kiln's ABI attributes:
+    `nn.name = "x"` (a unique C identifier) and, on trainable weights,
+    `nn.param = {init = "normal", mean = 0.0, std = 0.1, seed = 1}`
+    (also `uniform` with `low`/`high`, `zeros`, `ones`, `values` with
+    `value = dense<...>`).
+  }];
+  let cppNamespace = "::kiln::nn";
+  let hasConstantMaterializer = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+}
+
+// Element types.
+def NN_Float : AnyTypeOf<[F32, F64], "f32 or f64">;
+def NN_Element : AnyTypeOf<[F32, F64, I32, I64, I1], "f32, f64, i32, i64 or i1">;
+def NN_FloatTensor : StaticShapeTensorOf<[F32, F64]>;
+def NN_Tensor : StaticShapeTensorOf<[F32, F64, I32, I64, I1]>;
+def NN_ScalarFloatTensor : 0DTensorOf<[F32, F64]>;
+
+class NN_Op<string mnemonic, list<Trait> traits = []>
+    : Op<NN_Dialect, mnemonic, traits>;
+
+// y = f(x) elementwise; same type in and out.
+class NN_UnaryOp<string mnemonic, string formula>
+    : NN_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise " # formula;
+  let description = "Computes `" # formula # "` for every element of `x`.";
+  let arguments = (ins NN_FloatTensor:$x);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+// z = f(x, y) elementwise with NumPy broadcasting of the two shapes.
+class NN_BinaryOp<string mnemonic, string formula, list<Trait> traits = []>
+    : NN_Op<mnemonic, !listconcat([Pure], traits)> {
+  let summary = "elementwise " # formula # " with broadcasting";
+  let description = "Computes `" # formula # "` elementwise after "
+      "broadcasting `lhs` and `rhs` to a common shape (NumPy rules). "
+      "Both operands have the same element type.";
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;  // the result type is ShapeRules' inferBroadcast
+}
+
+// A reduction over `axes` (negatives allowed, non-empty, no duplicates).
+class NN_ReduceOp<string mnemonic, string what>
+    : NN_Op<mnemonic, [Pure]> {
+  let summary = what # " over axes";
+  let description = "Reduces `x` by " # what # " over `axes`. With "
+      "`keepdims` the reduced axes stay as size-1 dimensions, otherwise they "
+      "are removed (reducing every axis gives a rank-0 tensor).";
+  let arguments = (ins NN_FloatTensor:$x, DenseI64ArrayAttr:$axes, UnitAttr:$keepdims);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$x `axes` $axes (`keepdims` $keepdims^)? attr-dict `:` type($x) `->` type($result)";
+  let hasVerifier = 1;  // the result type is ShapeRules' inferReduce
+}
+
+// A loss: mean over all elements of a pointwise penalty; a rank-0 result.
+class NN_LossOp<string mnemonic, string formula>
+    : NN_Op<mnemonic, [Pure]> {
+  let summary = "mean of " # formula;
+  let description = "Returns the mean over all elements of `" # formula #
+      "` as a rank-0 tensor. `prediction` and `label` have the same shape "
+      "and element type.";
+  let arguments = (ins NN_FloatTensor:$prediction, NN_FloatTensor:$label);
+  let results = (outs NN_ScalarFloatTensor:$result);
+  let assemblyFormat = "$prediction `,` $label attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;  // the result type is ShapeRules' inferLoss
+}
+
+#endif // KILN_NN_BASE

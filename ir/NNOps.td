@@ -1,0 +1,160 @@
+//===- NNOps.td - the ops of the nn dialect -------------------------------===//
+//
+// Adding an op touches a short, known list of places:
+//   1. its definition here (summary, description, assembly format),
+//   2. its shape rule / verifier / folder in ir/Ops.cpp (shape rules shared
+//      with the C++ Graph API live in ir/ShapeRules.cpp),
+//   3. its reference semantics in ir/reference/Interpreter.cpp,
+//   4. its lowering in passes/lowering/NNToLinalg.cpp,
+//   5. its builder in frontend/kiln/Ops.h and a row in tests/unit/OpsTest.cpp.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_NN_OPS
+#define KILN_NN_OPS
+
+include "ir/NNBase.td"
+
+//===----------------------------------------------------------------------===//
+// Unary elementwise ops
+//===----------------------------------------------------------------------===//
+
+def NN_NegOp : NN_UnaryOp<"neg", "-x">;
+def NN_AbsOp : NN_UnaryOp<"abs", "|x|">;
+def NN_ExpOp : NN_UnaryOp<"exp", "e^x">;
+def NN_LogOp : NN_UnaryOp<"log", "ln(x)">;
+def NN_SqrtOp : NN_UnaryOp<"sqrt", "sqrt(x)">;
+def NN_RsqrtOp : NN_UnaryOp<"rsqrt", "1 / sqrt(x)">;
+def NN_TanhOp : NN_UnaryOp<"tanh", "tanh(x)">;
+def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "1 / (1 + e^-x)">;
+def NN_ReluOp : NN_UnaryOp<"relu", "max(x, 0)">;
+
+//===----------------------------------------------------------------------===//
+// Binary elementwise ops (NumPy broadcasting)
+//===----------------------------------------------------------------------===//
+
+def NN_AddOp : NN_BinaryOp<"add", "lhs + rhs", [Commutative]> {
+  let hasFolder = 1;   // x + 0 -> x (when the shapes agree)
+}
+def NN_SubOp : NN_BinaryOp<"sub", "lhs - rhs">;
+def NN_MulOp : NN_BinaryOp<"mul", "lhs * rhs", [Commutative]> {
+  let hasFolder = 1;   // x * 1 -> x; x * 0 is NOT folded (NaN * 0 = NaN, inf * 0 = NaN)
+}
+def NN_DivOp : NN_BinaryOp<"div", "lhs / rhs">;
+def NN_MaxOp : NN_BinaryOp<"max", "max(lhs, rhs)", [Commutative]>;
+def NN_MinOp : NN_BinaryOp<"min", "min(lhs, rhs)", [Commutative]>;
+
+//===----------------------------------------------------------------------===//
+// Matmul
+//===----------------------------------------------------------------------===//
+
+def NN_MatmulOp : NN_Op<"matmul", [Pure]> {
+  let summary = "batched matrix product with broadcast batch dimensions";
+  let description = [{
+    `a` is `[..., M, K]` (or `[..., K, M]` with `transpose_a`), `b` is
+    `[..., K, N]` (or `[..., N, K]` with `transpose_b`); both have rank >= 2.
+    The leading (batch) dimensions broadcast with NumPy rules and the result
+    is `[broadcast(batch), M, N]`. A broadcast batch is read in place, never
+    materialised.
+
+    ```mlir
+    %c = nn.matmul %a, %b {transpose_b} : (tensor<8x64xf32>, tensor<32x64xf32>) -> tensor<8x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$a, NN_FloatTensor:$b,
+                       UnitAttr:$transpose_a, UnitAttr:$transpose_b);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$a `,` $b attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;  // the result type is ShapeRules' inferMatmul
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and softmax
+//===----------------------------------------------------------------------===//
+
+def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "sum">;
+def NN_ReduceMeanOp : NN_ReduceOp<"reduce_mean", "mean">;
+def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "maximum">;
+
+def NN_SoftmaxOp : NN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "softmax over one axis";
+  let description = [{
+    `exp(x - max(x)) / sum(exp(x - max(x)))` along `axis` (negative counts
+    from the back), computed with the max subtracted so it never overflows.
+  }];
+  let arguments = (ins NN_FloatTensor:$x, I64Attr:$axis);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$x `axis` $axis attr-dict `:` type($x)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Shape ops and constants
+//===----------------------------------------------------------------------===//
+
+def NN_ReshapeOp : NN_Op<"reshape", [Pure]> {
+  let summary = "reinterpret a tensor with another shape";
+  let description = [{
+    The elements in row-major order are unchanged; the result type gives the
+    new shape and must hold the same number of elements.
+  }];
+  let arguments = (ins NN_Tensor:$x);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;            // reshape to the same type -> x
+  let hasCanonicalizer = 1;     // reshape(reshape(x)) -> reshape(x)
+}
+
+def NN_TransposeOp : NN_Op<"transpose", [Pure]> {
+  let summary = "permute dimensions";
+  let description = [{
+    `result.shape[i] = x.shape[perm[i]]`; `perm` is a permutation of
+    `0 .. rank-1` (negative entries count from the back).
+  }];
+  let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$perm);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = "$x `perm` $perm attr-dict `:` type($x) `->` type($result)";
+  let hasVerifier = 1;          // the result type is ShapeRules' inferTranspose
+  let hasFolder = 1;            // identity permutation -> x
+  let hasCanonicalizer = 1;     // transpose(transpose(x)) -> one transpose (or x)
+}
+
+def NN_BroadcastToOp : NN_Op<"broadcast_to", [Pure]> {
+  let summary = "broadcast to a shape with NumPy rules";
+  let description = [{
+    The result type gives the target shape; `x`'s shape must broadcast to it
+    (aligned from the back, each dimension equal or 1).
+  }];
+  let arguments = (ins NN_Tensor:$x);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;            // broadcast of a same-shape value -> x
+}
+
+def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike]> {
+  let summary = "a constant tensor";
+  let description = [{
+    ```mlir
+    %c = nn.constant dense<[1.0, 2.0]> : tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs NN_Tensor:$result);
+  // The value's type is the result type: `nn.constant dense<1.0> : tensor<2xf32>`.
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let builders = [OpBuilder<(ins "::mlir::ElementsAttr":$value), [{
+    build($_builder, $_state, value.getType(), value);
+  }]>];
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+def NN_L1LossOp : NN_LossOp<"l1_loss", "|prediction - label|">;
+def NN_MseLossOp : NN_LossOp<"mse_loss", "(prediction - label)^2">;
+
+#endif // KILN_NN_OPS

@@ -1,0 +1,80 @@
+//===- Pipeline.cpp - kiln's ordered phase table -------------------------===//
+//
+// Read top to bottom, this is the compiler: each phase is a named, printable
+// pass pipeline whose output can be dumped, read back and fed to kiln-opt.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Pipeline.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+namespace kiln {
+
+static const Phase kPhases[] = {
+    {"nn", "the verified nn graph, canonicalized (folds) and deduplicated",
+     [](const PipelineOptions &) -> std::string { return "canonicalize,cse"; }},
+
+    {"linalg", "nn ops as linalg/tensor/arith/math ops writing into destinations",
+     [](const PipelineOptions &) -> std::string {
+       return "func.func(kiln-lower-nn-to-linalg),canonicalize,cse";
+     }},
+
+    {"bufferized",
+     "tensors become buffers: results are caller-owned out-parameters, temporaries are freed",
+     [](const PipelineOptions &) -> std::string {
+       return "func.func(kiln-materialize-results),"
+              "eliminate-empty-tensors,"
+              "one-shot-bufferize{bufferize-function-boundaries=1 "
+              "function-boundary-type-conversion=identity-layout-map},"
+              "buffer-results-to-out-params{hoist-static-allocs=1},"
+              "canonicalize,"
+              "ownership-based-buffer-deallocation,"
+              "canonicalize,"
+              "buffer-deallocation-simplification,"
+              "bufferization-lower-deallocations,"
+              "cse,canonicalize";
+     }},
+
+    {"llvm", "loops lowered to the LLVM dialect, wrapped in the ABI entry function",
+     [](const PipelineOptions &o) -> std::string {
+       return "func.func(convert-linalg-to-loops),"
+              "lower-affine,"
+              "convert-scf-to-cf,"
+              "kiln-approximate-math,"
+              "expand-strided-metadata,"
+              "lower-affine,"
+              "finalize-memref-to-llvm,"
+              "convert-math-to-llvm,"
+              "convert-math-to-libm,"
+              "convert-arith-to-llvm,"
+              "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+              "convert-cf-to-llvm,"
+              "reconcile-unrealized-casts,"
+              "kiln-emit-entry{entry=" +
+              o.entry + " symbol=" + o.symbol + "}";
+     }},
+};
+
+llvm::ArrayRef<Phase> phases() { return kPhases; }
+
+int phaseIndex(llvm::StringRef name) {
+  for (size_t i = 0; i < std::size(kPhases); ++i)
+    if (name == kPhases[i].name)
+      return int(i);
+  return -1;
+}
+
+mlir::LogicalResult addPhases(mlir::OpPassManager &pm, int from, int to,
+                              const PipelineOptions &options, std::string &error) {
+  for (int i = from + 1; i <= to; ++i) {
+    std::string text = kPhases[i].passes(options);
+    llvm::raw_string_ostream os(error);
+    if (mlir::failed(mlir::parsePassPipeline(text, pm, os))) {
+      os << " (in phase '" << kPhases[i].name << "')";
+      return mlir::failure();
+    }
+  }
+  return mlir::success();
+}
+
+} // namespace kiln

@@ -1,0 +1,53 @@
+//===- Pipeline.h - kiln's ordered phase table ------------------*- C++ -*-===//
+//
+// The one list of phases a model goes through. `kiln --emit=<phase>`,
+// `--dump-dir`, `kiln-opt --kiln-to-<phase>` and the C++ API all read this
+// table, so the phases a user sees are the phases the compiler runs.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_PASSES_PIPELINE_H
+#define KILN_PASSES_PIPELINE_H
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ArrayRef.h"
+#include <string>
+
+namespace kiln {
+
+struct PipelineOptions {
+  std::string entry = "main";       // the model function
+  std::string symbol = "kiln_main"; // the exported ABI entry symbol
+};
+
+struct Phase {
+  const char *name;
+  const char *summary;
+  /// The textual pass pipeline that produces this phase from the previous one.
+  std::string (*passes)(const PipelineOptions &);
+};
+
+/// The MLIR phases, in order. After the last one, codegen produces
+/// llvm-ir, asm and obj (codegen/Codegen.h).
+llvm::ArrayRef<Phase> phases();
+
+/// The index of the phase named `name`, or -1.
+int phaseIndex(llvm::StringRef name);
+
+/// Adds the passes that take a module from phase `from` (exclusive; -1 is
+/// the parsed input) through phase `to` (inclusive).
+mlir::LogicalResult addPhases(mlir::OpPassManager &pm, int from, int to,
+                              const PipelineOptions &options, std::string &error);
+
+/// Registers the nn dialect and everything the pipeline needs: every MLIR
+/// dialect, interface external model and LLVM IR translation (without the
+/// external models, bufferization and tiling silently do nothing).
+void registerDialects(mlir::DialectRegistry &registry);
+
+/// Registers MLIR's passes, kiln's passes and, per phase, the pipelines
+/// `kiln-phase-<name>` (that phase only) and `kiln-to-<name>` (all phases up
+/// to it) for kiln-opt.
+void registerPassesAndPipelines();
+
+} // namespace kiln
+
+#endif

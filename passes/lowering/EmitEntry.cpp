@@ -1,0 +1,122 @@
+//===- EmitEntry.cpp - the ABI entry function (docs/abi.md) --------------===//
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_EMITENTRY
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+// Keep in sync with runtime/kiln_rt.h.
+constexpr int32_t kErrNullBuffer = 1;
+constexpr int32_t kErrMisaligned = 2;
+constexpr int64_t kAlignment = 64;
+
+struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
+  using EmitEntryBase::EmitEntryBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    auto model = module.lookupSymbol<LLVM::LLVMFuncOp>(entry);
+    if (!model || model.isExternal()) {
+      module.emitError() << "kiln-emit-entry: no lowered function @" << entry;
+      return signalPassFailure();
+    }
+    if (module.lookupSymbol(symbol)) {
+      module.emitError() << "kiln-emit-entry: the entry symbol @" << symbol
+                         << " is already taken; choose another name";
+      return signalPassFailure();
+    }
+    auto ptrType = LLVM::LLVMPointerType::get(ctx);
+    for (Type t : model.getArgumentTypes())
+      if (t != ptrType) {
+        model.emitError() << "kiln-emit-entry: expected bare buffer pointers, got " << t;
+        return signalPassFailure();
+      }
+    if (!isa<LLVM::LLVMVoidType>(model.getFunctionType().getReturnType())) {
+      model.emitError() << "kiln-emit-entry: the model must return its results in out-parameters";
+      return signalPassFailure();
+    }
+
+    // Only the entry is exported: everything defined here becomes internal.
+    auto internal = LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal);
+    for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+      if (!fn.isExternal())
+        fn.setLinkageAttr(internal);
+    for (auto global : module.getOps<LLVM::GlobalOp>())
+      global.setLinkageAttr(internal);
+
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    Location loc = model.getLoc();
+    auto i32 = b.getI32Type();
+    auto i64 = b.getI64Type();
+    auto fnType = LLVM::LLVMFunctionType::get(i32, {ptrType, ptrType, ptrType});
+    auto fn = b.create<LLVM::LLVMFuncOp>(loc, symbol, fnType);
+    Block *body = fn.addEntryBlock(b);
+    Block *fail = fn.addBlock();
+    fail->addArgument(i32, loc);
+    Block *run = fn.addBlock();
+
+    // Check every buffer: non-null and aligned. The first failure decides the code.
+    b.setInsertionPointToStart(body);
+    Value buffers = body->getArgument(0), context = body->getArgument(1);
+    Value zero32 = b.create<LLVM::ConstantOp>(loc, i32, 0);
+    Value zero64 = b.create<LLVM::ConstantOp>(loc, i64, 0);
+    Value mask = b.create<LLVM::ConstantOp>(loc, i64, kAlignment - 1);
+    Value nullCode = b.create<LLVM::ConstantOp>(loc, i32, kErrNullBuffer);
+    Value alignCode = b.create<LLVM::ConstantOp>(loc, i32, kErrMisaligned);
+    Value code = zero32;
+    SmallVector<Value> pointers;
+    for (unsigned i = 0; i < model.getNumArguments(); ++i) {
+      Value slot = b.create<LLVM::GEPOp>(loc, ptrType, ptrType, buffers,
+                                         ArrayRef<LLVM::GEPArg>{LLVM::GEPArg(int32_t(i))});
+      Value p = b.create<LLVM::LoadOp>(loc, ptrType, slot);
+      pointers.push_back(p);
+      Value address = b.create<LLVM::PtrToIntOp>(loc, i64, p);
+      Value isNull = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::eq, address, zero64);
+      Value low = b.create<LLVM::AndOp>(loc, address, mask);
+      Value misaligned = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, low, zero64);
+      Value here = b.create<LLVM::SelectOp>(
+          loc, isNull, nullCode, b.create<LLVM::SelectOp>(loc, misaligned, alignCode, zero32));
+      Value noneYet = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::eq, code, zero32);
+      code = b.create<LLVM::SelectOp>(loc, noneYet, here, code);
+    }
+    Value bad = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, code, zero32);
+    b.create<LLVM::CondBrOp>(loc, bad, fail, ValueRange{code}, run, ValueRange{});
+
+    b.setInsertionPointToStart(fail);
+    b.create<LLVM::ReturnOp>(loc, fail->getArgument(0));
+
+    // Clear ctx->status (ctx may be NULL), run the model, return the status.
+    b.setInsertionPointToStart(run);
+    Value nullPtr = b.create<LLVM::ZeroOp>(loc, ptrType);
+    Value hasCtx = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, context, nullPtr);
+    Block *clear = fn.addBlock();
+    Block *call = fn.addBlock();
+    b.create<LLVM::CondBrOp>(loc, hasCtx, clear, call);
+    b.setInsertionPointToStart(clear);
+    b.create<LLVM::StoreOp>(loc, zero32, context);
+    b.create<LLVM::BrOp>(loc, call);
+    b.setInsertionPointToStart(call);
+    b.create<LLVM::CallOp>(loc, model, pointers);
+    Block *readStatus = fn.addBlock();
+    Block *done = fn.addBlock();
+    done->addArgument(i32, loc);
+    b.create<LLVM::CondBrOp>(loc, hasCtx, readStatus, ValueRange{}, done, ValueRange{zero32});
+    b.setInsertionPointToStart(readStatus);
+    Value status = b.create<LLVM::LoadOp>(loc, i32, context);
+    b.create<LLVM::BrOp>(loc, ValueRange{status}, done);
+    b.setInsertionPointToStart(done);
+    b.create<LLVM::ReturnOp>(loc, done->getArgument(0));
+  }
+};
+
+} // namespace

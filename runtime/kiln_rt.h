@@ -1,0 +1,107 @@
+/*===- kiln_rt.h - kiln's C runtime: the ABI of compiled functions -------===*
+ *
+ * JIT code and AOT artifacts link this runtime; it includes no LLVM or MLIR
+ * header and needs only libc and libm. docs/abi.md describes the calling
+ * convention that compiled functions follow.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_RT_H
+#define KILN_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every buffer passed to a compiled function is aligned to this many bytes. */
+#define KILN_ALIGNMENT 64
+
+/* Element types. Booleans (i1) are stored one byte per element. */
+typedef enum kiln_dtype {
+  KILN_F32 = 0,
+  KILN_F64 = 1,
+  KILN_I32 = 2,
+  KILN_I64 = 3,
+  KILN_BOOL = 4,
+} kiln_dtype;
+
+/* Return codes of compiled functions and runtime calls. */
+typedef enum kiln_status {
+  KILN_OK = 0,
+  KILN_ERR_NULL_BUFFER = 1,    /* a buffer pointer is NULL */
+  KILN_ERR_MISALIGNED = 2,     /* a buffer is not KILN_ALIGNMENT-aligned */
+  KILN_ERR_INDEX_RANGE = 3,    /* an index or label is out of range */
+  KILN_ERR_OUT_OF_MEMORY = 4,  /* an allocation failed */
+  KILN_ERR_IO = 5,             /* a file could not be opened, read or written */
+  KILN_ERR_FORMAT = 6,         /* a file is not in the expected format */
+  KILN_ERR_DTYPE = 7,          /* an unsupported or mismatched element type */
+  KILN_ERR_SHAPE = 8,          /* a mismatched shape */
+  KILN_ERR_INVALID_ARGUMENT = 9,
+} kiln_status;
+
+/* A short, static description of a status code. */
+const char *kiln_strerror(int32_t status);
+
+/* Size in bytes of one element of `dtype` (0 for an unknown dtype). */
+size_t kiln_dtype_size(kiln_dtype dtype);
+/* "f32", "f64", "i32", "i64", "bool". */
+const char *kiln_dtype_name(kiln_dtype dtype);
+
+/* The per-caller context of a compiled function. One context per calling
+ * thread makes calls reentrant. `status` is where generated code records a
+ * run-time error (first error wins); the entry function returns it. */
+typedef struct kiln_context {
+  int32_t status;
+  int32_t num_threads; /* 0: the runtime's default */
+  void *reserved[6];   /* thread pool and error detail (later versions) */
+} kiln_context;
+
+void kiln_context_init(kiln_context *ctx);
+
+/* The entry point every compiled function exposes (docs/abi.md):
+ * `buffers` holds one pointer per argument (inputs and parameters, in
+ * argument order) followed by one per result; all caller-owned, row-major,
+ * contiguous and KILN_ALIGNMENT-aligned. Returns KILN_OK or a kiln_status. */
+typedef int32_t (*kiln_entry_fn)(void *const *buffers, kiln_context *ctx, void *workspace);
+
+/* Aligned storage (KILN_ALIGNMENT). Free with kiln_free. */
+void *kiln_alloc(size_t bytes);
+void kiln_free(void *ptr);
+
+/* ---- .npy files (format versions 1.0-3.0, C order, little-endian) ----- */
+
+#define KILN_MAX_RANK 16
+
+typedef struct kiln_npy {
+  kiln_dtype dtype;
+  int32_t rank;
+  int64_t shape[KILN_MAX_RANK];
+  void *data; /* KILN_ALIGNMENT-aligned; owned: release with kiln_npy_free */
+} kiln_npy;
+
+/* Reads `path` into `out`. On failure returns a kiln_status and writes a
+ * one-line reason (naming the file) into `err` (at most `err_size` bytes). */
+int32_t kiln_npy_read(const char *path, kiln_npy *out, char *err, size_t err_size);
+/* Writes a C-order array; same error convention. */
+int32_t kiln_npy_write(const char *path, kiln_dtype dtype, int32_t rank, const int64_t *shape,
+                       const void *data, char *err, size_t err_size);
+void kiln_npy_free(kiln_npy *npy);
+
+/* ---- parameter initializers (deterministic for a seed, JIT and AOT alike) */
+
+/* Fills `count` elements of `dtype` (f32 or f64) from N(mean, std^2). */
+void kiln_init_normal(void *data, kiln_dtype dtype, int64_t count, double mean, double std,
+                      uint64_t seed);
+/* Fills from U[low, high). */
+void kiln_init_uniform(void *data, kiln_dtype dtype, int64_t count, double low, double high,
+                       uint64_t seed);
+/* Fills with one value. */
+void kiln_init_fill(void *data, kiln_dtype dtype, int64_t count, double value);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_RT_H */

@@ -1,0 +1,20 @@
+# lit configuration for kiln's IR and CLI tests.
+import os
+import lit.formats
+
+config.name = "kiln"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kiln_obj_root, "tests", "lit")
+
+tools = os.path.join(config.kiln_obj_root, "tools")
+config.environment["PATH"] = os.pathsep.join(
+    [tools, config.llvm_tools_dir, config.environment.get("PATH", "")])
+config.substitutions.append(("%kiln_src", config.kiln_src_root))
+config.substitutions.append(("%npy", config.python + " " +
+                             os.path.join(config.kiln_src_root, "tests", "tools", "npy.py")))
+config.substitutions.append(("%python", config.python))
+config.substitutions.append(("%exit", config.python + " " +
+                             os.path.join(config.kiln_src_root, "tests", "tools", "expect_exit.py")))

@@ -1,0 +1,127 @@
+// Each nn op's lowering: linalg ops writing into destinations, broadcasts in
+// the indexing maps (size-1 dims read at index 0), never materialised.
+// RUN: kiln-opt %s --kiln-lower-nn-to-linalg -split-input-file | FileCheck %s
+
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[COL0:.*]] = affine_map<(d0, d1) -> (0, d1)>
+// CHECK-LABEL: func @binary_broadcast
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x3xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%arg0, %arg1 : tensor<2x3xf32>, tensor<3xf32>) outs(%[[E]] : tensor<2x3xf32>)
+// CHECK: arith.subf
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[COL0]], #[[ID]]]
+// CHECK: arith.maximumf
+func.func @binary_broadcast(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<1x3xf32>) -> tensor<2x3xf32> {
+  %0 = nn.sub %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %1 = nn.max %0, %c : (tensor<2x3xf32>, tensor<1x3xf32>) -> tensor<2x3xf32>
+  return %1 : tensor<2x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @unary
+// CHECK: linalg.generic
+// CHECK: arith.negf
+// CHECK: math.exp
+// CHECK: arith.addf
+// CHECK: arith.divf
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+func.func @unary(%x: tensor<5xf64>) -> tensor<5xf64> {
+  %0 = nn.sigmoid %x : tensor<5xf64>
+  %1 = nn.relu %0 : tensor<5xf64>
+  return %1 : tensor<5xf64>
+}
+
+// -----
+
+// A batch broadcast matmul is one contraction; b's batch of 1 reads index 0.
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2, d3) -> (0, d2, d3)>
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func @matmul_broadcast_transposed
+// CHECK: %[[Z:.*]] = linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<4x2x3xf32>, tensor<1x5x3xf32>) outs(%[[Z]] : tensor<4x2x5xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @matmul_broadcast_transposed(%a: tensor<4x2x3xf32>, %b: tensor<1x5x3xf32>) -> tensor<4x2x5xf32> {
+  %0 = nn.matmul %a, %b {transpose_b} : (tensor<4x2x3xf32>, tensor<1x5x3xf32>) -> tensor<4x2x5xf32>
+  return %0 : tensor<4x2x5xf32>
+}
+
+// -----
+
+// reduce_mean: a sum into the kept dims, a division by the count, and an
+// expand_shape for keepdims.
+// CHECK-LABEL: func @reduce_mean_keepdims
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<2xf32>)
+// CHECK: arith.addf
+// CHECK: %[[N:.*]] = arith.constant 3.000000e+00 : f32
+// CHECK: %[[M:.*]] = linalg.generic {{.*}} ins(%[[S]] : tensor<2xf32>)
+// CHECK: arith.divf %{{.*}}, %[[N]]
+// CHECK: tensor.expand_shape %[[M]] {{\[\[}}0, 1]] output_shape [2, 1] : tensor<2xf32> into tensor<2x1xf32>
+func.func @reduce_mean_keepdims(%x: tensor<2x3xf32>) -> tensor<2x1xf32> {
+  %0 = nn.reduce_mean %x axes [-1] keepdims : tensor<2x3xf32> -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @reduce_max
+// CHECK: arith.constant 0xFF800000 : f32
+// CHECK: linalg.fill
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]
+// CHECK: arith.maximumf
+func.func @reduce_max(%x: tensor<2x3xf32>) -> tensor<f32> {
+  %0 = nn.reduce_max %x axes [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+// softmax: max over the axis, exp(x - max), sum, divide.
+// CHECK-LABEL: func @softmax
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.maximumf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK: arith.subf
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK: arith.divf
+func.func @softmax(%x: tensor<4x7xf32>) -> tensor<4x7xf32> {
+  %0 = nn.softmax %x axis -1 : tensor<4x7xf32>
+  return %0 : tensor<4x7xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @shapes
+// CHECK: tensor.collapse_shape %arg0 {{\[\[}}0, 1]] : tensor<2x3xf32> into tensor<6xf32>
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1, 2]] output_shape [3, 1, 2] : tensor<6xf32> into tensor<3x1x2xf32>
+// CHECK: linalg.transpose ins(%arg0 : tensor<2x3xf32>) outs(%{{.*}} : tensor<3x2xf32>) permutation = [1, 0]
+// CHECK: linalg.generic {{.*}} ins(%arg1 : tensor<3xf32>) outs(%{{.*}} : tensor<4x3xf32>)
+// CHECK: arith.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>
+func.func @shapes(%x: tensor<2x3xf32>, %y: tensor<3xf32>) -> (tensor<3x1x2xf32>, tensor<3x2xf32>, tensor<4x3xf32>, tensor<2xf32>) {
+  %0 = nn.reshape %x : tensor<2x3xf32> -> tensor<3x1x2xf32>
+  %1 = nn.transpose %x perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
+  %2 = nn.broadcast_to %y : tensor<3xf32> -> tensor<4x3xf32>
+  %3 = nn.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  return %0, %1, %2, %3 : tensor<3x1x2xf32>, tensor<3x2xf32>, tensor<4x3xf32>, tensor<2xf32>
+}
+
+// -----
+
+// A loss is one reduction over every element to a rank-0 tensor, then /N.
+// CHECK-LABEL: func @l1_loss
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]{{.*}} ins(%arg0, %arg1 : tensor<2x3xf32>, tensor<2x3xf32>) outs(%{{.*}} : tensor<f32>)
+// CHECK: arith.subf
+// CHECK: math.absf
+// CHECK: arith.addf
+// CHECK: %[[N:.*]] = arith.constant 6.000000e+00 : f32
+// CHECK: arith.divf %{{.*}}, %[[N]]
+func.func @l1_loss(%p: tensor<2x3xf32>, %l: tensor<2x3xf32>) -> tensor<f32> {
+  %0 = nn.l1_loss %p, %l : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<f32>
+  return %0 : tensor<f32>
+}

@@ -1,0 +1,84 @@
+// Every nn op prints in a form that parses back to the same op.
+// RUN: kiln-opt %s | kiln-opt | FileCheck %s
+
+// CHECK-LABEL: func @unary
+func.func @unary(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // CHECK: nn.neg %{{.*}} : tensor<2x3xf32>
+  %0 = nn.neg %x : tensor<2x3xf32>
+  // CHECK: nn.abs
+  %1 = nn.abs %0 : tensor<2x3xf32>
+  // CHECK: nn.exp
+  %2 = nn.exp %1 : tensor<2x3xf32>
+  // CHECK: nn.log
+  %3 = nn.log %2 : tensor<2x3xf32>
+  // CHECK: nn.sqrt
+  %4 = nn.sqrt %3 : tensor<2x3xf32>
+  // CHECK: nn.rsqrt
+  %5 = nn.rsqrt %4 : tensor<2x3xf32>
+  // CHECK: nn.tanh
+  %6 = nn.tanh %5 : tensor<2x3xf32>
+  // CHECK: nn.sigmoid
+  %7 = nn.sigmoid %6 : tensor<2x3xf32>
+  // CHECK: nn.relu
+  %8 = nn.relu %7 : tensor<2x3xf32>
+  return %8 : tensor<2x3xf32>
+}
+
+// CHECK-LABEL: func @binary
+func.func @binary(%a: tensor<2x3xf64>, %b: tensor<3xf64>) -> tensor<2x3xf64> {
+  // CHECK: nn.add %{{.*}}, %{{.*}} : (tensor<2x3xf64>, tensor<3xf64>) -> tensor<2x3xf64>
+  %0 = nn.add %a, %b : (tensor<2x3xf64>, tensor<3xf64>) -> tensor<2x3xf64>
+  // CHECK: nn.sub
+  %1 = nn.sub %0, %b : (tensor<2x3xf64>, tensor<3xf64>) -> tensor<2x3xf64>
+  // CHECK: nn.mul
+  %2 = nn.mul %1, %b : (tensor<2x3xf64>, tensor<3xf64>) -> tensor<2x3xf64>
+  // CHECK: nn.div
+  %3 = nn.div %2, %b : (tensor<2x3xf64>, tensor<3xf64>) -> tensor<2x3xf64>
+  // CHECK: nn.max
+  %4 = nn.max %3, %b : (tensor<2x3xf64>, tensor<3xf64>) -> tensor<2x3xf64>
+  // CHECK: nn.min
+  %5 = nn.min %4, %b : (tensor<2x3xf64>, tensor<3xf64>) -> tensor<2x3xf64>
+  return %5 : tensor<2x3xf64>
+}
+
+// CHECK-LABEL: func @matmul
+func.func @matmul(%a: tensor<4x1x8x16xf32>, %b: tensor<3x32x16xf32>) -> tensor<4x3x8x32xf32> {
+  // CHECK: nn.matmul %{{.*}}, %{{.*}} {transpose_b} : (tensor<4x1x8x16xf32>, tensor<3x32x16xf32>) -> tensor<4x3x8x32xf32>
+  %0 = nn.matmul %a, %b {transpose_b} : (tensor<4x1x8x16xf32>, tensor<3x32x16xf32>) -> tensor<4x3x8x32xf32>
+  return %0 : tensor<4x3x8x32xf32>
+}
+
+// CHECK-LABEL: func @reductions
+func.func @reductions(%x: tensor<2x3x5xf32>) -> (tensor<2x1x1xf32>, tensor<3x5xf32>, tensor<f32>, tensor<2x3x5xf32>) {
+  // CHECK: nn.reduce_sum %{{.*}} axes [-1, 1] keepdims : tensor<2x3x5xf32> -> tensor<2x1x1xf32>
+  %0 = nn.reduce_sum %x axes [-1, 1] keepdims : tensor<2x3x5xf32> -> tensor<2x1x1xf32>
+  // CHECK: nn.reduce_mean %{{.*}} axes [0] : tensor<2x3x5xf32> -> tensor<3x5xf32>
+  %1 = nn.reduce_mean %x axes [0] : tensor<2x3x5xf32> -> tensor<3x5xf32>
+  // CHECK: nn.reduce_max %{{.*}} axes [0, 1, 2] : tensor<2x3x5xf32> -> tensor<f32>
+  %2 = nn.reduce_max %x axes [0, 1, 2] : tensor<2x3x5xf32> -> tensor<f32>
+  // CHECK: nn.softmax %{{.*}} axis -1 : tensor<2x3x5xf32>
+  %3 = nn.softmax %x axis -1 : tensor<2x3x5xf32>
+  return %0, %1, %2, %3 : tensor<2x1x1xf32>, tensor<3x5xf32>, tensor<f32>, tensor<2x3x5xf32>
+}
+
+// CHECK-LABEL: func @shapes
+func.func @shapes(%x: tensor<2x3xi64>, %y: tensor<3xi1>) -> (tensor<6xi64>, tensor<3x2xi64>, tensor<4x3xi1>, tensor<2xf32>) {
+  // CHECK: nn.reshape %{{.*}} : tensor<2x3xi64> -> tensor<6xi64>
+  %0 = nn.reshape %x : tensor<2x3xi64> -> tensor<6xi64>
+  // CHECK: nn.transpose %{{.*}} perm [1, 0] : tensor<2x3xi64> -> tensor<3x2xi64>
+  %1 = nn.transpose %x perm [1, 0] : tensor<2x3xi64> -> tensor<3x2xi64>
+  // CHECK: nn.broadcast_to %{{.*}} : tensor<3xi1> -> tensor<4x3xi1>
+  %2 = nn.broadcast_to %y : tensor<3xi1> -> tensor<4x3xi1>
+  // CHECK: nn.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>
+  %3 = nn.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  return %0, %1, %2, %3 : tensor<6xi64>, tensor<3x2xi64>, tensor<4x3xi1>, tensor<2xf32>
+}
+
+// CHECK-LABEL: func @losses
+func.func @losses(%p: tensor<4x3xf32>, %l: tensor<4x3xf32>) -> (tensor<f32>, tensor<f32>) {
+  // CHECK: nn.l1_loss %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<f32>
+  %0 = nn.l1_loss %p, %l : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<f32>
+  // CHECK: nn.mse_loss
+  %1 = nn.mse_loss %p, %l : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<f32>
+  return %0, %1 : tensor<f32>, tensor<f32>
+}

@@ -1,0 +1,271 @@
+//===- kiln.cpp - the kiln driver -----------------------------------------===//
+//
+//   kiln run MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [--reference]
+//   kiln compile MODEL.mlir --emit=<phase>|llvm-ir|asm|obj [-o FILE]
+//   kiln phases
+//
+// Bad input (a malformed file, an invalid op, a wrong or missing input)
+// prints one clear message and exits 1; a bad command line exits 2.
+//
+//===----------------------------------------------------------------------===//
+#include "kiln/kiln.h"
+#include "passes/Pipeline.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int kBadInput = 1;
+constexpr int kBadUsage = 2;
+
+const char *kUsage = R"(kiln: a dataflow-graph compiler for neural networks
+
+usage:
+  kiln run MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [options]
+      compile MODEL.mlir, run it on the inputs, write OUTPUTNAME.npy per result
+      --reference        run the double-precision reference interpreter instead
+  kiln compile MODEL.mlir --emit=STAGE [-o FILE] [options]
+      print (or write) the model at STAGE: a phase (see `kiln phases`),
+      llvm-ir, asm or obj
+  kiln phases
+      list the phases, in order, with the passes each one runs
+
+options:
+  --entry NAME            the function to compile (default: @main or the only one)
+  --name SYMBOL           the exported entry symbol (default: kiln_main)
+  --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
+  --print-ir-after-all    print the IR after every pass (stderr)
+  --dump-dir DIR          write one numbered file per pass into DIR
+  --timing                print the time of every pass, per phase (stderr)
+)";
+
+struct Args {
+  std::string command, model, emit, output, outputDir;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  bool reference = false;
+  kiln::CompileOptions options;
+};
+
+int usageError(const std::string &message) {
+  std::cerr << "kiln: error: " << message << "\n(run `kiln --help` for usage)\n";
+  return kBadUsage;
+}
+
+int inputError(const std::string &message) {
+  // MLIR diagnostics already read "file:line:col: error: ...".
+  bool located = message.find(": error: ") != std::string::npos;
+  std::string text = message.rfind("error: ", 0) == 0 ? message.substr(7) : message;
+  std::cerr << (located ? "" : "kiln: error: ") << text << "\n";
+  return kBadInput;
+}
+
+/// Parses argv; returns 0 to continue or an exit code.
+int parseArgs(int argc, char **argv, Args &args) {
+  std::vector<std::string> rest(argv + 1, argv + argc);
+  if (rest.empty())
+    return usageError("no command given");
+  args.command = rest[0];
+  for (size_t i = 1; i < rest.size(); ++i) {
+    std::string arg = rest[i];
+    std::string value;
+    bool hasValue = false;
+    if (arg.rfind("--", 0) == 0) {
+      if (size_t eq = arg.find('='); eq != std::string::npos) {
+        value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+        hasValue = true;
+      }
+    }
+    auto need = [&](std::string &out) -> bool {
+      if (hasValue) {
+        out = value;
+        return true;
+      }
+      if (i + 1 >= rest.size())
+        return false;
+      out = rest[++i];
+      return true;
+    };
+    std::string v;
+    if (arg == "--input") {
+      if (!need(v))
+        return usageError("--input needs NAME=FILE.npy");
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+        return usageError("--input '" + v + "' is not NAME=FILE.npy");
+      args.inputs.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (arg == "--output-dir") {
+      if (!need(args.outputDir))
+        return usageError("--output-dir needs a directory");
+    } else if (arg == "-o") {
+      if (!need(args.output))
+        return usageError("-o needs a file name");
+    } else if (arg == "--emit") {
+      if (!need(args.emit))
+        return usageError("--emit needs a stage");
+    } else if (arg == "--entry") {
+      if (!need(args.options.entry))
+        return usageError("--entry needs a function name");
+    } else if (arg == "--name") {
+      if (!need(args.options.symbol))
+        return usageError("--name needs a symbol");
+    } else if (arg == "--target-cpu") {
+      if (!need(args.options.targetCpu))
+        return usageError("--target-cpu needs a CPU name");
+    } else if (arg == "--dump-dir") {
+      if (!need(args.options.dumpDir))
+        return usageError("--dump-dir needs a directory");
+    } else if (arg == "--print-ir-after-all") {
+      args.options.printIrAfterAll = true;
+    } else if (arg == "--timing") {
+      args.options.timing = true;
+    } else if (arg == "--reference") {
+      args.reference = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      return usageError("unknown option '" + rest[i] + "'");
+    } else if (args.model.empty()) {
+      args.model = arg;
+    } else {
+      return usageError("unexpected argument '" + arg + "' (one model file only)");
+    }
+  }
+  return 0;
+}
+
+std::string readFile(const std::string &path, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": cannot open: " + std::strerror(errno);
+    return {};
+  }
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int runCommand(const Args &args) {
+  if (args.model.empty())
+    return usageError("kiln run needs a MODEL.mlir");
+  if (args.outputDir.empty())
+    return usageError("kiln run needs --output-dir DIR");
+  std::string error;
+  std::string source = readFile(args.model, error);
+  if (!error.empty())
+    return inputError(error);
+
+  std::map<std::string, kiln::HostTensor> inputs;
+  for (const auto &[name, path] : args.inputs) {
+    if (inputs.count(name))
+      return inputError("input \"" + name + "\" is given twice");
+    auto tensor = kiln::HostTensor::loadNpy(path);
+    if (!tensor)
+      return inputError("input \"" + name + "\": " + tensor.error());
+    inputs.emplace(name, std::move(*tensor));
+  }
+
+  std::vector<kiln::TensorInfo> outputs;
+  kiln::Result<std::vector<kiln::HostTensor>> results = kiln::Error{"not run"};
+  auto start = std::chrono::steady_clock::now();
+  if (args.reference) {
+    auto signature = kiln::readSignature(source, args.model, args.options.entry);
+    if (!signature)
+      return inputError(signature.error());
+    outputs = signature->outputs;
+    auto ordered = kiln::orderInputs(signature->inputs, inputs);
+    if (!ordered)
+      return inputError(ordered.error());
+    results = kiln::runReference(source, args.model, *ordered, args.options.entry);
+    // The interpreter computes in double; files keep the model's dtypes.
+    if (results)
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        kiln::HostTensor converted(outputs[i].dtype, outputs[i].shape);
+        for (int64_t k = 0; k < converted.size(); ++k)
+          converted.set(k, (*results)[i].at(k));
+        (*results)[i] = std::move(converted);
+      }
+  } else {
+    auto fn = kiln::Function::compileSource(source, args.model, args.options);
+    if (!fn)
+      return inputError(fn.error());
+    outputs = fn->outputs();
+    results = fn->run(inputs);
+  }
+  if (!results)
+    return inputError(results.error());
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+
+  std::error_code ec;
+  std::filesystem::create_directories(args.outputDir, ec);
+  if (ec)
+    return inputError("cannot create --output-dir '" + args.outputDir + "': " + ec.message());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::string path = args.outputDir + "/" + outputs[i].name + ".npy";
+    if (kiln::Status s = (*results)[i].saveNpy(path); !s)
+      return inputError(s.error());
+    std::cout << outputs[i].name << ": " << (*results)[i].typeString() << " -> " << path << "\n";
+  }
+  std::cerr << "kiln: " << (args.reference ? "interpreted" : "compiled and ran") << " "
+            << args.model << " in " << int(ms) << " ms\n";
+  return 0;
+}
+
+int compileCommand(const Args &args) {
+  if (args.model.empty())
+    return usageError("kiln compile needs a MODEL.mlir");
+  if (args.emit.empty())
+    return usageError("kiln compile needs --emit=STAGE (see `kiln phases`)");
+  std::string error;
+  std::string source = readFile(args.model, error);
+  if (!error.empty())
+    return inputError(error);
+  auto out = kiln::lowerToStage(source, args.model, args.emit, args.options);
+  if (!out)
+    return inputError(out.error());
+  if (args.output.empty() || args.output == "-") {
+    if (args.emit == "obj")
+      return usageError("--emit=obj writes binary: give -o FILE");
+    std::cout << *out;
+    return 0;
+  }
+  std::ofstream file(args.output, std::ios::binary);
+  file << *out;
+  if (!file)
+    return inputError("cannot write " + args.output);
+  return 0;
+}
+
+int phasesCommand() {
+  kiln::PipelineOptions options;
+  for (const kiln::Phase &p : kiln::phases())
+    std::cout << p.name << "\n    " << p.summary << "\n    passes: " << p.passes(options) << "\n";
+  std::cout << "llvm-ir\n    LLVM IR after translation and O3 for the target CPU\n";
+  std::cout << "asm\n    the target's assembly\n";
+  std::cout << "obj\n    an ELF object (the JIT loads this very file)\n";
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+                    !std::strcmp(argv[1], "help"))) {
+    std::cout << kUsage;
+    return 0;
+  }
+  Args args;
+  if (int code = parseArgs(argc, argv, args))
+    return code;
+  if (args.command == "run")
+    return runCommand(args);
+  if (args.command == "compile")
+    return compileCommand(args);
+  if (args.command == "phases")
+    return phasesCommand();
+  return usageError("unknown command '" + args.command + "' (run, compile, phases)");
+}
