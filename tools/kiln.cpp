@@ -11,6 +11,8 @@
 #include "kiln/kiln.h"
 #include "passes/Pipeline.h"
 
+#include <fmt/core.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -208,10 +210,11 @@ int runCommand(const Args &args) {
     std::string path = args.outputDir + "/" + outputs[i].name + ".npy";
     if (kiln::Status s = (*results)[i].saveNpy(path); !s)
       return inputError(s.error());
-    std::cout << outputs[i].name << ": " << (*results)[i].typeString() << " -> " << path << "\n";
+    fmt::print("{}: {} -> {}\n", outputs[i].name, (*results)[i].typeString(), path);
   }
-  std::cerr << "kiln: " << (args.reference ? "interpreted" : "compiled and ran") << " "
-            << args.model << " in " << int(ms) << " ms\n";
+  std::fflush(stdout);
+  fmt::print(stderr, "kiln: {} {} in {:.0f} ms\n",
+             args.reference ? "interpreted" : "compiled and ran", args.model, ms);
   return 0;
 }
 

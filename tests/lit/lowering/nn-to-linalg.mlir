@@ -125,3 +125,48 @@ func.func @l1_loss(%p: tensor<2x3xf32>, %l: tensor<2x3xf32>) -> tensor<f32> {
   %0 = nn.l1_loss %p, %l : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<f32>
   return %0 : tensor<f32>
 }
+
+// -----
+
+// The remaining elementwise ops, one body each.
+// CHECK-LABEL: func @elementwise_bodies
+// CHECK: arith.negf
+// CHECK: math.absf
+// CHECK: math.exp
+// CHECK: math.log
+// CHECK: math.sqrt
+// CHECK: math.rsqrt
+// CHECK: math.tanh
+// CHECK: arith.addf
+// CHECK: arith.mulf
+// CHECK: arith.divf
+// CHECK: arith.minimumf
+func.func @elementwise_bodies(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = nn.neg %x : tensor<4xf32>
+  %1 = nn.abs %0 : tensor<4xf32>
+  %2 = nn.exp %1 : tensor<4xf32>
+  %3 = nn.log %2 : tensor<4xf32>
+  %4 = nn.sqrt %3 : tensor<4xf32>
+  %5 = nn.rsqrt %4 : tensor<4xf32>
+  %6 = nn.tanh %5 : tensor<4xf32>
+  %7 = nn.add %6, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %8 = nn.mul %7, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %9 = nn.div %8, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %10 = nn.min %9, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %10 : tensor<4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @reduce_sum_and_mse
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]{{.*}} outs(%{{.*}} : tensor<3xf64>)
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction"]{{.*}} outs(%{{.*}} : tensor<f64>)
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @reduce_sum_and_mse(%x: tensor<2x3xf64>, %p: tensor<3xf64>) -> (tensor<3xf64>, tensor<f64>) {
+  %0 = nn.reduce_sum %x axes [0] : tensor<2x3xf64> -> tensor<3xf64>
+  %1 = nn.mse_loss %0, %p : (tensor<3xf64>, tensor<3xf64>) -> tensor<f64>
+  return %0, %1 : tensor<3xf64>, tensor<f64>
+}
