@@ -327,8 +327,12 @@ template <typename OpT> Tensor unary(Tensor x, const Where &where) {
   return create<OpT>(*g, where, typeOf(x), valueOf(x));
 }
 
+using BinaryRule = FailureOr<RankedTensorType> (*)(nn::MaybeLoc, StringRef, RankedTensorType,
+                                                   RankedTensorType);
+
 /// Resolves scalar operands to rank-0 constants of the other operand's dtype.
-template <typename OpT> Tensor binary(Operand a, Operand b, const Where &where) {
+template <typename OpT, BinaryRule Rule = nn::inferBroadcast>
+Tensor binary(Operand a, Operand b, const Where &where) {
   if (a.isScalar && b.isScalar)
     return {}; // not reachable through the public overloads with a Tensor
   if (a.isScalar && b.tensor.valid())
@@ -338,8 +342,8 @@ template <typename OpT> Tensor binary(Operand a, Operand b, const Where &where) 
   Graph *g = graphOf({a.tensor, b.tensor}, where);
   if (!g)
     return {};
-  auto type = nn::inferBroadcast(g->impl().loc(where), OpT::getOperationName(),
-                                 typeOf(a.tensor), typeOf(b.tensor));
+  auto type = Rule(g->impl().loc(where), OpT::getOperationName(), typeOf(a.tensor),
+                   typeOf(b.tensor));
   if (failed(type))
     return {};
   return create<OpT>(*g, where, *type, valueOf(a.tensor), valueOf(b.tensor));
@@ -450,6 +454,151 @@ Tensor broadcast_to(Tensor x, const Shape &shape, Where where) {
     return {};
   return create<nn::BroadcastToOp>(
       *g, where, RankedTensorType::get(shape, typeOf(x).getElementType()), valueOf(x));
+}
+
+Tensor pow(Operand a, Operand b, Where w) { return binary<nn::PowOp>(a, b, w); }
+Tensor eq(Operand a, Operand b, Where w) { return binary<nn::EqOp, nn::inferCompare>(a, b, w); }
+Tensor ne(Operand a, Operand b, Where w) { return binary<nn::NeOp, nn::inferCompare>(a, b, w); }
+Tensor lt(Operand a, Operand b, Where w) { return binary<nn::LtOp, nn::inferCompare>(a, b, w); }
+Tensor le(Operand a, Operand b, Where w) { return binary<nn::LeOp, nn::inferCompare>(a, b, w); }
+Tensor gt(Operand a, Operand b, Where w) { return binary<nn::GtOp, nn::inferCompare>(a, b, w); }
+Tensor ge(Operand a, Operand b, Where w) { return binary<nn::GeOp, nn::inferCompare>(a, b, w); }
+
+Tensor select(Tensor cond, Operand a, Operand b, Where where) {
+  if (!cond.valid())
+    return {};
+  // A scalar choice takes the other choice's dtype (or f32 if both are scalars).
+  DType dtype = a.isScalar ? (b.isScalar ? DType::f32 : b.tensor.dtype()) : a.tensor.dtype();
+  if (a.isScalar)
+    a.tensor = cond.graph()->scalar(a.scalar, dtype, where);
+  if (b.isScalar)
+    b.tensor = cond.graph()->scalar(b.scalar, dtype, where);
+  Graph *g = graphOf({cond, a.tensor, b.tensor}, where);
+  if (!g)
+    return {};
+  auto type = nn::inferSelect(g->impl().loc(where), typeOf(cond), typeOf(a.tensor), typeOf(b.tensor));
+  if (failed(type))
+    return {};
+  return create<nn::SelectOp>(*g, where, *type, valueOf(cond), valueOf(a.tensor), valueOf(b.tensor));
+}
+
+Tensor cast(Tensor x, DType to, Where where) {
+  Graph *g = graphOf({x}, where);
+  if (!g)
+    return {};
+  return create<nn::CastOp>(*g, where, RankedTensorType::get(typeOf(x).getShape(),
+                                                             g->impl().elementType(to)),
+                            valueOf(x));
+}
+
+Tensor log_softmax(Tensor x, int64_t axis, Where where) {
+  Graph *g = graphOf({x}, where);
+  if (!g)
+    return {};
+  return create<nn::LogSoftmaxOp>(*g, where, typeOf(x), valueOf(x),
+                                  g->impl().builder.getI64IntegerAttr(axis));
+}
+
+static Tensor layerNormImpl(Tensor x, Tensor gamma, Tensor beta, const std::vector<int64_t> &axes,
+                            double eps, const Where &where) {
+  Graph *g = gamma.valid() ? graphOf({x, gamma, beta}, where) : graphOf({x}, where);
+  if (!g)
+    return {};
+  OpBuilder &b = g->impl().builder;
+  return create<nn::LayerNormOp>(*g, where, typeOf(x), valueOf(x),
+                                 gamma.valid() ? valueOf(gamma) : Value(),
+                                 beta.valid() ? valueOf(beta) : Value(),
+                                 b.getDenseI64ArrayAttr(axes), b.getF64FloatAttr(eps));
+}
+
+Tensor layer_norm(Tensor x, std::vector<int64_t> axes, double eps, Where where) {
+  return layerNormImpl(x, Tensor(), Tensor(), axes, eps, where);
+}
+
+Tensor layer_norm(Tensor x, Tensor gamma, Tensor beta, std::vector<int64_t> axes, double eps,
+                  Where where) {
+  if (!gamma.valid() || !beta.valid())
+    return {}; // an earlier error, already recorded
+  return layerNormImpl(x, gamma, beta, axes, eps, where);
+}
+
+Tensor gelu(Tensor x, bool tanhApproximation, Where where) {
+  Graph *g = graphOf({x}, where);
+  if (!g)
+    return {};
+  return create<nn::GeluOp>(*g, where, typeOf(x), valueOf(x),
+                            g->impl().builder.getStringAttr(tanhApproximation ? "tanh" : "none"));
+}
+
+Tensor gather(Tensor table, Tensor indices, Where where) {
+  Graph *g = graphOf({table, indices}, where);
+  if (!g)
+    return {};
+  auto type = nn::inferGather(g->impl().loc(where), typeOf(table), typeOf(indices));
+  if (failed(type))
+    return {};
+  return create<nn::GatherOp>(*g, where, *type, valueOf(table), valueOf(indices));
+}
+
+Tensor concat(const std::vector<Tensor> &inputs, int64_t axis, Where where) {
+  Graph *g = nullptr;
+  SmallVector<Value> values;
+  SmallVector<RankedTensorType> types;
+  for (const Tensor &t : inputs) {
+    if (!t.valid())
+      return {};
+    if (g && t.graph() != g) {
+      g->impl().error(where, "operands belong to different graphs");
+      return {};
+    }
+    g = t.graph();
+    values.push_back(valueOf(t));
+    types.push_back(typeOf(t));
+  }
+  if (!g)
+    return {}; // no inputs: nothing to attach an error to
+  auto type = nn::inferConcat(g->impl().loc(where), types, axis);
+  if (failed(type))
+    return {};
+  return create<nn::ConcatOp>(*g, where, *type, values, g->impl().builder.getI64IntegerAttr(axis));
+}
+
+Tensor slice(Tensor x, std::vector<int64_t> starts, std::vector<int64_t> stops,
+             std::vector<int64_t> steps, Where where) {
+  Graph *g = graphOf({x}, where);
+  if (!g)
+    return {};
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  auto type = nn::inferSlice(g->impl().loc(where), typeOf(x), starts, stops, steps);
+  if (failed(type))
+    return {};
+  OpBuilder &b = g->impl().builder;
+  return create<nn::SliceOp>(*g, where, *type, valueOf(x), b.getDenseI64ArrayAttr(starts),
+                             b.getDenseI64ArrayAttr(stops), b.getDenseI64ArrayAttr(steps));
+}
+
+Tensor cross_entropy(Tensor logits, Tensor labels, Where where) {
+  Graph *g = graphOf({logits, labels}, where);
+  if (!g)
+    return {};
+  auto type = nn::inferCrossEntropy(g->impl().loc(where), typeOf(logits), typeOf(labels));
+  if (failed(type))
+    return {};
+  return create<nn::CrossEntropyOp>(*g, where, *type, valueOf(logits), valueOf(labels));
+}
+
+Tensor Graph::iota(const Shape &shape, int64_t axis, DType dtype, Where where) {
+  if (!impl_->checkShape(shape, where))
+    return {};
+  return create<nn::IotaOp>(*this, where, RankedTensorType::get(shape, impl_->elementType(dtype)),
+                            impl_->builder.getI64IntegerAttr(axis));
+}
+
+Tensor Graph::arange(int64_t n, DType dtype, Where where) { return iota({n}, 0, dtype, where); }
+
+Tensor Graph::causal_mask(int64_t n, Where where) {
+  return ge(iota({n, n}, 0, DType::i64, where), iota({n, n}, 1, DType::i64, where), where);
 }
 
 Tensor l1_loss(Tensor p, Tensor l, Where w) { return loss<nn::L1LossOp>(p, l, w); }

@@ -109,6 +109,8 @@ LogicalResult NNDialect::verifyRegionArgAttribute(Operation *op, unsigned region
     Type type = op->getRegion(region).getArgument(argIndex).getType();
     return verifyParam(op, attr, type, what);
   }
+  if (attr.getName() == kStatusAttr) // the status result, made an out-parameter
+    return success();
   return op->emitError() << "unknown argument attribute '" << attr.getName().getValue()
                          << "' (kiln knows nn.name and nn.param)";
 }
@@ -117,6 +119,8 @@ LogicalResult NNDialect::verifyRegionResultAttribute(Operation *op, unsigned, un
                                                      NamedAttribute attr) {
   if (attr.getName() == kNameAttr)
     return verifyName(op, attr, "result #" + std::to_string(resultIndex));
+  if (attr.getName() == kStatusAttr)
+    return success();
   return op->emitError() << "unknown result attribute '" << attr.getName().getValue()
                          << "' (kiln knows nn.name)";
 }

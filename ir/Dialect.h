@@ -18,6 +18,9 @@ namespace kiln::nn {
 /// Attribute names of kiln's function ABI (see docs/abi.md).
 inline constexpr llvm::StringLiteral kNameAttr = "nn.name";
 inline constexpr llvm::StringLiteral kParamAttr = "nn.param";
+/// Marks the hidden rank-0 i32 result (later: out-parameter) in which
+/// generated code reports a run-time error code (0 = none).
+inline constexpr llvm::StringLiteral kStatusAttr = "nn.status";
 } // namespace kiln::nn
 
 #endif

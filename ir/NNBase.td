@@ -41,6 +41,9 @@ def NN_Element : AnyTypeOf<[F32, F64, I32, I64, I1], "f32, f64, i32, i64 or i1">
 def NN_FloatTensor : StaticShapeTensorOf<[F32, F64]>;
 def NN_Tensor : StaticShapeTensorOf<[F32, F64, I32, I64, I1]>;
 def NN_ScalarFloatTensor : 0DTensorOf<[F32, F64]>;
+def NN_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
+def NN_BoolTensor : StaticShapeTensorOf<[I1]>;
+def NN_NumericTensor : StaticShapeTensorOf<[F32, F64, I32, I64]>;
 
 class NN_Op<string mnemonic, list<Trait> traits = []>
     : Op<NN_Dialect, mnemonic, traits>;
@@ -66,6 +69,19 @@ class NN_BinaryOp<string mnemonic, string formula, list<Trait> traits = []>
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;  // the result type is ShapeRules' inferBroadcast
+}
+
+// lhs <cmp> rhs elementwise with broadcasting; an i1 result.
+class NN_CompareOp<string mnemonic, string formula>
+    : NN_Op<mnemonic, [Pure]> {
+  let summary = "elementwise comparison " # formula # " with broadcasting";
+  let description = "True where `" # formula # "`, after broadcasting `lhs` "
+      "and `rhs` (same element type) to a common shape. Comparisons with NaN "
+      "are false, except `ne`, which is true (IEEE, NumPy).";
+  let arguments = (ins NN_NumericTensor:$lhs, NN_NumericTensor:$rhs);
+  let results = (outs NN_BoolTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;  // the result shape is ShapeRules' inferBroadcast, element type i1
 }
 
 // A reduction over `axes` (negatives allowed, non-empty, no duplicates).

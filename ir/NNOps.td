@@ -43,6 +43,45 @@ def NN_DivOp : NN_BinaryOp<"div", "lhs / rhs">;
 def NN_MaxOp : NN_BinaryOp<"max", "max(lhs, rhs)", [Commutative]>;
 def NN_MinOp : NN_BinaryOp<"min", "min(lhs, rhs)", [Commutative]>;
 
+def NN_PowOp : NN_BinaryOp<"pow", "lhs ^ rhs">;
+
+//===----------------------------------------------------------------------===//
+// Comparisons, select, cast
+//===----------------------------------------------------------------------===//
+
+def NN_EqOp : NN_CompareOp<"eq", "lhs == rhs">;
+def NN_NeOp : NN_CompareOp<"ne", "lhs != rhs">;
+def NN_LtOp : NN_CompareOp<"lt", "lhs < rhs">;
+def NN_LeOp : NN_CompareOp<"le", "lhs <= rhs">;
+def NN_GtOp : NN_CompareOp<"gt", "lhs > rhs">;
+def NN_GeOp : NN_CompareOp<"ge", "lhs >= rhs">;
+
+def NN_SelectOp : NN_Op<"select", [Pure]> {
+  let summary = "choose elementwise between two tensors";
+  let description = [{
+    `cond ? a : b` elementwise after broadcasting all three operands to a
+    common shape (NumPy's `where`). `cond` is i1; `a` and `b` have one
+    element type.
+  }];
+  let arguments = (ins NN_BoolTensor:$cond, NN_Tensor:$a, NN_Tensor:$b);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = "$cond `,` $a `,` $b attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_CastOp : NN_Op<"cast", [Pure]> {
+  let summary = "convert the element type";
+  let description = [{
+    Same shape, new element type. Float to integer truncates toward zero;
+    integer to float rounds to nearest; to i1 is `x != 0`; from i1 gives 0/1.
+  }];
+  let arguments = (ins NN_Tensor:$x);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;  // cast to the same type -> x
+}
+
 //===----------------------------------------------------------------------===//
 // Matmul
 //===----------------------------------------------------------------------===//
@@ -84,6 +123,111 @@ def NN_SoftmaxOp : NN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let arguments = (ins NN_FloatTensor:$x, I64Attr:$axis);
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$x `axis` $axis attr-dict `:` type($x)";
+  let hasVerifier = 1;
+}
+
+def NN_LogSoftmaxOp : NN_Op<"log_softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "log of softmax over one axis, computed stably";
+  let description = [{
+    `x - max(x) - log(sum(exp(x - max(x))))` along `axis`.
+  }];
+  let arguments = (ins NN_FloatTensor:$x, I64Attr:$axis);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$x `axis` $axis attr-dict `:` type($x)";
+  let hasVerifier = 1;
+}
+
+def NN_LayerNormOp : NN_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
+  let summary = "layer normalization over trailing axes";
+  let description = [{
+    `(x - mean) / sqrt(var + eps) * gamma + beta`, with mean and (biased)
+    variance over `axes`, which must be the trailing axes of `x` (as
+    PyTorch's normalized_shape). `gamma` and `beta` are optional and have
+    the shape of those axes.
+
+    ```mlir
+    %y = nn.layer_norm %x gamma %g beta %b axes [-1] {eps = 1.0e-05 : f64} : (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$x, Optional<NN_FloatTensor>:$gamma,
+                       Optional<NN_FloatTensor>:$beta, DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x (`gamma` $gamma^)? (`beta` $beta^)? `axes` $axes attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_GeluOp : NN_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Gaussian error linear unit";
+  let description = [{
+    `approximate = "none"`: `0.5 x (1 + erf(x / sqrt(2)))`;
+    `approximate = "tanh"`: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+  }];
+  let arguments = (ins NN_FloatTensor:$x, DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Indexing: gather, concat, slice, iota
+//===----------------------------------------------------------------------===//
+
+def NN_GatherOp : NN_Op<"gather", [Pure]> {
+  let summary = "select rows of a table by index (embedding lookup)";
+  let description = [{
+    `result[i..., j...] = table[indices[i...], j...]`: PyTorch's
+    `index_select` on axis 0 with any shape of indices; the result shape is
+    `indices.shape + table.shape[1:]`. An index outside `[0, rows)` makes the
+    compiled function return KILN_ERR_INDEX_RANGE; it never reads out of
+    bounds.
+  }];
+  let arguments = (ins NN_Tensor:$table, NN_IndexTensor:$indices);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = "$table `[` $indices `]` attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_ConcatOp : NN_Op<"concat", [Pure]> {
+  let summary = "join tensors along an axis";
+  let description = [{
+    All inputs have one element type and equal sizes except along `axis`
+    (negative counts from the back); the result's size there is the sum.
+  }];
+  let arguments = (ins Variadic<NN_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = "$inputs `axis` $axis attr-dict `:` functional-type($inputs, results)";
+  let hasVerifier = 1;
+}
+
+def NN_SliceOp : NN_Op<"slice", [Pure]> {
+  let summary = "a strided window, NumPy's x[start:stop:step] per axis";
+  let description = [{
+    One `start`, `stop` and `step` per axis with NumPy's rules: negative
+    bounds count from the end, bounds are clamped to the axis, `step` may be
+    negative but not zero. The result type gives the resulting sizes.
+  }];
+  let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$starts, DenseI64ArrayAttr:$stops,
+                       DenseI64ArrayAttr:$steps);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = [{
+    $x `[` $starts `:` $stops `:` $steps `]` attr-dict `:` type($x) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_IotaOp : NN_Op<"iota", [Pure]> {
+  let summary = "the index along one axis, as a tensor";
+  let description = [{
+    `result[i...] = i[axis]`, e.g. `nn.iota axis 0 : tensor<5xi64>` is
+    `[0, 1, 2, 3, 4]` (arange). With two iotas and `nn.ge`, a causal mask
+    needs no host-side tensor.
+  }];
+  let arguments = (ins I64Attr:$axis);
+  let results = (outs NN_NumericTensor:$result);
+  let assemblyFormat = "`axis` $axis attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
@@ -156,5 +300,20 @@ def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike]> {
 
 def NN_L1LossOp : NN_LossOp<"l1_loss", "|prediction - label|">;
 def NN_MseLossOp : NN_LossOp<"mse_loss", "(prediction - label)^2">;
+
+def NN_CrossEntropyOp : NN_Op<"cross_entropy", [Pure]> {
+  let summary = "mean cross-entropy of logits against integer labels";
+  let description = [{
+    `logits` is `[..., C]`, `labels` is `[...]` (i32 or i64, each in
+    `[0, C)`). The result is the mean over the label positions of
+    `logsumexp(logits) - logits[label]`, computed stably (max subtracted).
+    A label out of range makes the compiled function return
+    KILN_ERR_INDEX_RANGE.
+  }];
+  let arguments = (ins NN_FloatTensor:$logits, NN_IndexTensor:$labels);
+  let results = (outs NN_ScalarFloatTensor:$result);
+  let assemblyFormat = "$logits `,` $labels attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
 
 #endif // KILN_NN_OPS

@@ -44,6 +44,7 @@ KILN_BINARY_VERIFY(MulOp)
 KILN_BINARY_VERIFY(DivOp)
 KILN_BINARY_VERIFY(MaxOp)
 KILN_BINARY_VERIFY(MinOp)
+KILN_BINARY_VERIFY(PowOp)
 #undef KILN_BINARY_VERIFY
 
 /// True if `attr` is a constant whose elements all equal `value`.
@@ -74,6 +75,43 @@ OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
 }
 
 //===----------------------------------------------------------------------===//
+// Comparisons, select, cast
+//===----------------------------------------------------------------------===//
+
+#define KILN_COMPARE_VERIFY(OpT)                                                               \
+  LogicalResult OpT::verify() {                                                                \
+    return verifyResultType(                                                                   \
+        *this, inferCompare(getLoc(), getOperationName(), getLhs().getType(),                  \
+                            getRhs().getType()));                                              \
+  }
+KILN_COMPARE_VERIFY(EqOp)
+KILN_COMPARE_VERIFY(NeOp)
+KILN_COMPARE_VERIFY(LtOp)
+KILN_COMPARE_VERIFY(LeOp)
+KILN_COMPARE_VERIFY(GtOp)
+KILN_COMPARE_VERIFY(GeOp)
+#undef KILN_COMPARE_VERIFY
+
+LogicalResult SelectOp::verify() {
+  return verifyResultType(*this, inferSelect(getLoc(), getCond().getType(), getA().getType(),
+                                             getB().getType()));
+}
+
+LogicalResult CastOp::verify() {
+  if (getX().getType().getShape() != getType().getShape())
+    return emitOpError("changes the shape from ")
+           << shapeString(getX().getType()) << " to " << shapeString(getType())
+           << "; a cast changes only the element type";
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getX().getType() == getType())
+    return getX();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
 // MatmulOp
 //===----------------------------------------------------------------------===//
 
@@ -100,6 +138,58 @@ LogicalResult SoftmaxOp::verify() {
   int64_t rank = getX().getType().getRank();
   if (rank == 0)
     return emitOpError("needs an operand of rank >= 1");
+  return normalizeAxes(getLoc(), getOperationName(), {getAxisAttr().getInt()}, rank);
+}
+
+LogicalResult LogSoftmaxOp::verify() {
+  int64_t rank = getX().getType().getRank();
+  if (rank == 0)
+    return emitOpError("needs an operand of rank >= 1");
+  return normalizeAxes(getLoc(), getOperationName(), {getAxisAttr().getInt()}, rank);
+}
+
+LogicalResult LayerNormOp::verify() {
+  auto typeOr = [](Value v) { return v ? cast<RankedTensorType>(v.getType()) : RankedTensorType(); };
+  if (getX().getType() != getType())
+    return emitOpError("result type ") << getType() << " differs from the input's " << getX().getType();
+  if (getEps().convertToDouble() < 0)
+    return emitOpError("eps must not be negative");
+  return verifyLayerNorm(getLoc(), getX().getType(), typeOr(getGamma()), typeOr(getBeta()),
+                         getAxes());
+}
+
+LogicalResult GeluOp::verify() {
+  if (getApproximate() != "none" && getApproximate() != "tanh")
+    return emitOpError("approximate must be \"none\" or \"tanh\", got \"")
+           << getApproximate() << "\"";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Indexing: gather, concat, slice, iota
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherOp::verify() {
+  return verifyResultType(*this,
+                          inferGather(getLoc(), getTable().getType(), getIndices().getType()));
+}
+
+LogicalResult ConcatOp::verify() {
+  SmallVector<RankedTensorType> types;
+  for (Value v : getInputs())
+    types.push_back(cast<RankedTensorType>(v.getType()));
+  return verifyResultType(*this, inferConcat(getLoc(), types, getAxisAttr().getInt()));
+}
+
+LogicalResult SliceOp::verify() {
+  return verifyResultType(*this, inferSlice(getLoc(), getX().getType(), getStarts(), getStops(),
+                                            getSteps()));
+}
+
+LogicalResult IotaOp::verify() {
+  int64_t rank = getType().getRank();
+  if (rank == 0)
+    return emitOpError("needs a result of rank >= 1");
   return normalizeAxes(getLoc(), getOperationName(), {getAxisAttr().getInt()}, rank);
 }
 
@@ -244,3 +334,8 @@ LogicalResult ConstantOp::verify() {
 KILN_LOSS_VERIFY(L1LossOp)
 KILN_LOSS_VERIFY(MseLossOp)
 #undef KILN_LOSS_VERIFY
+
+LogicalResult CrossEntropyOp::verify() {
+  return verifyResultType(*this, inferCrossEntropy(getLoc(), getLogits().getType(),
+                                                   getLabels().getType()));
+}

@@ -170,4 +170,124 @@ LogicalResult verifyReshape(MaybeLoc loc, RankedTensorType from, RankedTensorTyp
   return success();
 }
 
+FailureOr<RankedTensorType> inferCompare(MaybeLoc loc, StringRef op, RankedTensorType lhs,
+                                         RankedTensorType rhs) {
+  auto type = inferBroadcast(loc, op, lhs, rhs);
+  if (failed(type))
+    return failure();
+  return RankedTensorType::get(type->getShape(), IntegerType::get(lhs.getContext(), 1));
+}
+
+FailureOr<RankedTensorType> inferSelect(MaybeLoc loc, RankedTensorType cond, RankedTensorType a,
+                                        RankedTensorType b) {
+  if (a.getElementType() != b.getElementType())
+    return emitOptionalError(loc, "'nn.select': the two choices have different element types: ",
+                             a.getElementType(), " and ", b.getElementType());
+  auto ab = broadcastShapes(a.getShape(), b.getShape());
+  FailureOr<SmallVector<int64_t>> all = failure();
+  if (succeeded(ab))
+    all = broadcastShapes(cond.getShape(), *ab);
+  if (failed(all))
+    return emitOptionalError(loc, "'nn.select': shapes ", shapeString(cond), ", ", shapeString(a),
+                             " and ", shapeString(b), " do not broadcast (NumPy rules)");
+  return RankedTensorType::get(*all, a.getElementType());
+}
+
+FailureOr<RankedTensorType> inferGather(MaybeLoc loc, RankedTensorType table,
+                                        RankedTensorType indices) {
+  if (table.getRank() < 1)
+    return emitOptionalError(loc, "'nn.gather': the table needs rank >= 1, got ",
+                             shapeString(table));
+  SmallVector<int64_t> shape(indices.getShape());
+  llvm::append_range(shape, table.getShape().drop_front());
+  return RankedTensorType::get(shape, table.getElementType());
+}
+
+FailureOr<RankedTensorType> inferConcat(MaybeLoc loc, ArrayRef<RankedTensorType> inputs,
+                                        int64_t axis) {
+  if (inputs.empty())
+    return emitOptionalError(loc, "'nn.concat': needs at least one input");
+  RankedTensorType first = inputs.front();
+  auto norm = normalizeAxes(loc, "nn.concat", {axis}, first.getRank());
+  if (failed(norm))
+    return failure();
+  int64_t a = norm->front();
+  SmallVector<int64_t> shape(first.getShape());
+  shape[a] = 0;
+  for (auto [i, t] : llvm::enumerate(inputs)) {
+    bool same = t.getRank() == first.getRank() && t.getElementType() == first.getElementType();
+    for (int64_t d = 0; same && d < t.getRank(); ++d)
+      same = d == a || t.getDimSize(d) == first.getDimSize(d);
+    if (!same)
+      return emitOptionalError(loc, "'nn.concat': input #", i, " is ", shapeString(t),
+                               " but input #0 is ", shapeString(first),
+                               "; they may differ only along axis ", axis);
+    shape[a] += t.getDimSize(a);
+  }
+  return RankedTensorType::get(shape, first.getElementType());
+}
+
+SliceAxis sliceAxis(int64_t dim, int64_t start, int64_t stop, int64_t step) {
+  // Python's slice.indices(dim).
+  auto clamp = [&](int64_t v, bool isStart) {
+    if (v < 0)
+      v = std::max<int64_t>(v + dim, step < 0 ? -1 : 0);
+    else if (v >= dim)
+      v = step < 0 ? dim - 1 : dim;
+    (void)isStart;
+    return v;
+  };
+  int64_t first = clamp(start, true), last = clamp(stop, false);
+  int64_t count = 0;
+  if (step > 0 && last > first)
+    count = (last - first + step - 1) / step;
+  else if (step < 0 && first > last)
+    count = (first - last + (-step) - 1) / (-step);
+  return {first, count};
+}
+
+FailureOr<RankedTensorType> inferSlice(MaybeLoc loc, RankedTensorType x, ArrayRef<int64_t> starts,
+                                       ArrayRef<int64_t> stops, ArrayRef<int64_t> steps) {
+  int64_t rank = x.getRank();
+  if ((int64_t)starts.size() != rank || (int64_t)stops.size() != rank ||
+      (int64_t)steps.size() != rank)
+    return emitOptionalError(loc, "'nn.slice': needs one start, stop and step per axis of ",
+                             shapeString(x), " (", rank, "), got ", starts.size(), ", ",
+                             stops.size(), " and ", steps.size());
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (steps[d] == 0)
+      return emitOptionalError(loc, "'nn.slice': the step of axis ", d, " is 0");
+    shape.push_back(sliceAxis(x.getDimSize(d), starts[d], stops[d], steps[d]).count);
+  }
+  return RankedTensorType::get(shape, x.getElementType());
+}
+
+LogicalResult verifyLayerNorm(MaybeLoc loc, RankedTensorType x, RankedTensorType gamma,
+                              RankedTensorType beta, ArrayRef<int64_t> axes) {
+  auto norm = normalizeAxes(loc, "nn.layer_norm", axes, x.getRank());
+  if (failed(norm))
+    return failure();
+  int64_t k = norm->size();
+  for (int64_t i = 0; i < k; ++i)
+    if ((*norm)[i] != x.getRank() - k + i)
+      return emitOptionalError(loc, "'nn.layer_norm': axes ", listString(axes),
+                               " must be the trailing axes of ", shapeString(x));
+  auto expected = RankedTensorType::get(x.getShape().take_back(k), x.getElementType());
+  for (auto [name, t] : {std::pair{"gamma", gamma}, std::pair{"beta", beta}})
+    if (t && t != expected)
+      return emitOptionalError(loc, "'nn.layer_norm': ", name, " is ", shapeString(t),
+                               " but must be ", shapeString(expected));
+  return success();
+}
+
+FailureOr<RankedTensorType> inferCrossEntropy(MaybeLoc loc, RankedTensorType logits,
+                                              RankedTensorType labels) {
+  if (logits.getRank() < 1 || labels.getShape() != logits.getShape().drop_back())
+    return emitOptionalError(loc, "'nn.cross_entropy': labels ", shapeString(labels),
+                             " must have the shape of logits ", shapeString(logits),
+                             " without its last (class) axis");
+  return RankedTensorType::get({}, logits.getElementType());
+}
+
 } // namespace kiln::nn

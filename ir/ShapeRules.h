@@ -48,6 +48,43 @@ mlir::FailureOr<mlir::RankedTensorType>
 inferLoss(MaybeLoc loc, llvm::StringRef op, mlir::RankedTensorType prediction,
           mlir::RankedTensorType label);
 
+/// Comparisons: broadcast shape, i1 elements.
+mlir::FailureOr<mlir::RankedTensorType>
+inferCompare(MaybeLoc loc, llvm::StringRef op, mlir::RankedTensorType lhs,
+             mlir::RankedTensorType rhs);
+
+mlir::FailureOr<mlir::RankedTensorType> inferSelect(MaybeLoc loc, mlir::RankedTensorType cond,
+                                                    mlir::RankedTensorType a,
+                                                    mlir::RankedTensorType b);
+
+/// indices.shape + table.shape[1:], table of rank >= 1.
+mlir::FailureOr<mlir::RankedTensorType>
+inferGather(MaybeLoc loc, mlir::RankedTensorType table, mlir::RankedTensorType indices);
+
+mlir::FailureOr<mlir::RankedTensorType> inferConcat(MaybeLoc loc,
+                                                    llvm::ArrayRef<mlir::RankedTensorType> inputs,
+                                                    int64_t axis);
+
+/// NumPy's slice rule for one axis of size `dim`: the first index read and
+/// the number of elements (Python's slice.indices).
+struct SliceAxis {
+  int64_t first, count;
+};
+SliceAxis sliceAxis(int64_t dim, int64_t start, int64_t stop, int64_t step);
+
+mlir::FailureOr<mlir::RankedTensorType>
+inferSlice(MaybeLoc loc, mlir::RankedTensorType x, llvm::ArrayRef<int64_t> starts,
+           llvm::ArrayRef<int64_t> stops, llvm::ArrayRef<int64_t> steps);
+
+/// Checks layer_norm's axes (trailing) and the gamma/beta shapes.
+mlir::LogicalResult verifyLayerNorm(MaybeLoc loc, mlir::RankedTensorType x,
+                                    mlir::RankedTensorType gamma, mlir::RankedTensorType beta,
+                                    llvm::ArrayRef<int64_t> axes);
+
+/// logits [..., C] and labels [...]: a rank-0 result.
+mlir::FailureOr<mlir::RankedTensorType>
+inferCrossEntropy(MaybeLoc loc, mlir::RankedTensorType logits, mlir::RankedTensorType labels);
+
 /// Checks that `from` broadcasts to `to` (NumPy rules).
 mlir::LogicalResult verifyBroadcastTo(MaybeLoc loc, mlir::RankedTensorType from,
                                       mlir::RankedTensorType to);

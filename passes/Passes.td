@@ -28,6 +28,17 @@ def MaterializeResults : Pass<"kiln-materialize-results", "mlir::func::FuncOp"> 
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
+def CopiesToLinalg : Pass<"kiln-copies-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy into linalg.copy";
+  let description = [{
+    memref.copy between non-contiguous views (a concat's insert_slice, say)
+    lowers to a call of `memrefCopy` from MLIR's C runner library, which
+    neither the JIT nor AOT artifacts link. As linalg.copy it becomes plain
+    loops (LLVM turns contiguous ones back into memcpy).
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def ApproximateMath : Pass<"kiln-approximate-math"> {
   let summary = "Replace f32 transcendentals by polynomial approximations";
   let description = [{

@@ -27,6 +27,7 @@ static const Phase kPhases[] = {
               "one-shot-bufferize{bufferize-function-boundaries=1 "
               "function-boundary-type-conversion=identity-layout-map},"
               "buffer-results-to-out-params{hoist-static-allocs=1},"
+              "func.func(kiln-copies-to-linalg),"
               "canonicalize,"
               "ownership-based-buffer-deallocation,"
               "canonicalize,"

@@ -5,6 +5,7 @@
 #include "kiln/HostTensor.h"
 #include "kiln/Status.h"
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,6 +72,11 @@ public:
   /// Runs with inputs given in order. Count, dtypes and shapes are checked;
   /// a mismatch is an error naming the input, expected vs given.
   Result<std::vector<HostTensor>> run(const std::vector<HostTensor> &inputs);
+  /// `fn.run({a, b})`: positional (without this, two tensors in braces would
+  /// also match std::map's iterator-range constructor).
+  Result<std::vector<HostTensor>> run(std::initializer_list<HostTensor> inputs) {
+    return run(std::vector<HostTensor>(inputs));
+  }
   /// Runs with inputs given by name; unknown or missing names are errors.
   Result<std::vector<HostTensor>> run(const std::map<std::string, HostTensor> &inputs);
 

@@ -72,6 +72,15 @@ public:
   Tensor scalar(double value, DType dtype = DType::f32, Where where = Where::current());
   void output(Tensor value, const std::string &name, Where where = Where::current());
 
+  /// The index along `axis` as a tensor of `shape` (nn.iota).
+  Tensor iota(const Shape &shape, int64_t axis, DType dtype = DType::i64,
+              Where where = Where::current());
+  /// [0, 1, ..., n-1].
+  Tensor arange(int64_t n, DType dtype = DType::i64, Where where = Where::current());
+  /// A lower-triangular [n, n] boolean mask: true where column <= row, so a
+  /// position attends to itself and the past (two iotas and nn.ge).
+  Tensor causal_mask(int64_t n, Where where = Where::current());
+
   /// The first error met while building, or ok.
   Status status() const;
   /// The graph as kiln IR text (the nn phase, with locations).
@@ -116,6 +125,18 @@ Tensor operator*(Operand a, Operand b);
 Tensor operator/(Operand a, Operand b);
 Tensor operator-(Operand x);
 
+Tensor pow(Operand a, Operand b, Where where = Where::current());
+
+// Comparisons (boolean results) and selection, with broadcasting.
+Tensor eq(Operand a, Operand b, Where where = Where::current());
+Tensor ne(Operand a, Operand b, Where where = Where::current());
+Tensor lt(Operand a, Operand b, Where where = Where::current());
+Tensor le(Operand a, Operand b, Where where = Where::current());
+Tensor gt(Operand a, Operand b, Where where = Where::current());
+Tensor ge(Operand a, Operand b, Where where = Where::current());
+Tensor select(Tensor cond, Operand a, Operand b, Where where = Where::current());
+Tensor cast(Tensor x, DType to, Where where = Where::current());
+
 Tensor matmul(Tensor a, Tensor b, bool transposeA = false, bool transposeB = false,
               Where where = Where::current());
 
@@ -126,6 +147,19 @@ Tensor reduce_mean(Tensor x, std::vector<int64_t> axes, bool keepdims = false,
 Tensor reduce_max(Tensor x, std::vector<int64_t> axes, bool keepdims = false,
                   Where where = Where::current());
 Tensor softmax(Tensor x, int64_t axis = -1, Where where = Where::current());
+Tensor log_softmax(Tensor x, int64_t axis = -1, Where where = Where::current());
+Tensor layer_norm(Tensor x, std::vector<int64_t> axes = {-1}, double eps = 1e-5,
+                  Where where = Where::current());
+Tensor layer_norm(Tensor x, Tensor gamma, Tensor beta, std::vector<int64_t> axes = {-1},
+                  double eps = 1e-5, Where where = Where::current());
+Tensor gelu(Tensor x, bool tanhApproximation = false, Where where = Where::current());
+
+// Indexing.
+Tensor gather(Tensor table, Tensor indices, Where where = Where::current());
+Tensor concat(const std::vector<Tensor> &inputs, int64_t axis, Where where = Where::current());
+/// NumPy's x[start:stop:step] on every axis (steps default to 1).
+Tensor slice(Tensor x, std::vector<int64_t> starts, std::vector<int64_t> stops,
+             std::vector<int64_t> steps = {}, Where where = Where::current());
 
 Tensor reshape(Tensor x, const Shape &shape, Where where = Where::current());
 Tensor transpose(Tensor x, std::vector<int64_t> perm, Where where = Where::current());
@@ -133,6 +167,8 @@ Tensor broadcast_to(Tensor x, const Shape &shape, Where where = Where::current()
 
 Tensor l1_loss(Tensor prediction, Tensor label, Where where = Where::current());
 Tensor mse_loss(Tensor prediction, Tensor label, Where where = Where::current());
+/// Mean over label positions of logsumexp(logits) - logits[label].
+Tensor cross_entropy(Tensor logits, Tensor labels, Where where = Where::current());
 
 } // namespace kiln
 

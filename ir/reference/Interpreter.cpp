@@ -170,6 +170,100 @@ RefTensor transpose(const RefTensor &x, const std::vector<int64_t> &perm,
   return r;
 }
 
+/// Three-way broadcast for select.
+RefTensor select3(const RefTensor &c, const RefTensor &a, const RefTensor &b,
+                  const std::vector<int64_t> &shape) {
+  RefTensor r{shape, std::vector<double>(count(shape))};
+  for (int64_t i = 0; i < int64_t(r.data.size()); ++i) {
+    Index idx = unflatten(i, shape);
+    r.data[i] = broadcastRead(c, idx) != 0 ? broadcastRead(a, idx) : broadcastRead(b, idx);
+  }
+  return r;
+}
+
+/// The value `v` converted to element type `t`, as the compiled code stores it.
+double castTo(double v, Type t) {
+  if (t.isInteger(1))
+    return v != 0 ? 1.0 : 0.0;
+  if (t.isInteger(32))
+    return double(int32_t(int64_t(std::trunc(v))));
+  if (t.isInteger(64))
+    return double(int64_t(std::trunc(v)));
+  if (t.isF32())
+    return double(float(v));
+  return v;
+}
+
+/// Calls f(outer, inner) for every line along `axis`; element j of a line is
+/// at (outer * len + j) * inner + innerIndex.
+struct Lines {
+  int64_t outer = 1, len = 1, inner = 1;
+  Lines(const std::vector<int64_t> &shape, int64_t axis) {
+    for (int64_t d = 0; d < int64_t(shape.size()); ++d)
+      (d < axis ? outer : d == axis ? len : inner) *= shape[d];
+  }
+  int64_t at(int64_t o, int64_t i, int64_t j) const { return (o * len + j) * inner + i; }
+};
+
+RefTensor logSoftmax(const RefTensor &x, int64_t axis) {
+  RefTensor r = x;
+  Lines lines(x.shape, axis);
+  for (int64_t o = 0; o < lines.outer; ++o)
+    for (int64_t i = 0; i < lines.inner; ++i) {
+      double mx = -INFINITY, sum = 0;
+      for (int64_t j = 0; j < lines.len; ++j)
+        mx = nanMax(mx, x.data[lines.at(o, i, j)]);
+      for (int64_t j = 0; j < lines.len; ++j)
+        sum += std::exp(x.data[lines.at(o, i, j)] - mx);
+      for (int64_t j = 0; j < lines.len; ++j)
+        r.data[lines.at(o, i, j)] = x.data[lines.at(o, i, j)] - mx - std::log(sum);
+    }
+  return r;
+}
+
+/// Layer norm over the trailing `k` axes: rows of `n` consecutive elements.
+RefTensor layerNorm(const RefTensor &x, const RefTensor *gamma, const RefTensor *beta, int64_t k,
+                    double eps) {
+  int64_t n = 1;
+  for (int64_t d = int64_t(x.shape.size()) - k; d < int64_t(x.shape.size()); ++d)
+    n *= x.shape[d];
+  RefTensor r = x;
+  for (int64_t row = 0; n && row < int64_t(x.data.size()) / n; ++row) {
+    const double *v = &x.data[row * n];
+    double mean = 0, var = 0;
+    for (int64_t j = 0; j < n; ++j)
+      mean += v[j];
+    mean /= double(n);
+    for (int64_t j = 0; j < n; ++j)
+      var += (v[j] - mean) * (v[j] - mean);
+    var /= double(n);
+    for (int64_t j = 0; j < n; ++j) {
+      double y = (v[j] - mean) / std::sqrt(var + eps);
+      if (gamma)
+        y *= gamma->data[j];
+      if (beta)
+        y += beta->data[j];
+      r.data[row * n + j] = y;
+    }
+  }
+  return r;
+}
+
+/// Python's slice.indices for one axis, written out independently.
+std::vector<int64_t> sliceIndices(int64_t dim, int64_t start, int64_t stop, int64_t step) {
+  auto fix = [&](int64_t v) {
+    if (v < 0)
+      v += dim;
+    if (step > 0)
+      return std::min(std::max<int64_t>(v, 0), dim);
+    return std::min(std::max<int64_t>(v, -1), dim - 1);
+  };
+  std::vector<int64_t> out;
+  for (int64_t i = fix(start); step > 0 ? i < fix(stop) : i > fix(stop); i += step)
+    out.push_back(i);
+  return out;
+}
+
 RefTensor constant(ElementsAttr attr) {
   RefTensor r;
   auto type = cast<RankedTensorType>(attr.getType());
@@ -260,6 +354,118 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
                           [](double x, double) { return x; });
             })
             .Case([&](ConstantOp c) { return constant(c.getValue()); })
+            .Case([&](PowOp) {
+              return map2(in(0), in(1), outShape, [](double a, double b) { return std::pow(a, b); });
+            })
+            .Case([&](EqOp) { return map2(in(0), in(1), outShape, [](double a, double b) { return double(a == b); }); })
+            .Case([&](NeOp) { return map2(in(0), in(1), outShape, [](double a, double b) { return double(a != b); }); })
+            .Case([&](LtOp) { return map2(in(0), in(1), outShape, [](double a, double b) { return double(a < b); }); })
+            .Case([&](LeOp) { return map2(in(0), in(1), outShape, [](double a, double b) { return double(a <= b); }); })
+            .Case([&](GtOp) { return map2(in(0), in(1), outShape, [](double a, double b) { return double(a > b); }); })
+            .Case([&](GeOp) { return map2(in(0), in(1), outShape, [](double a, double b) { return double(a >= b); }); })
+            .Case([&](SelectOp) { return select3(in(0), in(1), in(2), outShape); })
+            .Case([&](CastOp c) {
+              RefTensor r = in(0);
+              for (double &v : r.data)
+                v = castTo(v, c.getType().getElementType());
+              return r;
+            })
+            .Case([&](LogSoftmaxOp s) {
+              int64_t rank = in(0).shape.size();
+              int64_t axis = s.getAxisAttr().getInt();
+              return logSoftmax(in(0), axis < 0 ? axis + rank : axis);
+            })
+            .Case([&](LayerNormOp l) {
+              unsigned next = 1;
+              const RefTensor *gamma = l.getGamma() ? &in(next++) : nullptr;
+              const RefTensor *beta = l.getBeta() ? &in(next++) : nullptr;
+              return layerNorm(in(0), gamma, beta, int64_t(l.getAxes().size()),
+                               l.getEps().convertToDouble());
+            })
+            .Case([&](GeluOp g) {
+              if (g.getApproximate() == "tanh")
+                return map1(in(0), [](double x) {
+                  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+                });
+              return map1(in(0), [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); });
+            })
+            .Case([&](GatherOp) -> std::optional<RefTensor> {
+              const RefTensor &table = in(0), &idx = in(1);
+              int64_t rows = table.shape[0], rowSize = count(table.shape) / std::max<int64_t>(rows, 1);
+              RefTensor r{outShape, {}};
+              for (double v : idx.data) {
+                if (v < 0 || v >= double(rows)) {
+                  op.emitError() << "reference interpreter: index " << int64_t(v)
+                                 << " is out of range [0, " << rows << ")";
+                  return std::nullopt;
+                }
+                for (int64_t j = 0; j < rowSize; ++j)
+                  r.data.push_back(table.data[int64_t(v) * rowSize + j]);
+              }
+              return r;
+            })
+            .Case([&](ConcatOp c) {
+              int64_t rank = outShape.size();
+              int64_t axis = c.getAxisAttr().getInt() < 0 ? c.getAxisAttr().getInt() + rank
+                                                          : c.getAxisAttr().getInt();
+              RefTensor r{outShape, std::vector<double>(count(outShape))};
+              int64_t offset = 0;
+              for (unsigned k = 0; k < op.getNumOperands(); ++k) {
+                const RefTensor &t = in(k);
+                for (int64_t i = 0; i < int64_t(t.data.size()); ++i) {
+                  Index idx = unflatten(i, t.shape);
+                  idx[axis] += offset;
+                  r.data[flatten(idx, outShape)] = t.data[i];
+                }
+                offset += t.shape[axis];
+              }
+              return r;
+            })
+            .Case([&](SliceOp s) {
+              const RefTensor &x = in(0);
+              std::vector<std::vector<int64_t>> picks;
+              for (size_t d = 0; d < x.shape.size(); ++d)
+                picks.push_back(sliceIndices(x.shape[d], s.getStarts()[d], s.getStops()[d],
+                                             s.getSteps()[d]));
+              RefTensor r{outShape, std::vector<double>(count(outShape))};
+              for (int64_t i = 0; i < int64_t(r.data.size()); ++i) {
+                Index out = unflatten(i, outShape), src(out.size());
+                for (size_t d = 0; d < out.size(); ++d)
+                  src[d] = picks[d][out[d]];
+                r.data[i] = x.data[flatten(src, x.shape)];
+              }
+              return r;
+            })
+            .Case([&](IotaOp io) {
+              int64_t rank = outShape.size();
+              int64_t axis = io.getAxisAttr().getInt() < 0 ? io.getAxisAttr().getInt() + rank
+                                                           : io.getAxisAttr().getInt();
+              RefTensor r{outShape, std::vector<double>(count(outShape))};
+              for (int64_t i = 0; i < int64_t(r.data.size()); ++i)
+                r.data[i] = double(unflatten(i, outShape)[axis]);
+              return r;
+            })
+            .Case([&](CrossEntropyOp) -> std::optional<RefTensor> {
+              const RefTensor &logits = in(0), &labels = in(1);
+              int64_t classes = logits.shape.back();
+              double total = 0;
+              for (size_t p = 0; p < labels.data.size(); ++p) {
+                double label = labels.data[p];
+                if (label < 0 || label >= double(classes)) {
+                  op.emitError() << "reference interpreter: label " << int64_t(label)
+                                 << " is out of range [0, " << classes << ")";
+                  return std::nullopt;
+                }
+                const double *row = &logits.data[p * classes];
+                double mx = -INFINITY, sum = 0;
+                for (int64_t c = 0; c < classes; ++c)
+                  mx = std::max(mx, row[c]);
+                for (int64_t c = 0; c < classes; ++c)
+                  sum += std::exp(row[c] - mx);
+                total += mx + std::log(sum) - row[int64_t(label)];
+              }
+              return RefTensor{{}, {total / double(labels.data.size())}};
+            })
             .Case([&](L1LossOp) {
               double sum = 0;
               for (size_t i = 0; i < in(0).data.size(); ++i)
@@ -279,12 +485,14 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
                 results.push_back(env[v]);
               return std::optional<RefTensor>();
             })
-            .Default([&](Operation *) { return std::optional<RefTensor>(); });
-    if (out) {
+            .Default([&](Operation *) {
+              op.emitError() << "reference interpreter: no semantics for '" << op.getName() << "'";
+              return std::optional<RefTensor>();
+            });
+    if (out)
       env[op.getResult(0)] = std::move(*out);
-    } else if (!isa<func::ReturnOp>(op)) {
-      return op.emitError() << "reference interpreter: no semantics for '" << op.getName() << "'";
-    }
+    else if (!isa<func::ReturnOp>(op))
+      return failure(); // the case emitted its error
   }
   return results;
 }

@@ -35,6 +35,11 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
       return signalPassFailure();
     }
     auto ptrType = LLVM::LLVMPointerType::get(ctx);
+    // A trailing `nn.status` out-parameter (ops with run-time index checks)
+    // is not a caller buffer: the entry passes a slot of its own.
+    unsigned numArgs = model.getNumArguments();
+    bool hasStatus = numArgs && model.getArgAttr(numArgs - 1, "nn.status");
+    unsigned numBuffers = hasStatus ? numArgs - 1 : numArgs;
     for (Type t : model.getArgumentTypes())
       if (t != ptrType) {
         model.emitError() << "kiln-emit-entry: expected bare buffer pointers, got " << t;
@@ -75,7 +80,7 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
     Value alignCode = b.create<LLVM::ConstantOp>(loc, i32, kErrMisaligned);
     Value code = zero32;
     SmallVector<Value> pointers;
-    for (unsigned i = 0; i < model.getNumArguments(); ++i) {
+    for (unsigned i = 0; i < numBuffers; ++i) {
       Value slot = b.create<LLVM::GEPOp>(loc, ptrType, ptrType, buffers,
                                          ArrayRef<LLVM::GEPArg>{LLVM::GEPArg(int32_t(i))});
       Value p = b.create<LLVM::LoadOp>(loc, ptrType, slot);
@@ -106,7 +111,22 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
     b.create<LLVM::StoreOp>(loc, zero32, context);
     b.create<LLVM::BrOp>(loc, call);
     b.setInsertionPointToStart(call);
+    Value statusSlot;
+    if (hasStatus) {
+      Value one = b.create<LLVM::ConstantOp>(loc, i64, 1);
+      statusSlot = b.create<LLVM::AllocaOp>(loc, ptrType, i32, one, /*alignment=*/4);
+      b.create<LLVM::StoreOp>(loc, zero32, statusSlot);
+      pointers.push_back(statusSlot);
+    }
     b.create<LLVM::CallOp>(loc, model, pointers);
+    if (hasStatus) {
+      // A run-time error of the model (an index out of range) is the result.
+      Value code = b.create<LLVM::LoadOp>(loc, i32, statusSlot);
+      Value failed = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, code, zero32);
+      Block *fine = fn.addBlock();
+      b.create<LLVM::CondBrOp>(loc, failed, fail, ValueRange{code}, fine, ValueRange{});
+      b.setInsertionPointToStart(fine);
+    }
     Block *readStatus = fn.addBlock();
     Block *done = fn.addBlock();
     done->addArgument(i32, loc);

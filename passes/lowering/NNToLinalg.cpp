@@ -90,8 +90,8 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType, Value
 }
 
 /// Reduces `inputs` (all of one shape) over the sorted `axes`: the result has
-/// the other dimensions, starts at `initValue` and takes
-/// `combine(inputs..., acc)` per element.
+/// the other dimensions and the type of `initValue`, starts at `initValue`
+/// and takes `combine(inputs..., acc)` per element.
 Value reduce(OpBuilder &b, Location loc, ValueRange inputs, ArrayRef<int64_t> axes,
              Value initValue, BodyFn combine) {
   MLIRContext *ctx = b.getContext();
@@ -105,7 +105,7 @@ Value reduce(OpBuilder &b, Location loc, ValueRange inputs, ArrayRef<int64_t> ax
     if (!reduced)
       outShape.push_back(inType.getDimSize(i));
   }
-  Value empty = b.create<tensor::EmptyOp>(loc, outShape, inType.getElementType());
+  Value empty = b.create<tensor::EmptyOp>(loc, outShape, initValue.getType());
   Value init = b.create<linalg::FillOp>(loc, initValue, empty).getResult(0);
   SmallVector<AffineMap> maps(inputs.size(), AffineMap::getMultiDimIdentityMap(rank, ctx));
   maps.push_back(keptDimsMap(ctx, rank, axes));
@@ -172,6 +172,22 @@ Value mulBody(OpBuilder &b, Location l, ValueRange a) { return b.create<arith::M
 Value divBody(OpBuilder &b, Location l, ValueRange a) { return b.create<arith::DivFOp>(l, a[0], a[1]); }
 Value maxBody(OpBuilder &b, Location l, ValueRange a) { return b.create<arith::MaximumFOp>(l, a[0], a[1]); }
 Value minBody(OpBuilder &b, Location l, ValueRange a) { return b.create<arith::MinimumFOp>(l, a[0], a[1]); }
+
+Value powBody(OpBuilder &b, Location l, ValueRange a) { return b.create<math::PowFOp>(l, a[0], a[1]); }
+Value selectBody(OpBuilder &b, Location l, ValueRange a) {
+  return b.create<arith::SelectOp>(l, a[0], a[1], a[2]);
+}
+
+/// A comparison body: ordered float predicates (false on NaN) except `ne`,
+/// which is unordered (true on NaN), as IEEE and NumPy; signed for integers.
+template <arith::CmpFPredicate F, arith::CmpIPredicate I>
+Value compareBody(OpBuilder &b, Location l, ValueRange a) {
+  if (isa<FloatType>(a[0].getType()))
+    return b.create<arith::CmpFOp>(l, F, a[0], a[1]);
+  return b.create<arith::CmpIOp>(l, I, a[0], a[1]);
+}
+using P = arith::CmpFPredicate;
+using Q = arith::CmpIPredicate;
 
 template <typename OpT, Value (*Body)(OpBuilder &, Location, ValueRange)>
 struct ElementwiseLowering : OpConversionPattern<OpT> {
@@ -381,6 +397,453 @@ struct LossLowering : OpConversionPattern<OpT> {
   }
 };
 
+
+//===----------------------------------------------------------------------===//
+// nn.cast
+//===----------------------------------------------------------------------===//
+
+/// Converts one scalar between kiln's element types.
+Value castScalar(OpBuilder &b, Location l, Value x, Type to) {
+  Type from = x.getType();
+  if (from == to)
+    return x;
+  bool fromFloat = isa<FloatType>(from), toFloat = isa<FloatType>(to);
+  if (to.isInteger(1)) // x != 0
+    return fromFloat ? Value(b.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, x,
+                                                     floatConst(b, l, from, 0.0)))
+                     : Value(b.create<arith::CmpIOp>(
+                           l, arith::CmpIPredicate::ne, x,
+                           b.create<arith::ConstantOp>(l, b.getIntegerAttr(from, 0))));
+  if (fromFloat && toFloat)
+    return from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth()
+               ? Value(b.create<arith::ExtFOp>(l, to, x))
+               : Value(b.create<arith::TruncFOp>(l, to, x));
+  if (fromFloat)
+    return b.create<arith::FPToSIOp>(l, to, x);
+  bool isBool = from.isInteger(1); // booleans are 0/1, never -1
+  if (toFloat)
+    return isBool ? Value(b.create<arith::UIToFPOp>(l, to, x))
+                  : Value(b.create<arith::SIToFPOp>(l, to, x));
+  if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
+    return isBool ? Value(b.create<arith::ExtUIOp>(l, to, x))
+                  : Value(b.create<arith::ExtSIOp>(l, to, x));
+  return b.create<arith::TruncIOp>(l, to, x);
+}
+
+struct CastLowering : OpConversionPattern<CastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(CastOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Type to = op.getType().getElementType();
+    rewriter.replaceOp(op, elementwise(rewriter, op.getLoc(), op.getType(), adaptor.getX(),
+                                       [&](OpBuilder &b, Location l, ValueRange a) {
+                                         return castScalar(b, l, a[0], to);
+                                       }));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// nn.log_softmax: x - max - log(sum(exp(x - max)))
+//===----------------------------------------------------------------------===//
+
+struct LogSoftmaxLowering : OpConversionPattern<LogSoftmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(LogSoftmaxOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value x = adaptor.getX();
+    RankedTensorType type = op.getType();
+    Type elem = type.getElementType();
+    int64_t rank = type.getRank();
+    int64_t axis = op.getAxisAttr().getInt() < 0 ? op.getAxisAttr().getInt() + rank
+                                                 : op.getAxisAttr().getInt();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap kept = keptDimsMap(ctx, rank, {axis});
+    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+    Value max = reduce(rewriter, loc, x, {axis}, negInfConst(rewriter, loc, elem), maxBody);
+    // sum(exp(x - max)) in one reduction reading x and max.
+    Value zero = floatConst(rewriter, loc, elem, 0.0);
+    SmallVector<int64_t> keptShape;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t i = 0; i < rank; ++i) {
+      iterators.push_back(i == axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (i != axis)
+        keptShape.push_back(type.getDimSize(i));
+    }
+    Value sumInit = rewriter.create<linalg::FillOp>(
+        loc, zero, rewriter.create<tensor::EmptyOp>(loc, keptShape, elem).getResult()).getResult(0);
+    Value sum = buildGeneric(rewriter, loc, sumInit, {x, max}, {id, kept, kept}, iterators,
+                             [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                               Value e = b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, a[0], a[1]));
+                               return b.create<arith::AddFOp>(l, a[2], e);
+                             });
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, type.getShape(), elem);
+    Value result = buildGeneric(rewriter, loc, empty, {x, max, sum}, {id, kept, kept, id}, parallel,
+                                [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                  Value shifted = b.create<arith::SubFOp>(l, a[0], a[1]);
+                                  return b.create<arith::SubFOp>(l, shifted,
+                                                                 b.create<math::LogOp>(l, a[2]));
+                                });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// nn.layer_norm: mean, centered, variance, normalize (* gamma + beta)
+//===----------------------------------------------------------------------===//
+
+struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value x = adaptor.getX();
+    RankedTensorType type = op.getType();
+    Type elem = type.getElementType();
+    int64_t rank = type.getRank();
+    SmallVector<int64_t> axes = normalized(op.getAxes(), rank);
+    int64_t count = 1;
+    for (int64_t a : axes)
+      count *= type.getDimSize(a);
+    Value n = floatConst(rewriter, loc, elem, double(count));
+    Value zero = floatConst(rewriter, loc, elem, 0.0);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap kept = keptDimsMap(ctx, rank, axes);
+    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+    auto divideBy = [&](Value t) {
+      return elementwise(rewriter, loc, tensorOf(t), t,
+                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                           return b.create<arith::DivFOp>(l, a[0], n);
+                         });
+    };
+    Value mean = divideBy(reduce(rewriter, loc, x, axes, zero, addBody));
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, type.getShape(), elem);
+    Value centered = buildGeneric(rewriter, loc, empty, {x, mean}, {id, kept, id}, parallel, subBody);
+    Value variance = divideBy(reduce(rewriter, loc, centered, axes, zero,
+                                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       Value sq = b.create<arith::MulFOp>(l, a[0], a[0]);
+                                       return b.create<arith::AddFOp>(l, a[1], sq);
+                                     }));
+    Value eps = floatConst(rewriter, loc, elem, op.getEps().convertToDouble());
+    // gamma/beta cover the trailing axes.
+    SmallVector<AffineExpr> trailing;
+    for (int64_t a : axes)
+      trailing.push_back(getAffineDimExpr(a, ctx));
+    AffineMap paramMap = AffineMap::get(rank, 0, trailing, ctx);
+    SmallVector<Value> inputs{centered, variance};
+    SmallVector<AffineMap> maps{id, kept};
+    if (adaptor.getGamma()) {
+      inputs.push_back(adaptor.getGamma());
+      maps.push_back(paramMap);
+    }
+    if (adaptor.getBeta()) {
+      inputs.push_back(adaptor.getBeta());
+      maps.push_back(paramMap);
+    }
+    maps.push_back(id);
+    bool hasGamma = bool(adaptor.getGamma()), hasBeta = bool(adaptor.getBeta());
+    Value result = buildGeneric(
+        rewriter, loc, empty, inputs, maps, parallel,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value inv = b.create<math::RsqrtOp>(l, b.create<arith::AddFOp>(l, a[1], eps));
+          Value y = b.create<arith::MulFOp>(l, a[0], inv);
+          unsigned next = 2;
+          if (hasGamma)
+            y = b.create<arith::MulFOp>(l, y, a[next++]);
+          if (hasBeta)
+            y = b.create<arith::AddFOp>(l, y, a[next++]);
+          return y;
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// nn.gelu
+//===----------------------------------------------------------------------===//
+
+struct GeluLowering : OpConversionPattern<GeluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(GeluOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    bool tanhForm = op.getApproximate() == "tanh";
+    rewriter.replaceOp(
+        op, elementwise(rewriter, op.getLoc(), op.getType(), adaptor.getX(),
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Type t = a[0].getType();
+                          Value x = a[0];
+                          Value half = floatConst(b, l, t, 0.5), one = floatConst(b, l, t, 1.0);
+                          Value inner;
+                          if (tanhForm) {
+                            // sqrt(2/pi) (x + 0.044715 x^3)
+                            Value x3 = b.create<arith::MulFOp>(l, x, b.create<arith::MulFOp>(l, x, x));
+                            Value poly = b.create<arith::AddFOp>(
+                                l, x, b.create<arith::MulFOp>(l, floatConst(b, l, t, 0.044715), x3));
+                            inner = b.create<math::TanhOp>(
+                                l, b.create<arith::MulFOp>(
+                                       l, floatConst(b, l, t, 0.7978845608028654), poly));
+                          } else {
+                            inner = b.create<math::ErfOp>(
+                                l, b.create<arith::MulFOp>(
+                                       l, x, floatConst(b, l, t, 0.7071067811865476)));
+                          }
+                          Value scaled = b.create<arith::MulFOp>(l, half, x);
+                          return b.create<arith::MulFOp>(l, scaled,
+                                                         b.create<arith::AddFOp>(l, one, inner));
+                        }));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Run-time index checks. Ops that read at data-dependent indices (gather,
+// cross_entropy) clamp every read into range, and compute a rank-0 i32
+// "status" (0, or KILN_ERR_INDEX_RANGE) that the pass returns from the
+// function as a hidden `nn.status` result; the ABI entry returns it.
+//===----------------------------------------------------------------------===//
+
+constexpr int32_t kErrIndexRange = 3; // KILN_ERR_INDEX_RANGE in runtime/kiln_rt.h
+
+/// 0, or kErrIndexRange if any element of `indices` lies outside [0, bound).
+Value indexRangeStatus(OpBuilder &b, Location loc, Value indices, int64_t bound) {
+  RankedTensorType type = tensorOf(indices);
+  SmallVector<int64_t> all;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    all.push_back(i);
+  Value zero = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(0));
+  Type idxType = type.getElementType();
+  return reduce(b, loc, indices, all, zero, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value lo = nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(idxType, 0));
+    Value hi = nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(idxType, bound));
+    Value below = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, a[0], lo);
+    Value above = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, a[0], hi);
+    Value bad = nb.create<arith::OrIOp>(l, below, above);
+    Value code = nb.create<arith::ConstantOp>(l, nb.getI32IntegerAttr(kErrIndexRange));
+    return nb.create<arith::SelectOp>(l, bad, code, a[1]);
+  });
+}
+
+/// An index value clamped into [0, bound), as `index`.
+Value clampedIndex(OpBuilder &b, Location l, Value idx, int64_t bound) {
+  Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), idx);
+  Value lo = b.create<arith::ConstantIndexOp>(l, 0);
+  Value hi = b.create<arith::ConstantIndexOp>(l, bound - 1);
+  return b.create<arith::MinSIOp>(l, b.create<arith::MaxSIOp>(l, i, lo), hi);
+}
+
+struct GatherLowering : OpConversionPattern<GatherOp> {
+  GatherLowering(MLIRContext *ctx, SmallVectorImpl<Value> &statuses)
+      : OpConversionPattern(ctx), statuses(statuses) {}
+  SmallVectorImpl<Value> &statuses;
+
+  LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value table = adaptor.getTable(), indices = adaptor.getIndices();
+    RankedTensorType tableType = tensorOf(table), type = op.getType();
+    int64_t rows = tableType.getDimSize(0);
+    int64_t ri = tensorOf(indices).getRank(), rank = type.getRank();
+    if (rows == 0)
+      return rewriter.notifyMatchFailure(op, "gather from an empty table");
+    statuses.push_back(indexRangeStatus(rewriter, loc, indices, rows));
+    SmallVector<AffineExpr> idxExprs;
+    for (int64_t i = 0; i < ri; ++i)
+      idxExprs.push_back(getAffineDimExpr(i, ctx));
+    AffineMap idxMap = AffineMap::get(rank, 0, idxExprs, ctx);
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+    Value result = buildGeneric(
+        rewriter, loc, empty, indices, {idxMap, AffineMap::getMultiDimIdentityMap(rank, ctx)},
+        parallel, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          SmallVector<Value> coords{clampedIndex(b, l, a[0], rows)};
+          for (int64_t d = ri; d < rank; ++d)
+            coords.push_back(b.create<linalg::IndexOp>(l, d));
+          return b.create<tensor::ExtractOp>(l, table, coords);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// nn.cross_entropy: mean over positions of logsumexp(logits) - logits[label]
+//===----------------------------------------------------------------------===//
+
+struct CrossEntropyLowering : OpConversionPattern<CrossEntropyOp> {
+  CrossEntropyLowering(MLIRContext *ctx, SmallVectorImpl<Value> &statuses)
+      : OpConversionPattern(ctx), statuses(statuses) {}
+  SmallVectorImpl<Value> &statuses;
+
+  LogicalResult matchAndRewrite(CrossEntropyOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value logits = adaptor.getLogits(), labels = adaptor.getLabels();
+    RankedTensorType type = tensorOf(logits);
+    Type elem = type.getElementType();
+    int64_t rank = type.getRank(), classes = type.getDimSize(rank - 1);
+    int64_t positions = type.getNumElements() / std::max<int64_t>(classes, 1);
+    if (classes == 0)
+      return rewriter.notifyMatchFailure(op, "no classes");
+    statuses.push_back(indexRangeStatus(rewriter, loc, labels, classes));
+    int64_t axis = rank - 1;
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap kept = keptDimsMap(ctx, rank, {axis});
+    Value zero = floatConst(rewriter, loc, elem, 0.0);
+    Value max = reduce(rewriter, loc, logits, {axis}, negInfConst(rewriter, loc, elem), maxBody);
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    iterators[axis] = utils::IteratorType::reduction;
+    Value sumInit =
+        rewriter.create<linalg::FillOp>(loc, zero, rewriter.create<tensor::EmptyOp>(
+                                                       loc, type.getShape().drop_back(), elem)
+                                                       .getResult())
+            .getResult(0);
+    Value sum = buildGeneric(rewriter, loc, sumInit, {logits, max}, {id, kept, kept}, iterators,
+                             [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                               Value e = b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, a[0], a[1]));
+                               return b.create<arith::AddFOp>(l, a[2], e);
+                             });
+    // Over the label positions: total += max + log(sum) - logits[label].
+    int64_t pr = rank - 1;
+    SmallVector<AffineExpr> all;
+    for (int64_t i = 0; i < pr; ++i)
+      all.push_back(getAffineDimExpr(i, ctx));
+    AffineMap posId = AffineMap::getMultiDimIdentityMap(pr, ctx);
+    AffineMap toScalar = AffineMap::get(pr, 0, {}, ctx);
+    Value totalInit = rewriter.create<linalg::FillOp>(
+        loc, zero, rewriter.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{}, elem).getResult())
+                          .getResult(0);
+    SmallVector<utils::IteratorType> reduceAll(pr, utils::IteratorType::reduction);
+    Value total = buildGeneric(
+        rewriter, loc, totalInit, {labels, max, sum}, {posId, posId, posId, toScalar}, reduceAll,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          SmallVector<Value> coords;
+          for (int64_t d = 0; d < pr; ++d)
+            coords.push_back(b.create<linalg::IndexOp>(l, d));
+          coords.push_back(clampedIndex(b, l, a[0], classes));
+          Value picked = b.create<tensor::ExtractOp>(l, logits, coords);
+          Value lse = b.create<arith::AddFOp>(l, a[1], b.create<math::LogOp>(l, a[2]));
+          return b.create<arith::AddFOp>(l, a[3], b.create<arith::SubFOp>(l, lse, picked));
+        });
+    Value n = floatConst(rewriter, loc, elem, double(positions));
+    rewriter.replaceOp(op, elementwise(rewriter, loc, op.getType(), total,
+                                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                         return b.create<arith::DivFOp>(l, a[0], n);
+                                       }));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// nn.concat, nn.slice, nn.iota
+//===----------------------------------------------------------------------===//
+
+struct ConcatLowering : OpConversionPattern<ConcatOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank();
+    int64_t axis = op.getAxisAttr().getInt() < 0 ? op.getAxisAttr().getInt() + rank
+                                                 : op.getAxisAttr().getInt();
+    Value result = rewriter.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+    int64_t offset = 0;
+    for (Value in : adaptor.getInputs()) {
+      RankedTensorType t = tensorOf(in);
+      SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0)), sizes, strides(rank, rewriter.getIndexAttr(1));
+      for (int64_t d = 0; d < rank; ++d)
+        sizes.push_back(rewriter.getIndexAttr(t.getDimSize(d)));
+      offsets[axis] = rewriter.getIndexAttr(offset);
+      result = rewriter.create<tensor::InsertSliceOp>(loc, in, result, offsets, sizes, strides);
+      offset += t.getDimSize(axis);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// A slice reads x[first + i * step] per axis: one generic whose input map
+/// is affine in the output index (negative steps included).
+struct SliceLowering : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SliceOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType xType = op.getX().getType(), type = op.getType();
+    int64_t rank = type.getRank();
+    if (type.getNumElements() == 0) {
+      rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, type.getShape(), type.getElementType());
+      return success();
+    }
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < rank; ++d) {
+      SliceAxis s = sliceAxis(xType.getDimSize(d), op.getStarts()[d], op.getStops()[d],
+                              op.getSteps()[d]);
+      exprs.push_back(getAffineDimExpr(d, ctx) * op.getSteps()[d] + s.first);
+    }
+    AffineMap inMap = AffineMap::get(rank, 0, exprs, ctx);
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+    rewriter.replaceOp(op, buildGeneric(rewriter, loc, empty, adaptor.getX(),
+                                        {inMap, AffineMap::getMultiDimIdentityMap(rank, ctx)},
+                                        parallel, identityBody));
+    return success();
+  }
+};
+
+struct IotaLowering : OpConversionPattern<IotaOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(IotaOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank();
+    int64_t axis = op.getAxisAttr().getInt() < 0 ? op.getAxisAttr().getInt() + rank
+                                                 : op.getAxisAttr().getInt();
+    Type elem = type.getElementType();
+    Value empty = rewriter.create<tensor::EmptyOp>(op.getLoc(), type.getShape(), elem);
+    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+    Value result = buildGeneric(
+        rewriter, op.getLoc(), empty, ValueRange{},
+        {AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext())}, parallel,
+        [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          Value i = b.create<linalg::IndexOp>(l, axis);
+          Value asInt = b.create<arith::IndexCastOp>(l, b.getI64Type(), i);
+          return castScalar(b, l, asInt, elem);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Returns the combined run-time status of `func` (the largest code) as an
+/// extra result marked `nn.status`, which the ABI entry turns into its
+/// return value.
+void returnStatus(func::FuncOp func, ArrayRef<Value> statuses) {
+  if (statuses.empty())
+    return;
+  auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+  OpBuilder b(ret);
+  Location loc = ret.getLoc();
+  Value combined;
+  for (Value s : statuses) {
+    Value scalar = b.create<tensor::ExtractOp>(loc, s, ValueRange{});
+    combined = combined ? b.create<arith::MaxSIOp>(loc, combined, scalar).getResult() : scalar;
+  }
+  Value tensor = b.create<tensor::FromElementsOp>(loc, RankedTensorType::get({}, b.getI32Type()),
+                                                  combined);
+  ret->insertOperands(ret->getNumOperands(), tensor);
+  func.insertResult(func.getNumResults(), tensor.getType(),
+                    b.getDictionaryAttr(b.getNamedAttr(kStatusAttr, b.getUnitAttr())));
+}
+
 struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
@@ -396,13 +859,24 @@ struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass
                  ElementwiseLowering<ReluOp, reluBody>, ElementwiseLowering<AddOp, addBody>,
                  ElementwiseLowering<SubOp, subBody>, ElementwiseLowering<MulOp, mulBody>,
                  ElementwiseLowering<DivOp, divBody>, ElementwiseLowering<MaxOp, maxBody>,
-                 ElementwiseLowering<MinOp, minBody>>(ctx);
+                 ElementwiseLowering<MinOp, minBody>, ElementwiseLowering<PowOp, powBody>,
+                 ElementwiseLowering<EqOp, compareBody<P::OEQ, Q::eq>>,
+                 ElementwiseLowering<NeOp, compareBody<P::UNE, Q::ne>>,
+                 ElementwiseLowering<LtOp, compareBody<P::OLT, Q::slt>>,
+                 ElementwiseLowering<LeOp, compareBody<P::OLE, Q::sle>>,
+                 ElementwiseLowering<GtOp, compareBody<P::OGT, Q::sgt>>,
+                 ElementwiseLowering<GeOp, compareBody<P::OGE, Q::sge>>,
+                 ElementwiseLowering<SelectOp, selectBody>>(ctx);
     patterns.add<MatmulLowering, ReduceLowering<ReduceSumOp>, ReduceLowering<ReduceMeanOp>,
                  ReduceLowering<ReduceMaxOp>, SoftmaxLowering, ReshapeLowering, TransposeLowering,
                  BroadcastToLowering, ConstantLowering, LossLowering<L1LossOp>,
-                 LossLowering<MseLossOp>>(ctx);
+                 LossLowering<MseLossOp>, CastLowering, LogSoftmaxLowering, LayerNormLowering,
+                 GeluLowering, ConcatLowering, SliceLowering, IotaLowering>(ctx);
+    SmallVector<Value> statuses;
+    patterns.add<GatherLowering, CrossEntropyLowering>(ctx, statuses);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    returnStatus(getOperation(), statuses);
   }
 };
 

@@ -170,3 +170,95 @@ func.func @reduce_sum_and_mse(%x: tensor<2x3xf64>, %p: tensor<3xf64>) -> (tensor
   %1 = nn.mse_loss %0, %p : (tensor<3xf64>, tensor<3xf64>) -> tensor<f64>
   return %0, %1 : tensor<3xf64>, tensor<f64>
 }
+
+// -----
+
+// gather clamps its reads and returns a status (3 = KILN_ERR_INDEX_RANGE
+// for an index outside [0, 10)) as a hidden nn.status result.
+// CHECK-LABEL: func @gather
+// CHECK-SAME: -> (tensor<2x4xf32>, tensor<i32> {nn.status})
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction"]{{.*}} ins(%arg1 : tensor<2xi64>) outs(%{{.*}} : tensor<i32>)
+// CHECK: arith.cmpi slt
+// CHECK: arith.cmpi sge
+// CHECK: arith.constant 3 : i32
+// CHECK: linalg.generic {{.*}} ins(%arg1 : tensor<2xi64>)
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: tensor.extract %arg0
+// CHECK: %[[S:.*]] = tensor.from_elements %{{.*}} : tensor<i32>
+// CHECK: return %{{.*}}, %[[S]]
+func.func @gather(%t: tensor<10x4xf32>, %i: tensor<2xi64>) -> tensor<2x4xf32> {
+  %0 = nn.gather %t[%i] : (tensor<10x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// A slice is one generic reading x[first + i * step].
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1) -> (d0 * 2 + 1, -d1 + 3)>
+// CHECK-LABEL: func @slice
+// CHECK: linalg.generic {indexing_maps = [#[[IN]], #{{.*}}]
+func.func @slice(%x: tensor<7x4xf32>) -> tensor<3x4xf32> {
+  %0 = nn.slice %x[[1, -1] : [7, -5] : [2, -1]] : tensor<7x4xf32> -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @concat
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x5xf32>
+// CHECK: %[[A:.*]] = tensor.insert_slice %arg0 into %[[E]][0, 0] [2, 2] [1, 1]
+// CHECK: tensor.insert_slice %arg1 into %[[A]][0, 2] [2, 3] [1, 1]
+func.func @concat(%a: tensor<2x2xf32>, %b: tensor<2x3xf32>) -> tensor<2x5xf32> {
+  %0 = nn.concat %a, %b axis 1 : (tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @mask_and_cast
+// CHECK: linalg.index 0
+// CHECK: linalg.index 1
+// CHECK: arith.cmpi sge
+// CHECK: arith.select
+// CHECK: arith.fptosi
+// CHECK: arith.cmpf une
+func.func @mask_and_cast(%x: tensor<3x3xf32>) -> (tensor<3x3xi32>, tensor<3x3xi1>) {
+  %r = nn.iota axis 0 : tensor<3x3xi64>
+  %c = nn.iota axis 1 : tensor<3x3xi64>
+  %m = nn.ge %r, %c : (tensor<3x3xi64>, tensor<3x3xi64>) -> tensor<3x3xi1>
+  %s = nn.select %m, %x, %x : (tensor<3x3xi1>, tensor<3x3xf32>, tensor<3x3xf32>) -> tensor<3x3xf32>
+  %i = nn.cast %s : tensor<3x3xf32> -> tensor<3x3xi32>
+  %b = nn.cast %s : tensor<3x3xf32> -> tensor<3x3xi1>
+  return %i, %b : tensor<3x3xi32>, tensor<3x3xi1>
+}
+
+// -----
+
+// CHECK-LABEL: func @normalizations
+// CHECK: math.rsqrt
+// CHECK: math.erf
+// CHECK: math.tanh
+// CHECK: math.log
+// CHECK: math.powf
+func.func @normalizations(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
+  %0 = nn.layer_norm %x axes [-1] : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %1 = nn.gelu %x : tensor<2x4xf32>
+  %2 = nn.gelu %x {approximate = "tanh"} : tensor<2x4xf32>
+  %3 = nn.log_softmax %x axis -1 : tensor<2x4xf32>
+  %4 = nn.pow %x, %x : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0, %1, %2, %3, %4 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @cross_entropy
+// CHECK-SAME: -> (tensor<f32>, tensor<i32> {nn.status})
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: tensor.extract %arg0
+// CHECK: math.log
+func.func @cross_entropy(%l: tensor<3x5xf32>, %y: tensor<3xi32>) -> tensor<f32> {
+  %0 = nn.cross_entropy %l, %y : (tensor<3x5xf32>, tensor<3xi32>) -> tensor<f32>
+  return %0 : tensor<f32>
+}

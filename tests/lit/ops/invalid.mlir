@@ -192,3 +192,107 @@ func.func @int_param(%w: tensor<3xi32> {nn.param = {init = "zeros"}}) -> tensor<
 func.func @unknown_attr(%w: tensor<3xf32> {nn.weight}) -> tensor<3xf32> {
   return %w : tensor<3xf32>
 }
+
+// -----
+
+func.func @gather_float_indices(%t: tensor<4x2xf32>, %i: tensor<3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{operand #1 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %0 = nn.gather %t[%i] : (tensor<4x2xf32>, tensor<3xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @gather_scalar_table(%t: tensor<f32>, %i: tensor<3xi32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'nn.gather': the table needs rank >= 1, got f32}}
+  %0 = nn.gather %t[%i] : (tensor<f32>, tensor<3xi32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @concat_mismatch(%a: tensor<2x3xf32>, %b: tensor<3x3xf32>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{'nn.concat': input #1 is 3x3xf32 but input #0 is 2x3xf32; they may differ only along axis 1}}
+  %0 = nn.concat %a, %b axis 1 : (tensor<2x3xf32>, tensor<3x3xf32>) -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+func.func @slice_zero_step(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'nn.slice': the step of axis 0 is 0}}
+  %0 = nn.slice %x[[0] : [4] : [0]] : tensor<4xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @slice_arity(%x: tensor<4x2xf32>) -> tensor<4x2xf32> {
+  // expected-error @+1 {{'nn.slice': needs one start, stop and step per axis of 4x2xf32 (2), got 1, 1 and 1}}
+  %0 = nn.slice %x[[0] : [4] : [1]] : tensor<4x2xf32> -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @layer_norm_leading_axis(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'nn.layer_norm': axes [0] must be the trailing axes of 2x4xf32}}
+  %0 = nn.layer_norm %x axes [0] : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @layer_norm_gamma(%x: tensor<2x4xf32>, %g: tensor<2xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'nn.layer_norm': gamma is 2xf32 but must be 4xf32}}
+  %0 = nn.layer_norm %x gamma %g axes [-1] : (tensor<2x4xf32>, tensor<2xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @gelu_kind(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'nn.gelu' op approximate must be "none" or "tanh", got "sigmoid"}}
+  %0 = nn.gelu %x {approximate = "sigmoid"} : tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @compare_result_type(%a: tensor<2xf32>, %b: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{result #0 must be statically shaped tensor of 1-bit signless integer values}}
+  %0 = nn.eq %a, %b : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @select_choices(%c: tensor<2xi1>, %a: tensor<2xf32>, %b: tensor<2xf64>) -> tensor<2xf32> {
+  // expected-error @+1 {{'nn.select': the two choices have different element types: 'f32' and 'f64'}}
+  %0 = nn.select %c, %a, %b : (tensor<2xi1>, tensor<2xf32>, tensor<2xf64>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @cast_shape(%x: tensor<2xf32>) -> tensor<3xi32> {
+  // expected-error @+1 {{'nn.cast' op changes the shape from 2xf32 to 3xi32; a cast changes only the element type}}
+  %0 = nn.cast %x : tensor<2xf32> -> tensor<3xi32>
+  return %0 : tensor<3xi32>
+}
+
+// -----
+
+func.func @cross_entropy_labels(%l: tensor<2x5xf32>, %y: tensor<5xi64>) -> tensor<f32> {
+  // expected-error @+1 {{'nn.cross_entropy': labels 5xi64 must have the shape of logits 2x5xf32 without its last (class) axis}}
+  %0 = nn.cross_entropy %l, %y : (tensor<2x5xf32>, tensor<5xi64>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @iota_axis() -> tensor<3xi64> {
+  // expected-error @+1 {{'nn.iota': axis 1 is out of range for rank 1}}
+  %0 = nn.iota axis 1 : tensor<3xi64>
+  return %0 : tensor<3xi64>
+}

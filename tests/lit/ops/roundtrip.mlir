@@ -82,3 +82,33 @@ func.func @losses(%p: tensor<4x3xf32>, %l: tensor<4x3xf32>) -> (tensor<f32>, ten
   %1 = nn.mse_loss %p, %l : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<f32>
   return %0, %1 : tensor<f32>, tensor<f32>
 }
+
+// CHECK-LABEL: func @language_model_ops
+func.func @language_model_ops(%t: tensor<10x4xf32>, %i: tensor<2x3xi64>, %x: tensor<2x4xf32>, %g: tensor<4xf32>, %lab: tensor<2xi32>)
+    -> (tensor<2x3x4xf32>, tensor<4x4xf32>, tensor<1x2xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xi1>, tensor<2x4xf32>, tensor<2x4xi32>, tensor<f32>, tensor<3x3xi64>, tensor<2x4xf32>) {
+  // CHECK: nn.gather %{{.*}}[%{{.*}}] : (tensor<10x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
+  %0 = nn.gather %t[%i] : (tensor<10x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
+  // CHECK: nn.concat %{{.*}}, %{{.*}} axis 0 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  %1 = nn.concat %x, %x axis 0 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  // CHECK: nn.slice %{{.*}}{{\[\[}}1, -1] : [2, 0] : [1, -2]] : tensor<2x4xf32> -> tensor<1x2xf32>
+  %2 = nn.slice %x[[1, -1] : [2, 0] : [1, -2]] : tensor<2x4xf32> -> tensor<1x2xf32>
+  // CHECK: nn.layer_norm %{{.*}} gamma %{{.*}} beta %{{.*}} axes [-1] {eps = 1.000000e-03 : f64} : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %3 = nn.layer_norm %x gamma %g beta %g axes [-1] {eps = 1.0e-3 : f64} : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  // CHECK: nn.gelu %{{.*}} {approximate = "tanh"} : tensor<2x4xf32>
+  %4 = nn.gelu %x {approximate = "tanh"} : tensor<2x4xf32>
+  // CHECK: nn.log_softmax %{{.*}} axis 1 : tensor<2x4xf32>
+  %5 = nn.log_softmax %x axis 1 : tensor<2x4xf32>
+  // CHECK: nn.lt %{{.*}}, %{{.*}} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  %6 = nn.lt %x, %g : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  // CHECK: nn.select %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x4xi1>, tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %7 = nn.select %6, %x, %g : (tensor<2x4xi1>, tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  // CHECK: nn.cast %{{.*}} : tensor<2x4xf32> -> tensor<2x4xi32>
+  %8 = nn.cast %7 : tensor<2x4xf32> -> tensor<2x4xi32>
+  // CHECK: nn.cross_entropy %{{.*}}, %{{.*}} : (tensor<2x4xf32>, tensor<2xi32>) -> tensor<f32>
+  %9 = nn.cross_entropy %x, %lab : (tensor<2x4xf32>, tensor<2xi32>) -> tensor<f32>
+  // CHECK: nn.iota axis 1 : tensor<3x3xi64>
+  %10 = nn.iota axis 1 : tensor<3x3xi64>
+  // CHECK: nn.pow
+  %11 = nn.pow %x, %g : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11 : tensor<2x3x4xf32>, tensor<4x4xf32>, tensor<1x2xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xi1>, tensor<2x4xf32>, tensor<2x4xi32>, tensor<f32>, tensor<3x3xi64>, tensor<2x4xf32>
+}
