@@ -4,6 +4,7 @@
 
 #include "codegen/Compiler.h"
 #include "codegen/Jit.h"
+#include "ir/GraphDot.h"
 #include "ir/reference/Interpreter.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -225,6 +226,20 @@ Result<std::vector<HostTensor>> Function::run(const std::map<std::string, HostTe
   if (!ordered)
     return Error{ordered.error()};
   return run(*ordered);
+}
+
+Result<std::string> toGraphviz(const std::string &source, const std::string &sourceName,
+                               const std::string &entryName) {
+  ParsedModule parsed(source, sourceName);
+  if (!parsed.module)
+    return parsed.error("cannot parse " + sourceName);
+  auto entry = nn::findEntry(*parsed.module, entryName);
+  if (failed(entry) || failed(nn::readSignature(*entry)))
+    return parsed.error("no valid entry function in " + sourceName);
+  std::string dot;
+  llvm::raw_string_ostream os(dot);
+  nn::writeGraphDot(*entry, os);
+  return dot;
 }
 
 Result<ModelSignature> readSignature(const std::string &source, const std::string &sourceName,

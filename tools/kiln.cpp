@@ -12,6 +12,7 @@
 #include "passes/Pipeline.h"
 
 #include <fmt/core.h>
+#include "llvm/Support/Program.h"
 
 #include <chrono>
 #include <cstdio>
@@ -37,6 +38,10 @@ usage:
   kiln compile MODEL.mlir --emit=STAGE [-o FILE] [options]
       print (or write) the model at STAGE: a phase (see `kiln phases`),
       llvm-ir, asm or obj
+  kiln graph MODEL.mlir [-o FILE.dot] [--png FILE.png]
+      draw the nn graph as Graphviz DOT (ops with shapes, source locations as
+      tooltips; inputs, parameters and outputs in their own shapes); --png
+      renders it with Graphviz's `dot` (apt-get install graphviz)
   kiln phases
       list the phases, in order, with the passes each one runs
 
@@ -50,7 +55,7 @@ options:
 )";
 
 struct Args {
-  std::string command, model, emit, output, outputDir;
+  std::string command, model, emit, output, outputDir, png;
   std::vector<std::pair<std::string, std::string>> inputs;
   bool reference = false;
   kiln::CompileOptions options;
@@ -110,6 +115,9 @@ int parseArgs(int argc, char **argv, Args &args) {
     } else if (arg == "-o") {
       if (!need(args.output))
         return usageError("-o needs a file name");
+    } else if (arg == "--png") {
+      if (!need(args.png))
+        return usageError("--png needs a file name");
     } else if (arg == "--emit") {
       if (!need(args.emit))
         return usageError("--emit needs a stage");
@@ -243,6 +251,44 @@ int compileCommand(const Args &args) {
   return 0;
 }
 
+int graphCommand(const Args &args) {
+  if (args.model.empty())
+    return usageError("kiln graph needs a MODEL.mlir");
+  std::string error;
+  std::string source = readFile(args.model, error);
+  if (!error.empty())
+    return inputError(error);
+  auto dot = kiln::toGraphviz(source, args.model, args.options.entry);
+  if (!dot)
+    return inputError(dot.error());
+  std::string dotPath = args.output;
+  if (dotPath.empty() || dotPath == "-") {
+    if (!args.png.empty())
+      return usageError("--png needs -o FILE.dot for the DOT text it renders");
+    std::cout << *dot;
+    return 0;
+  }
+  std::ofstream file(dotPath);
+  file << *dot;
+  if (!file)
+    return inputError("cannot write " + dotPath);
+  file.close();
+  if (args.png.empty())
+    return 0;
+  auto dotProgram = llvm::sys::findProgramByName("dot");
+  if (!dotProgram)
+    return inputError("Graphviz's `dot` is not installed, so no PNG was rendered (wrote " +
+                      dotPath + "); install it with `apt-get install graphviz`");
+  std::string message;
+  llvm::StringRef argv[] = {*dotProgram, "-Tpng", dotPath, "-o", args.png};
+  int rc = llvm::sys::ExecuteAndWait(*dotProgram, argv, std::nullopt, {}, 60, 0, &message);
+  if (rc != 0)
+    return inputError("`dot -Tpng " + dotPath + "` failed" +
+                      (message.empty() ? "" : ": " + message));
+  std::cerr << "kiln: wrote " << dotPath << " and " << args.png << "\n";
+  return 0;
+}
+
 int phasesCommand() {
   kiln::PipelineOptions options;
   for (const kiln::Phase &p : kiln::phases())
@@ -268,7 +314,9 @@ int main(int argc, char **argv) {
     return runCommand(args);
   if (args.command == "compile")
     return compileCommand(args);
+  if (args.command == "graph")
+    return graphCommand(args);
   if (args.command == "phases")
     return phasesCommand();
-  return usageError("unknown command '" + args.command + "' (run, compile, phases)");
+  return usageError("unknown command '" + args.command + "' (run, compile, graph, phases)");
 }

@@ -41,6 +41,9 @@ struct CompileOptions {
   bool timing = false;       // pass timing report on stderr
 };
 
+/// The library's version, "major.minor.patch".
+const char *version();
+
 /// The ordered phase names (nn, linalg, bufferized, llvm) followed by the
 /// codegen stages (llvm-ir, asm, obj).
 std::vector<std::string> phaseNames();
@@ -102,6 +105,10 @@ struct ModelSignature {
 };
 Result<ModelSignature> readSignature(const std::string &mlirSource, const std::string &sourceName,
                                      const std::string &entry = "");
+
+/// The model's nn graph as Graphviz DOT text (see ir/GraphDot.h).
+Result<std::string> toGraphviz(const std::string &mlirSource, const std::string &sourceName,
+                               const std::string &entry = "");
 
 /// Orders inputs given by name as `expected` lists them; unknown, missing
 /// and mismatched (dtype, shape) inputs are errors naming the input.

@@ -18,3 +18,7 @@ config.substitutions.append(("%npy", config.python + " " +
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%exit", config.python + " " +
                              os.path.join(config.kiln_src_root, "tests", "tools", "expect_exit.py")))
+config.substitutions.append(("%kiln_bin", tools))
+import shutil
+if shutil.which("dot"):
+    config.available_features.add("graphviz")
