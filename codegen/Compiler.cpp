@@ -100,14 +100,37 @@ private:
 
 } // namespace
 
-LogicalResult lowerModule(ModuleOp module, int toPhase, const CompileOptions &options) {
-  MLIRContext *context = module.getContext();
+FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions &options) {
   auto entry = nn::findEntry(module, options.entry);
   if (failed(entry) || failed(nn::readSignature(*entry)))
     return failure();
   PipelineOptions pipeline;
   pipeline.entry = entry->getSymName().str();
   pipeline.symbol = options.symbol;
+  if (options.gradientWrt && options.trainStep)
+    return module.emitError() << "ask for gradients or a training step, not both";
+  if (options.gradientWrt) {
+    pipeline.gradient = true;
+    pipeline.wrt = *options.gradientWrt;
+  }
+  if (options.trainStep) {
+    const TrainStepRequest &t = *options.trainStep;
+    pipeline.trainStep = true;
+    pipeline.loss = t.loss;
+    pipeline.trainParams = t.params;
+    pipeline.optimizer = t.optimizer.kind;
+    pipeline.momentum = t.optimizer.momentum;
+    pipeline.beta1 = t.optimizer.beta1;
+    pipeline.beta2 = t.optimizer.beta2;
+    pipeline.eps = t.optimizer.eps;
+    pipeline.weightDecay = t.optimizer.weightDecay;
+  }
+  return pipeline;
+}
+
+LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
+                          const PipelineOptions &pipeline, const CompileOptions &options) {
+  MLIRContext *context = module.getContext();
   if (!options.dumpDir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpDir))
       return module.emitError() << "cannot create --dump-dir '" << options.dumpDir
@@ -117,8 +140,10 @@ LogicalResult lowerModule(ModuleOp module, int toPhase, const CompileOptions &op
   DefaultTimingManager timing;
   timing.setEnabled(options.timing);
   TimingScope root = timing.getRootScope();
-  int dumpCount = 0;
-  for (int i = 0; i <= toPhase; ++i) {
+  static int dumpCount = 0; // numbering continues across the calls of one compilation
+  if (fromPhase < 0)
+    dumpCount = 0;
+  for (int i = fromPhase + 1; i <= toPhase; ++i) {
     PassManager pm(context);
     std::string error;
     if (failed(addPhases(pm, i - 1, i, pipeline, error)))
@@ -140,25 +165,17 @@ LogicalResult lowerModule(ModuleOp module, int toPhase, const CompileOptions &op
 }
 
 FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
-                                    const CompileOptions &options) {
+                                    const CompileOptions &options, nn::Signature *signature) {
   int last = int(phases().size()) - 1;
   int phase = phaseIndex(stage);
-  if (phase >= 0) {
-    if (failed(lowerModule(module, phase, options)))
-      return failure();
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    module.print(os);
-    return text;
-  }
-  ArtifactKind kind;
+  std::optional<ArtifactKind> kind;
   if (stage == "llvm-ir")
     kind = ArtifactKind::LLVMIR;
   else if (stage == "asm")
     kind = ArtifactKind::Assembly;
   else if (stage == "obj")
     kind = ArtifactKind::Object;
-  else {
+  if (phase < 0 && !kind) {
     std::string known;
     for (const std::string &s : stageNames())
       known += (known.empty() ? "" : ", ") + s;
@@ -166,12 +183,38 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
            << "unknown stage '" << stage << "' (known: " << known << ")";
   }
   // Check the target before spending time on lowering.
-  auto tm = createTargetMachine(options.targetCpu);
-  if (!tm)
-    return emitError(UnknownLoc::get(module.getContext())) << llvm::toString(tm.takeError());
-  if (failed(lowerModule(module, last, options)))
+  std::unique_ptr<llvm::TargetMachine> tm;
+  if (kind) {
+    auto made = createTargetMachine(options.targetCpu);
+    if (!made)
+      return emitError(UnknownLoc::get(module.getContext())) << llvm::toString(made.takeError());
+    tm = std::move(*made);
+  }
+  auto pipeline = pipelineOptions(module, options);
+  if (failed(pipeline))
     return failure();
-  auto artifact = emitArtifact(module, **tm, kind);
+  int target = kind ? last : phase;
+  int split = std::min(gradPhase(), target);
+  if (failed(lowerModule(module, -1, split, *pipeline, options)))
+    return failure();
+  if (signature && target >= gradPhase()) {
+    auto entry = nn::findEntry(module, pipeline->compiledEntry());
+    if (failed(entry))
+      return failure();
+    auto sig = nn::readSignature(*entry);
+    if (failed(sig))
+      return failure();
+    *signature = *sig;
+  }
+  if (failed(lowerModule(module, split, target, *pipeline, options)))
+    return failure();
+  if (!kind) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module.print(os);
+    return text;
+  }
+  auto artifact = emitArtifact(module, *tm, *kind);
   if (!artifact)
     return module.emitError() << llvm::toString(artifact.takeError());
   return *artifact;

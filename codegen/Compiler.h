@@ -31,9 +31,14 @@ mlir::OwningOpRef<mlir::ModuleOp> parseModule(llvm::SourceMgr &sourceMgr,
 /// The stages a user can ask for: the phases, then llvm-ir, asm, obj.
 std::vector<std::string> stageNames();
 
-/// Lowers `module` in place from the nn phase through phase `toPhase`
-/// (an index into phases()). Verifies the entry's signature first.
-mlir::LogicalResult lowerModule(mlir::ModuleOp module, int toPhase, const CompileOptions &options);
+/// The pipeline options `options` ask for (entry resolved in `module`).
+mlir::FailureOr<PipelineOptions> pipelineOptions(mlir::ModuleOp module,
+                                                 const CompileOptions &options);
+
+/// Runs phases `fromPhase`+1 .. `toPhase` (indices into phases(); -1 is the
+/// parsed input) on `module` in place.
+mlir::LogicalResult lowerModule(mlir::ModuleOp module, int fromPhase, int toPhase,
+                                const PipelineOptions &pipeline, const CompileOptions &options);
 
 /// A module lowered all the way: its signature (read before lowering) and
 /// the object file bytes.
@@ -43,10 +48,13 @@ struct CompiledObject {
   std::string symbol;
 };
 
-/// Lowers through every phase and emits `kind` (Object for a CompiledObject).
-/// On failure, returns an empty optional after emitting diagnostics.
+/// Lowers `module` to `stage` (a phase, llvm-ir, asm or obj) and returns
+/// the text or object. The signature of the compiled entry (the model, its
+/// _grad or its _train_step), read after the grad phase, goes to
+/// `signature` when given. Errors are diagnostics.
 mlir::FailureOr<std::string> lowerAndEmit(mlir::ModuleOp module, const std::string &stage,
-                                          const CompileOptions &options);
+                                          const CompileOptions &options,
+                                          nn::Signature *signature = nullptr);
 
 /// The model's signature in public terms.
 std::vector<TensorInfo> describe(const nn::Signature &signature);

@@ -106,18 +106,13 @@ Result<Function> Function::compileSource(const std::string &source, const std::s
   ParsedModule parsed(source, sourceName);
   if (!parsed.module)
     return parsed.error("cannot parse " + sourceName);
-  auto entry = nn::findEntry(*parsed.module, options.entry);
-  if (failed(entry))
-    return parsed.error("no entry function in " + sourceName);
-  auto signature = nn::readSignature(*entry);
-  if (failed(signature))
-    return parsed.error("bad signature in " + sourceName);
-  auto impl = std::make_unique<Impl>();
-  for (TensorInfo &info : describe(*signature))
-    (impl->args.size() < signature->args.size() ? impl->args : impl->results).push_back(info);
-  auto object = lowerAndEmit(*parsed.module, "obj", options);
+  nn::Signature signature;
+  auto object = lowerAndEmit(*parsed.module, "obj", options, &signature);
   if (failed(object))
     return parsed.error("compilation of " + sourceName + " failed");
+  auto impl = std::make_unique<Impl>();
+  for (TensorInfo &info : describe(signature))
+    (impl->args.size() < signature.args.size() ? impl->args : impl->results).push_back(info);
   auto jit = JitObject::load(*object, options.symbol);
   if (!jit)
     return Error{"JIT: " + llvm::toString(jit.takeError())};
@@ -133,6 +128,19 @@ Result<Function> Function::compileFile(const std::string &path, const CompileOpt
   if (!buffer)
     return Error{path + ": cannot read: " + buffer.getError().message()};
   return compileSource((*buffer)->getBuffer().str(), path, options);
+}
+
+Result<Function> grad(const Graph &graph, const std::vector<std::string> &wrt,
+                      CompileOptions options) {
+  options.gradientWrt = wrt;
+  return Function::compile(graph, options);
+}
+
+Result<Function> train_step(const Graph &graph, const std::string &loss,
+                            const std::vector<std::string> &params, const Optimizer &optimizer,
+                            CompileOptions options) {
+  options.trainStep = TrainStepRequest{loss, params, optimizer};
+  return Function::compile(graph, options);
 }
 
 Result<Function> Function::compile(const Graph &graph, const CompileOptions &options) {

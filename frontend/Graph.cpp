@@ -384,6 +384,8 @@ Tensor rsqrt(Tensor x, Where w) { return unary<nn::RsqrtOp>(x, w); }
 Tensor tanh(Tensor x, Where w) { return unary<nn::TanhOp>(x, w); }
 Tensor sigmoid(Tensor x, Where w) { return unary<nn::SigmoidOp>(x, w); }
 Tensor relu(Tensor x, Where w) { return unary<nn::ReluOp>(x, w); }
+Tensor erf(Tensor x, Where w) { return unary<nn::ErfOp>(x, w); }
+Tensor stop_gradient(Tensor x, Where w) { return unary<nn::StopGradientOp>(x, w); }
 
 Tensor add(Operand a, Operand b, Where w) { return binary<nn::AddOp>(a, b, w); }
 Tensor sub(Operand a, Operand b, Where w) { return binary<nn::SubOp>(a, b, w); }
@@ -586,6 +588,34 @@ Tensor cross_entropy(Tensor logits, Tensor labels, Where where) {
   if (failed(type))
     return {};
   return create<nn::CrossEntropyOp>(*g, where, *type, valueOf(logits), valueOf(labels));
+}
+
+Tensor slice_scatter(Tensor src, const Shape &shape, std::vector<int64_t> starts,
+                     std::vector<int64_t> stops, std::vector<int64_t> steps, Where where) {
+  Graph *g = graphOf({src}, where);
+  if (!g || !g->impl().checkShape(shape, where))
+    return {};
+  OpBuilder &b = g->impl().builder;
+  return create<nn::SliceScatterOp>(*g, where, RankedTensorType::get(shape, typeOf(src).getElementType()),
+                                    valueOf(src), b.getDenseI64ArrayAttr(starts),
+                                    b.getDenseI64ArrayAttr(stops), b.getDenseI64ArrayAttr(steps));
+}
+
+Tensor scatter_add(Tensor updates, Tensor indices, int64_t rows, Where where) {
+  Graph *g = graphOf({updates, indices}, where);
+  if (!g)
+    return {};
+  RankedTensorType u = typeOf(updates);
+  int64_t ri = typeOf(indices).getRank();
+  if (rows < 0 || u.getRank() < ri) {
+    g->impl().error(where, "scatter_add: updates " + nn::shapeString(u) +
+                               " must start with the indices' shape");
+    return {};
+  }
+  SmallVector<int64_t> shape{rows};
+  llvm::append_range(shape, u.getShape().drop_front(ri));
+  return create<nn::ScatterAddOp>(*g, where, RankedTensorType::get(shape, u.getElementType()),
+                                  valueOf(updates), valueOf(indices));
 }
 
 Tensor Graph::iota(const Shape &shape, int64_t axis, DType dtype, Where where) {

@@ -8,6 +8,7 @@
 using namespace mlir;
 using namespace kiln::nn;
 
+#include "ir/Interfaces.cpp.inc"
 #include "ir/NNOpsDialect.cpp.inc"
 
 void NNDialect::initialize() {
@@ -121,6 +122,14 @@ LogicalResult NNDialect::verifyRegionResultAttribute(Operation *op, unsigned, un
     return verifyName(op, attr, "result #" + std::to_string(resultIndex));
   if (attr.getName() == kStatusAttr)
     return success();
+  if (attr.getName() == kUpdatesAttr) {
+    auto index = dyn_cast<IntegerAttr>(attr.getValue());
+    unsigned numArgs = op->getRegion(0).empty() ? 0 : op->getRegion(0).getNumArguments();
+    if (!index || index.getInt() < 0 || index.getInt() >= numArgs)
+      return op->emitError() << "'" << kUpdatesAttr << "' of result #" << resultIndex
+                             << " must be the index of an argument";
+    return success();
+  }
   return op->emitError() << "unknown result attribute '" << attr.getName().getValue()
-                         << "' (kiln knows nn.name)";
+                         << "' (kiln knows nn.name and nn.updates)";
 }

@@ -9,6 +9,11 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+namespace kiln::nn {
+class NNBuilder;
+} // namespace kiln::nn
+
+#include "ir/Interfaces.h.inc"
 #include "ir/NNOpsDialect.h.inc"
 
 #define GET_OP_CLASSES
@@ -21,6 +26,9 @@ inline constexpr llvm::StringLiteral kParamAttr = "nn.param";
 /// Marks the hidden rank-0 i32 result (later: out-parameter) in which
 /// generated code reports a run-time error code (0 = none).
 inline constexpr llvm::StringLiteral kStatusAttr = "nn.status";
+/// On a result: its value overwrites argument #N's buffer (a parameter or
+/// optimizer state updated in place); it is not an output.
+inline constexpr llvm::StringLiteral kUpdatesAttr = "nn.updates";
 } // namespace kiln::nn
 
 #endif

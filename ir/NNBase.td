@@ -14,6 +14,10 @@ include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "ir/Interfaces.td"
+
+// An op with a gradient rule in ir/Gradients.cpp.
+defvar Differentiable = DeclareOpInterfaceMethods<DifferentiableOpInterface>;
 
 def NN_Dialect : Dialect {
   let name = "nn";
@@ -50,7 +54,7 @@ class NN_Op<string mnemonic, list<Trait> traits = []>
 
 // y = f(x) elementwise; same type in and out.
 class NN_UnaryOp<string mnemonic, string formula>
-    : NN_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : NN_Op<mnemonic, [Pure, SameOperandsAndResultType, Differentiable]> {
   let summary = "elementwise " # formula;
   let description = "Computes `" # formula # "` for every element of `x`.";
   let arguments = (ins NN_FloatTensor:$x);
@@ -60,7 +64,7 @@ class NN_UnaryOp<string mnemonic, string formula>
 
 // z = f(x, y) elementwise with NumPy broadcasting of the two shapes.
 class NN_BinaryOp<string mnemonic, string formula, list<Trait> traits = []>
-    : NN_Op<mnemonic, !listconcat([Pure], traits)> {
+    : NN_Op<mnemonic, !listconcat([Pure, Differentiable], traits)> {
   let summary = "elementwise " # formula # " with broadcasting";
   let description = "Computes `" # formula # "` elementwise after "
       "broadcasting `lhs` and `rhs` to a common shape (NumPy rules). "
@@ -86,7 +90,7 @@ class NN_CompareOp<string mnemonic, string formula>
 
 // A reduction over `axes` (negatives allowed, non-empty, no duplicates).
 class NN_ReduceOp<string mnemonic, string what>
-    : NN_Op<mnemonic, [Pure]> {
+    : NN_Op<mnemonic, [Pure, Differentiable]> {
   let summary = what # " over axes";
   let description = "Reduces `x` by " # what # " over `axes`. With "
       "`keepdims` the reduced axes stay as size-1 dimensions, otherwise they "
@@ -99,7 +103,7 @@ class NN_ReduceOp<string mnemonic, string what>
 
 // A loss: mean over all elements of a pointwise penalty; a rank-0 result.
 class NN_LossOp<string mnemonic, string formula>
-    : NN_Op<mnemonic, [Pure]> {
+    : NN_Op<mnemonic, [Pure, Differentiable]> {
   let summary = "mean of " # formula;
   let description = "Returns the mean over all elements of `" # formula #
       "` as a rank-0 tensor. `prediction` and `label` have the same shape "

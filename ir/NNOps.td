@@ -24,6 +24,7 @@ def NN_ExpOp : NN_UnaryOp<"exp", "e^x">;
 def NN_LogOp : NN_UnaryOp<"log", "ln(x)">;
 def NN_SqrtOp : NN_UnaryOp<"sqrt", "sqrt(x)">;
 def NN_RsqrtOp : NN_UnaryOp<"rsqrt", "1 / sqrt(x)">;
+def NN_ErfOp : NN_UnaryOp<"erf", "erf(x)">;
 def NN_TanhOp : NN_UnaryOp<"tanh", "tanh(x)">;
 def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "1 / (1 + e^-x)">;
 def NN_ReluOp : NN_UnaryOp<"relu", "max(x, 0)">;
@@ -56,7 +57,7 @@ def NN_LeOp : NN_CompareOp<"le", "lhs <= rhs">;
 def NN_GtOp : NN_CompareOp<"gt", "lhs > rhs">;
 def NN_GeOp : NN_CompareOp<"ge", "lhs >= rhs">;
 
-def NN_SelectOp : NN_Op<"select", [Pure]> {
+def NN_SelectOp : NN_Op<"select", [Pure, Differentiable]> {
   let summary = "choose elementwise between two tensors";
   let description = [{
     `cond ? a : b` elementwise after broadcasting all three operands to a
@@ -69,7 +70,7 @@ def NN_SelectOp : NN_Op<"select", [Pure]> {
   let hasVerifier = 1;
 }
 
-def NN_CastOp : NN_Op<"cast", [Pure]> {
+def NN_CastOp : NN_Op<"cast", [Pure, Differentiable]> {
   let summary = "convert the element type";
   let description = [{
     Same shape, new element type. Float to integer truncates toward zero;
@@ -86,7 +87,7 @@ def NN_CastOp : NN_Op<"cast", [Pure]> {
 // Matmul
 //===----------------------------------------------------------------------===//
 
-def NN_MatmulOp : NN_Op<"matmul", [Pure]> {
+def NN_MatmulOp : NN_Op<"matmul", [Pure, Differentiable]> {
   let summary = "batched matrix product with broadcast batch dimensions";
   let description = [{
     `a` is `[..., M, K]` (or `[..., K, M]` with `transpose_a`), `b` is
@@ -114,7 +115,7 @@ def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "sum">;
 def NN_ReduceMeanOp : NN_ReduceOp<"reduce_mean", "mean">;
 def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "maximum">;
 
-def NN_SoftmaxOp : NN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+def NN_SoftmaxOp : NN_Op<"softmax", [Pure, Differentiable, SameOperandsAndResultType]> {
   let summary = "softmax over one axis";
   let description = [{
     `exp(x - max(x)) / sum(exp(x - max(x)))` along `axis` (negative counts
@@ -126,7 +127,7 @@ def NN_SoftmaxOp : NN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def NN_LogSoftmaxOp : NN_Op<"log_softmax", [Pure, SameOperandsAndResultType]> {
+def NN_LogSoftmaxOp : NN_Op<"log_softmax", [Pure, Differentiable, SameOperandsAndResultType]> {
   let summary = "log of softmax over one axis, computed stably";
   let description = [{
     `x - max(x) - log(sum(exp(x - max(x))))` along `axis`.
@@ -137,7 +138,7 @@ def NN_LogSoftmaxOp : NN_Op<"log_softmax", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def NN_LayerNormOp : NN_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
+def NN_LayerNormOp : NN_Op<"layer_norm", [Pure, Differentiable, AttrSizedOperandSegments]> {
   let summary = "layer normalization over trailing axes";
   let description = [{
     `(x - mean) / sqrt(var + eps) * gamma + beta`, with mean and (biased)
@@ -159,7 +160,7 @@ def NN_LayerNormOp : NN_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def NN_GeluOp : NN_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def NN_GeluOp : NN_Op<"gelu", [Pure, Differentiable, SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
   let description = [{
     `approximate = "none"`: `0.5 x (1 + erf(x / sqrt(2)))`;
@@ -175,7 +176,7 @@ def NN_GeluOp : NN_Op<"gelu", [Pure, SameOperandsAndResultType]> {
 // Indexing: gather, concat, slice, iota
 //===----------------------------------------------------------------------===//
 
-def NN_GatherOp : NN_Op<"gather", [Pure]> {
+def NN_GatherOp : NN_Op<"gather", [Pure, Differentiable]> {
   let summary = "select rows of a table by index (embedding lookup)";
   let description = [{
     `result[i..., j...] = table[indices[i...], j...]`: PyTorch's
@@ -190,7 +191,7 @@ def NN_GatherOp : NN_Op<"gather", [Pure]> {
   let hasVerifier = 1;
 }
 
-def NN_ConcatOp : NN_Op<"concat", [Pure]> {
+def NN_ConcatOp : NN_Op<"concat", [Pure, Differentiable]> {
   let summary = "join tensors along an axis";
   let description = [{
     All inputs have one element type and equal sizes except along `axis`
@@ -202,7 +203,7 @@ def NN_ConcatOp : NN_Op<"concat", [Pure]> {
   let hasVerifier = 1;
 }
 
-def NN_SliceOp : NN_Op<"slice", [Pure]> {
+def NN_SliceOp : NN_Op<"slice", [Pure, Differentiable]> {
   let summary = "a strided window, NumPy's x[start:stop:step] per axis";
   let description = [{
     One `start`, `stop` and `step` per axis with NumPy's rules: negative
@@ -231,11 +232,54 @@ def NN_IotaOp : NN_Op<"iota", [Pure]> {
   let hasVerifier = 1;
 }
 
+def NN_SliceScatterOp : NN_Op<"slice_scatter", [Pure, Differentiable]> {
+  let summary = "zeros with `src` placed at a slice's positions (slice's adjoint)";
+  let description = [{
+    The result (its type gives the shape) is zero except at the positions
+    `nn.slice` with the same `starts`/`stops`/`steps` would read, which hold
+    `src` in order: `slice(slice_scatter(s)) == s`. It is the gradient of a
+    slice.
+  }];
+  let arguments = (ins NN_Tensor:$src, DenseI64ArrayAttr:$starts, DenseI64ArrayAttr:$stops,
+                       DenseI64ArrayAttr:$steps);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = [{
+    $src `into` `[` $starts `:` $stops `:` $steps `]` attr-dict `:` type($src) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_ScatterAddOp : NN_Op<"scatter_add", [Pure, Differentiable]> {
+  let summary = "sum rows into a zero table by index (gather's adjoint)";
+  let description = [{
+    `result[indices[i...], j...] += updates[i..., j...]` starting from zeros
+    of the result type (`[rows, ...]`): repeated indices accumulate. It is
+    the gradient of `nn.gather`; its lowering is a sequential loop, so sums
+    are deterministic. Indices are clamped into range (the forward gather
+    reports out-of-range ones).
+  }];
+  let arguments = (ins NN_FloatTensor:$updates, NN_IndexTensor:$indices);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$updates `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_StopGradientOp : NN_Op<"stop_gradient", [Pure, SameOperandsAndResultType, Differentiable]> {
+  let summary = "identity whose gradient is zero";
+  let description = [{
+    Returns `x`; autodiff treats the result as a constant, so nothing flows
+    back into `x`.
+  }];
+  let arguments = (ins NN_Tensor:$x);
+  let results = (outs NN_Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
 //===----------------------------------------------------------------------===//
 // Shape ops and constants
 //===----------------------------------------------------------------------===//
 
-def NN_ReshapeOp : NN_Op<"reshape", [Pure]> {
+def NN_ReshapeOp : NN_Op<"reshape", [Pure, Differentiable]> {
   let summary = "reinterpret a tensor with another shape";
   let description = [{
     The elements in row-major order are unchanged; the result type gives the
@@ -249,7 +293,7 @@ def NN_ReshapeOp : NN_Op<"reshape", [Pure]> {
   let hasCanonicalizer = 1;     // reshape(reshape(x)) -> reshape(x)
 }
 
-def NN_TransposeOp : NN_Op<"transpose", [Pure]> {
+def NN_TransposeOp : NN_Op<"transpose", [Pure, Differentiable]> {
   let summary = "permute dimensions";
   let description = [{
     `result.shape[i] = x.shape[perm[i]]`; `perm` is a permutation of
@@ -263,7 +307,7 @@ def NN_TransposeOp : NN_Op<"transpose", [Pure]> {
   let hasCanonicalizer = 1;     // transpose(transpose(x)) -> one transpose (or x)
 }
 
-def NN_BroadcastToOp : NN_Op<"broadcast_to", [Pure]> {
+def NN_BroadcastToOp : NN_Op<"broadcast_to", [Pure, Differentiable]> {
   let summary = "broadcast to a shape with NumPy rules";
   let description = [{
     The result type gives the target shape; `x`'s shape must broadcast to it
@@ -301,7 +345,7 @@ def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike]> {
 def NN_L1LossOp : NN_LossOp<"l1_loss", "|prediction - label|">;
 def NN_MseLossOp : NN_LossOp<"mse_loss", "(prediction - label)^2">;
 
-def NN_CrossEntropyOp : NN_Op<"cross_entropy", [Pure]> {
+def NN_CrossEntropyOp : NN_Op<"cross_entropy", [Pure, Differentiable]> {
   let summary = "mean cross-entropy of logits against integer labels";
   let description = [{
     `logits` is `[..., C]`, `labels` is `[...]` (i32 or i64, each in

@@ -1,5 +1,6 @@
 //===- Ops.cpp - shape rules, verifiers and folds of the nn ops ----------===//
 #include "ir/Dialect.h"
+#include "ir/NNBuilder.h"
 #include "ir/ShapeRules.h"
 
 #include "mlir/IR/Builders.h"
@@ -191,6 +192,26 @@ LogicalResult IotaOp::verify() {
   if (rank == 0)
     return emitOpError("needs a result of rank >= 1");
   return normalizeAxes(getLoc(), getOperationName(), {getAxisAttr().getInt()}, rank);
+}
+
+LogicalResult SliceScatterOp::verify() {
+  auto sliced = inferSlice(getLoc(), getType(), getStarts(), getStops(), getSteps());
+  if (failed(sliced))
+    return failure();
+  if (*sliced != getSrc().getType())
+    return emitOpError("source ") << getSrc().getType() << " does not fill the slice "
+                                  << *sliced << " of the result";
+  return success();
+}
+
+LogicalResult ScatterAddOp::verify() {
+  auto expected = inferGather(getLoc(), getType(), getIndices().getType());
+  if (failed(expected))
+    return failure();
+  if (*expected != getUpdates().getType())
+    return emitOpError("updates ") << getUpdates().getType() << " must be " << *expected
+                                   << " (the indices' shape followed by the rows' shape)";
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -71,6 +71,15 @@ FailureOr<Signature> readSignature(func::FuncOp func) {
     sig.args.push_back(arg);
   }
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    if (auto target = func.getResultAttrOfType<IntegerAttr>(i, kUpdatesAttr)) {
+      // Written into an argument's buffer, not an output.
+      unsigned arg = target.getInt();
+      if (arg >= func.getNumArguments() || !sig.args[arg].isParam ||
+          func.getResultTypes()[i] != func.getArgument(arg).getType())
+        return func.emitError() << "result #" << i << " updates argument #" << arg
+                                << ", which must be a parameter of the same type";
+      continue;
+    }
     ResultSpec res;
     std::string what = "result #" + std::to_string(i);
     auto type = checkType(func.getResultTypes()[i], what);

@@ -4,6 +4,44 @@
 
 include "mlir/Pass/PassBase.td"
 
+def Differentiate : Pass<"kiln-differentiate", "mlir::ModuleOp"> {
+  let summary = "Add the reverse-mode gradient function of a model";
+  let description = [{
+    Adds `@<func>_grad` (see passes/autodiff/Autodiff.h): f's arguments, a
+    cotangent per non-scalar output, and as results f's outputs followed by
+    `d_<arg>` for each argument in `wrt` (default: every parameter). The
+    result is still nn IR: the `grad` phase.
+  }];
+  let options = [
+    Option<"func", "func", "std::string", "\"main\"", "the function to differentiate">,
+    ListOption<"wrt", "wrt", "std::string", "argument names (default: every parameter)">,
+  ];
+}
+
+def MakeTrainStep : Pass<"kiln-make-train-step", "mlir::ModuleOp"> {
+  let summary = "Add a training step: forward, backward and optimizer update";
+  let description = [{
+    Adds `@<func>_train_step(params..., inputs..., optimizer state..., lr)
+    -> loss`. The parameters and the optimizer state (nn.param, initialised
+    to zeros) are updated in place: their new values are results marked
+    `nn.updates = <argument index>`, which kiln-update-in-place writes into
+    the arguments' own buffers. `lr` is a run-time input (rank 0); the other
+    hyper-parameters are options. Optimizers: sgd (with momentum), adam,
+    adamw (decoupled weight decay), as in PyTorch.
+  }];
+  let options = [
+    Option<"func", "func", "std::string", "\"main\"", "the model function">,
+    Option<"loss", "loss", "std::string", "\"\"", "the loss output (default: the first rank-0 output)">,
+    ListOption<"params", "params", "std::string", "parameters to train (default: all)">,
+    Option<"optimizer", "optimizer", "std::string", "\"sgd\"", "sgd, adam or adamw">,
+    Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
+    Option<"beta1", "beta1", "double", "0.9", "Adam beta1">,
+    Option<"beta2", "beta2", "double", "0.999", "Adam beta2">,
+    Option<"eps", "eps", "double", "1e-8", "Adam epsilon">,
+    Option<"weightDecay", "weight-decay", "double", "0.0", "AdamW decoupled weight decay">,
+  ];
+}
+
 def LowerNNToLinalg : Pass<"kiln-lower-nn-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lower nn ops to linalg/tensor/arith/math ops on tensors";
   let description = [{
@@ -13,7 +51,20 @@ def LowerNNToLinalg : Pass<"kiln-lower-nn-to-linalg", "mlir::func::FuncOp"> {
     indexing maps, never materialised. An nn op without a lowering is an error.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
-                           "mlir::arith::ArithDialect", "mlir::math::MathDialect"];
+                           "mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def UpdateInPlace : Pass<"kiln-update-in-place", "mlir::func::FuncOp"> {
+  let summary = "Write results marked nn.updates into their arguments' buffers";
+  let description = [{
+    A result with `nn.updates = i` becomes
+    `bufferization.materialize_in_destination %new in %arg_i`; after
+    bufferization (empty-tensor elimination, drop-equivalent-buffer-results)
+    the update writes straight into the argument's buffer and the result
+    disappears from the signature: no allocation, no copy.
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect"];
 }
 
 def MaterializeResults : Pass<"kiln-materialize-results", "mlir::func::FuncOp"> {

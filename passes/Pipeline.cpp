@@ -14,6 +14,28 @@ static const Phase kPhases[] = {
     {"nn", "the verified nn graph, canonicalized (folds) and deduplicated",
      [](const PipelineOptions &) -> std::string { return "canonicalize,cse"; }},
 
+    {"grad",
+     "reverse-mode gradients or a whole training step, still as nn ops (only when requested)",
+     [](const PipelineOptions &o) -> std::string {
+       auto list = [](const std::vector<std::string> &names) {
+         std::string s;
+         for (const std::string &n : names)
+           s += (s.empty() ? "" : ",") + n;
+         return s;
+       };
+       if (o.gradient)
+         return "kiln-differentiate{func=" + o.entry +
+                (o.wrt.empty() ? "" : " wrt=" + list(o.wrt)) + "},canonicalize,cse";
+       if (o.trainStep)
+         return "kiln-make-train-step{func=" + o.entry + " optimizer=" + o.optimizer +
+                (o.loss.empty() ? "" : " loss=" + o.loss) +
+                (o.trainParams.empty() ? "" : " params=" + list(o.trainParams)) +
+                " momentum=" + std::to_string(o.momentum) + " beta1=" + std::to_string(o.beta1) +
+                " beta2=" + std::to_string(o.beta2) + " eps=" + std::to_string(o.eps) +
+                " weight-decay=" + std::to_string(o.weightDecay) + "},canonicalize,cse";
+       return "";
+     }},
+
     {"linalg", "nn ops as linalg/tensor/arith/math ops writing into destinations",
      [](const PipelineOptions &) -> std::string {
        return "func.func(kiln-lower-nn-to-linalg),canonicalize,cse";
@@ -22,10 +44,11 @@ static const Phase kPhases[] = {
     {"bufferized",
      "tensors become buffers: results are caller-owned out-parameters, temporaries are freed",
      [](const PipelineOptions &) -> std::string {
-       return "func.func(kiln-materialize-results),"
+       return "func.func(kiln-update-in-place,kiln-materialize-results),"
               "eliminate-empty-tensors,"
               "one-shot-bufferize{bufferize-function-boundaries=1 "
               "function-boundary-type-conversion=identity-layout-map},"
+              "drop-equivalent-buffer-results,"
               "buffer-results-to-out-params{hoist-static-allocs=1},"
               "func.func(kiln-copies-to-linalg),"
               "canonicalize,"
@@ -52,11 +75,13 @@ static const Phase kPhases[] = {
               "convert-cf-to-llvm,"
               "reconcile-unrealized-casts,"
               "kiln-emit-entry{entry=" +
-              o.entry + " symbol=" + o.symbol + "}";
+              o.compiledEntry() + " symbol=" + o.symbol + "}";
      }},
 };
 
 llvm::ArrayRef<Phase> phases() { return kPhases; }
+
+int gradPhase() { return phaseIndex("grad"); }
 
 int phaseIndex(llvm::StringRef name) {
   for (size_t i = 0; i < std::size(kPhases); ++i)
@@ -69,6 +94,8 @@ mlir::LogicalResult addPhases(mlir::OpPassManager &pm, int from, int to,
                               const PipelineOptions &options, std::string &error) {
   for (int i = from + 1; i <= to; ++i) {
     std::string text = kPhases[i].passes(options);
+    if (text.empty())
+      continue; // a phase with nothing requested (grad)
     llvm::raw_string_ostream os(error);
     if (mlir::failed(mlir::parsePassPipeline(text, pm, os))) {
       os << " (in phase '" << kPhases[i].name << "')";

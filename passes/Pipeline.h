@@ -17,6 +17,22 @@ namespace kiln {
 struct PipelineOptions {
   std::string entry = "main";       // the model function
   std::string symbol = "kiln_main"; // the exported ABI entry symbol
+
+  /// The grad phase: differentiate `entry` with respect to `wrt` (empty:
+  /// every parameter) into `<entry>_grad` ...
+  bool gradient = false;
+  std::vector<std::string> wrt;
+  /// ... or build `<entry>_train_step` with this optimizer.
+  bool trainStep = false;
+  std::string loss;                  // "" = the first rank-0 output
+  std::vector<std::string> trainParams; // empty = every parameter
+  std::string optimizer = "sgd";
+  double momentum = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0;
+
+  /// The function the later phases compile and export.
+  std::string compiledEntry() const {
+    return entry + (gradient ? "_grad" : trainStep ? "_train_step" : "");
+  }
 };
 
 struct Phase {
@@ -29,6 +45,9 @@ struct Phase {
 /// The MLIR phases, in order. After the last one, codegen produces
 /// llvm-ir, asm and obj (codegen/Codegen.h).
 llvm::ArrayRef<Phase> phases();
+
+/// The index of the grad phase (the last phase on nn IR).
+int gradPhase();
 
 /// The index of the phase named `name`, or -1.
 int phaseIndex(llvm::StringRef name);

@@ -7,6 +7,7 @@
 
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,31 @@ struct TensorInfo {
   ParamInit init; // parameters only
 };
 
+/// A training step's optimizer (PyTorch's semantics). The learning rate is a
+/// run-time input of the step, so schedules need no recompilation.
+struct Optimizer {
+  std::string kind = "sgd"; // sgd, adam or adamw
+  double momentum = 0;      // sgd
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0; // adam, adamw
+  static Optimizer sgd(double momentum = 0) { return {"sgd", momentum}; }
+  static Optimizer adam(double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8) {
+    return {"adam", 0, beta1, beta2, eps, 0};
+  }
+  static Optimizer adamw(double weightDecay = 0.01, double beta1 = 0.9, double beta2 = 0.999,
+                         double eps = 1e-8) {
+    return {"adamw", 0, beta1, beta2, eps, weightDecay};
+  }
+};
+
+/// Compile `<entry>_train_step` instead of the model: inputs are the
+/// model's inputs and `lr`; the output is the loss; parameters and optimizer
+/// state are updated in place in the Function's own storage.
+struct TrainStepRequest {
+  std::string loss;                // "" = the first rank-0 output
+  std::vector<std::string> params; // empty = every parameter
+  Optimizer optimizer;
+};
+
 struct CompileOptions {
   std::string entry;         // function to compile; "" = @main or the only one
   std::string symbol = "kiln_main"; // exported ABI symbol
@@ -39,6 +65,11 @@ struct CompileOptions {
   bool printIrAfterAll = false; // every pass's output on stderr
   std::string dumpDir;       // one numbered file per pass
   bool timing = false;       // pass timing report on stderr
+  /// Compile `<entry>_grad` instead: the outputs followed by d_<arg> for
+  /// each named argument (empty list: every parameter). Non-scalar outputs
+  /// take a cotangent input d_<output>; rank-0 outputs are seeded with 1.
+  std::optional<std::vector<std::string>> gradientWrt;
+  std::optional<TrainStepRequest> trainStep;
 };
 
 /// The library's version, "major.minor.patch".
@@ -98,6 +129,17 @@ private:
   explicit Function(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+class Graph;
+/// The gradient function of `graph` with respect to `wrt` (see
+/// CompileOptions::gradientWrt).
+Result<Function> grad(const Graph &graph, const std::vector<std::string> &wrt = {},
+                      CompileOptions options = {});
+/// One compiled training step of `graph`: run({inputs..., lr}) returns the
+/// loss and updates the parameters in place.
+Result<Function> train_step(const Graph &graph, const std::string &loss,
+                            const std::vector<std::string> &params, const Optimizer &optimizer,
+                            CompileOptions options = {});
 
 /// A model's named tensors, read without compiling it.
 struct ModelSignature {

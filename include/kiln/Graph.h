@@ -111,6 +111,9 @@ Tensor rsqrt(Tensor x, Where where = Where::current());
 Tensor tanh(Tensor x, Where where = Where::current());
 Tensor sigmoid(Tensor x, Where where = Where::current());
 Tensor relu(Tensor x, Where where = Where::current());
+Tensor erf(Tensor x, Where where = Where::current());
+/// x, with no gradient flowing back into it.
+Tensor stop_gradient(Tensor x, Where where = Where::current());
 
 // Binary elementwise with NumPy broadcasting.
 Tensor add(Operand a, Operand b, Where where = Where::current());
@@ -169,6 +172,13 @@ Tensor l1_loss(Tensor prediction, Tensor label, Where where = Where::current());
 Tensor mse_loss(Tensor prediction, Tensor label, Where where = Where::current());
 /// Mean over label positions of logsumexp(logits) - logits[label].
 Tensor cross_entropy(Tensor logits, Tensor labels, Where where = Where::current());
+
+/// Zeros of `shape` holding `src` at slice(starts, stops, steps)'s positions.
+Tensor slice_scatter(Tensor src, const Shape &shape, std::vector<int64_t> starts,
+                     std::vector<int64_t> stops, std::vector<int64_t> steps,
+                     Where where = Where::current());
+/// A table of `rows` rows: result[indices[i]] += updates[i] (gather's adjoint).
+Tensor scatter_add(Tensor updates, Tensor indices, int64_t rows, Where where = Where::current());
 
 } // namespace kiln
 

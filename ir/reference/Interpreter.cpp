@@ -308,6 +308,34 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
             .Case([&](SqrtOp) { return map1(in(0), [](double x) { return std::sqrt(x); }); })
             .Case([&](RsqrtOp) { return map1(in(0), [](double x) { return 1 / std::sqrt(x); }); })
             .Case([&](TanhOp) { return map1(in(0), [](double x) { return std::tanh(x); }); })
+            .Case([&](ErfOp) { return map1(in(0), [](double x) { return std::erf(x); }); })
+            .Case([&](StopGradientOp) { return in(0); })
+            .Case([&](SliceScatterOp s) {
+              const RefTensor &src = in(0);
+              std::vector<std::vector<int64_t>> picks;
+              for (size_t d = 0; d < outShape.size(); ++d)
+                picks.push_back(sliceIndices(outShape[d], s.getStarts()[d], s.getStops()[d],
+                                             s.getSteps()[d]));
+              RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
+              for (int64_t i = 0; i < int64_t(src.data.size()); ++i) {
+                Index at = unflatten(i, src.shape), dst(at.size());
+                for (size_t d = 0; d < at.size(); ++d)
+                  dst[d] = picks[d][at[d]];
+                r.data[flatten(dst, outShape)] = src.data[i];
+              }
+              return r;
+            })
+            .Case([&](ScatterAddOp) {
+              const RefTensor &updates = in(0), &idx = in(1);
+              RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
+              int64_t rows = outShape[0], rowSize = rows ? count(outShape) / rows : 0;
+              for (size_t p = 0; p < idx.data.size(); ++p) {
+                int64_t row = std::clamp<int64_t>(int64_t(idx.data[p]), 0, rows - 1);
+                for (int64_t j = 0; j < rowSize; ++j)
+                  r.data[row * rowSize + j] += updates.data[p * rowSize + j];
+              }
+              return r;
+            })
             .Case([&](SigmoidOp) {
               return map1(in(0), [](double x) { return 1 / (1 + std::exp(-x)); });
             })

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -155,6 +156,7 @@ Value logBody(OpBuilder &b, Location l, ValueRange a) { return b.create<math::Lo
 Value sqrtBody(OpBuilder &b, Location l, ValueRange a) { return b.create<math::SqrtOp>(l, a[0]); }
 Value rsqrtBody(OpBuilder &b, Location l, ValueRange a) { return b.create<math::RsqrtOp>(l, a[0]); }
 Value tanhBody(OpBuilder &b, Location l, ValueRange a) { return b.create<math::TanhOp>(l, a[0]); }
+Value erfBody(OpBuilder &b, Location l, ValueRange a) { return b.create<math::ErfOp>(l, a[0]); }
 Value sigmoidBody(OpBuilder &b, Location l, ValueRange a) {
   // 1 / (1 + e^-x): e^-x overflows to +inf for very negative x, giving 0.
   Value one = floatConst(b, l, a[0].getType(), 1.0);
@@ -769,8 +771,10 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
   }
 };
 
-/// A slice reads x[first + i * step] per axis: one generic whose input map
-/// is affine in the output index (negative steps included).
+/// A slice is a strided tensor.extract_slice over the elements it reads;
+/// axes with a negative step then read that window reversed (one generic).
+/// (A generic with map `first + i * step` would let linalg infer the loop
+/// range from the input when first = 0 and step = 1.)
 struct SliceLowering : OpConversionPattern<SliceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(SliceOp op, OpAdaptor adaptor,
@@ -783,18 +787,30 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
       rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, type.getShape(), type.getElementType());
       return success();
     }
-    SmallVector<AffineExpr> exprs;
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    SmallVector<AffineExpr> reverse;
+    bool anyNegative = false;
     for (int64_t d = 0; d < rank; ++d) {
-      SliceAxis s = sliceAxis(xType.getDimSize(d), op.getStarts()[d], op.getStops()[d],
-                              op.getSteps()[d]);
-      exprs.push_back(getAffineDimExpr(d, ctx) * op.getSteps()[d] + s.first);
+      int64_t step = op.getSteps()[d], n = type.getDimSize(d);
+      SliceAxis s = sliceAxis(xType.getDimSize(d), op.getStarts()[d], op.getStops()[d], step);
+      anyNegative |= step < 0;
+      offsets.push_back(rewriter.getIndexAttr(step < 0 ? s.first + (n - 1) * step : s.first));
+      sizes.push_back(rewriter.getIndexAttr(n));
+      strides.push_back(rewriter.getIndexAttr(step < 0 ? -step : step));
+      reverse.push_back(step < 0 ? getAffineConstantExpr(n - 1, ctx) - getAffineDimExpr(d, ctx)
+                                 : getAffineDimExpr(d, ctx));
     }
-    AffineMap inMap = AffineMap::get(rank, 0, exprs, ctx);
-    Value empty = rewriter.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
-    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
-    rewriter.replaceOp(op, buildGeneric(rewriter, loc, empty, adaptor.getX(),
-                                        {inMap, AffineMap::getMultiDimIdentityMap(rank, ctx)},
-                                        parallel, identityBody));
+    Value window = rewriter.create<tensor::ExtractSliceOp>(loc, type, adaptor.getX(), offsets,
+                                                           sizes, strides);
+    if (anyNegative) {
+      Value empty = rewriter.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+      SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+      window = buildGeneric(rewriter, loc, empty, window,
+                            {AffineMap::get(rank, 0, reverse, ctx),
+                             AffineMap::getMultiDimIdentityMap(rank, ctx)},
+                            parallel, identityBody);
+    }
+    rewriter.replaceOp(op, window);
     return success();
   }
 };
@@ -819,6 +835,116 @@ struct IotaLowering : OpConversionPattern<IotaOp> {
           return castScalar(b, l, asInt, elem);
         });
     rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// nn.slice_scatter: zeros, then the source inserted with positive strides
+// (axes with a negative step take the source reversed).
+//===----------------------------------------------------------------------===//
+
+struct SliceScatterLowering : OpConversionPattern<SliceScatterOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SliceScatterOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType type = op.getType();
+    Type elem = type.getElementType();
+    int64_t rank = type.getRank();
+    Value zero = isa<FloatType>(elem) ? floatConst(rewriter, loc, elem, 0.0)
+                                      : rewriter.create<arith::ConstantOp>(loc, rewriter.getIntegerAttr(elem, 0)).getResult();
+    Value result = rewriter.create<linalg::FillOp>(
+        loc, zero, rewriter.create<tensor::EmptyOp>(loc, type.getShape(), elem).getResult()).getResult(0);
+    Value src = adaptor.getSrc();
+    RankedTensorType srcType = tensorOf(src);
+    if (srcType.getNumElements() == 0) {
+      rewriter.replaceOp(op, result);
+      return success();
+    }
+    SmallVector<AffineExpr> reverse;
+    bool anyNegative = false;
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t step = op.getSteps()[d], n = srcType.getDimSize(d);
+      SliceAxis s = sliceAxis(type.getDimSize(d), op.getStarts()[d], op.getStops()[d], step);
+      anyNegative |= step < 0;
+      reverse.push_back(step < 0 ? getAffineConstantExpr(n - 1, ctx) - getAffineDimExpr(d, ctx)
+                                 : getAffineDimExpr(d, ctx));
+      offsets.push_back(rewriter.getIndexAttr(step < 0 ? s.first + (n - 1) * step : s.first));
+      sizes.push_back(rewriter.getIndexAttr(n));
+      strides.push_back(rewriter.getIndexAttr(step < 0 ? -step : step));
+    }
+    if (anyNegative) {
+      Value empty = rewriter.create<tensor::EmptyOp>(loc, srcType.getShape(), elem);
+      SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+      src = buildGeneric(rewriter, loc, empty, src,
+                         {AffineMap::get(rank, 0, reverse, ctx), AffineMap::getMultiDimIdentityMap(rank, ctx)},
+                         parallel, identityBody);
+    }
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(op, src, result, offsets, sizes, strides);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// nn.scatter_add: a sequential loop (deterministic sums) over the index
+// positions, adding each update row into its (clamped) table row.
+//===----------------------------------------------------------------------===//
+
+struct ScatterAddLowering : OpConversionPattern<ScatterAddOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ScatterAddOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    Type elem = type.getElementType();
+    int64_t rows = type.getDimSize(0);
+    int64_t rowSize = rows ? type.getNumElements() / rows : 0;
+    int64_t positions = tensorOf(adaptor.getIndices()).getNumElements();
+    // As 2-D [rows, rowSize] and [positions, rowSize], 1-D indices.
+    auto flatType = RankedTensorType::get({rows, rowSize}, elem);
+    Value table = rewriter.create<linalg::FillOp>(
+        loc, floatConst(rewriter, loc, elem, 0.0),
+        rewriter.create<tensor::EmptyOp>(loc, flatType.getShape(), elem).getResult()).getResult(0);
+    if (rows == 0 || positions == 0 || rowSize == 0) {
+      rewriter.replaceOp(op, reshapeTo(rewriter, loc, table, type));
+      return success();
+    }
+    Value updates = reshapeTo(rewriter, loc, adaptor.getUpdates(),
+                              RankedTensorType::get({positions, rowSize}, elem));
+    Value indices = reshapeTo(rewriter, loc, adaptor.getIndices(),
+                              RankedTensorType::get({positions}, tensorOf(adaptor.getIndices()).getElementType()));
+    Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+    Value c1 = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+    Value nPos = rewriter.create<arith::ConstantIndexOp>(loc, positions);
+    Value nCol = rewriter.create<arith::ConstantIndexOp>(loc, rowSize);
+    auto outer = rewriter.create<scf::ForOp>(
+        loc, c0, nPos, c1, ValueRange{table},
+        [&](OpBuilder &b, Location l, Value p, ValueRange acc) {
+          Value idx = b.create<tensor::ExtractOp>(l, indices, ValueRange{p});
+          Value row = clampedIndex(b, l, idx, rows);
+          auto inner = b.create<scf::ForOp>(
+              l, c0, nCol, c1, ValueRange{acc[0]},
+              [&](OpBuilder &ib, Location il, Value j, ValueRange t) {
+                Value old = ib.create<tensor::ExtractOp>(il, t[0], ValueRange{row, j});
+                Value u = ib.create<tensor::ExtractOp>(il, updates, ValueRange{p, j});
+                Value sum = ib.create<arith::AddFOp>(il, old, u);
+                ib.create<scf::YieldOp>(il, ib.create<tensor::InsertOp>(il, sum, t[0], ValueRange{row, j}).getResult());
+              });
+          b.create<scf::YieldOp>(l, inner.getResult(0));
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, outer.getResult(0), type));
+    return success();
+  }
+};
+
+struct StopGradientLowering : OpConversionPattern<StopGradientOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(StopGradientOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, adaptor.getX());
     return success();
   }
 };
@@ -854,7 +980,7 @@ struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass
     patterns.add<ElementwiseLowering<NegOp, negBody>, ElementwiseLowering<AbsOp, absBody>,
                  ElementwiseLowering<ExpOp, expBody>, ElementwiseLowering<LogOp, logBody>,
                  ElementwiseLowering<SqrtOp, sqrtBody>, ElementwiseLowering<RsqrtOp, rsqrtBody>,
-                 ElementwiseLowering<TanhOp, tanhBody>,
+                 ElementwiseLowering<TanhOp, tanhBody>, ElementwiseLowering<ErfOp, erfBody>,
                  ElementwiseLowering<SigmoidOp, sigmoidBody>,
                  ElementwiseLowering<ReluOp, reluBody>, ElementwiseLowering<AddOp, addBody>,
                  ElementwiseLowering<SubOp, subBody>, ElementwiseLowering<MulOp, mulBody>,
@@ -871,7 +997,8 @@ struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass
                  ReduceLowering<ReduceMaxOp>, SoftmaxLowering, ReshapeLowering, TransposeLowering,
                  BroadcastToLowering, ConstantLowering, LossLowering<L1LossOp>,
                  LossLowering<MseLossOp>, CastLowering, LogSoftmaxLowering, LayerNormLowering,
-                 GeluLowering, ConcatLowering, SliceLowering, IotaLowering>(ctx);
+                 GeluLowering, ConcatLowering, SliceLowering, IotaLowering, SliceScatterLowering,
+                 ScatterAddLowering, StopGradientLowering>(ctx);
     SmallVector<Value> statuses;
     patterns.add<GatherLowering, CrossEntropyLowering>(ctx, statuses);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))

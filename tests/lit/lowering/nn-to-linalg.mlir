@@ -194,10 +194,11 @@ func.func @gather(%t: tensor<10x4xf32>, %i: tensor<2xi64>) -> tensor<2x4xf32> {
 
 // -----
 
-// A slice is one generic reading x[first + i * step].
-// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1) -> (d0 * 2 + 1, -d1 + 3)>
+// A slice is a strided extract_slice; a negative step reverses the window.
+// CHECK-DAG: #[[REV:.*]] = affine_map<(d0, d1) -> (d0, -d1 + 3)>
 // CHECK-LABEL: func @slice
-// CHECK: linalg.generic {indexing_maps = [#[[IN]], #{{.*}}]
+// CHECK: %[[W:.*]] = tensor.extract_slice %arg0[1, 0] [3, 4] [2, 1] : tensor<7x4xf32> to tensor<3x4xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[REV]], #{{.*}}]{{.*}} ins(%[[W]]
 func.func @slice(%x: tensor<7x4xf32>) -> tensor<3x4xf32> {
   %0 = nn.slice %x[[1, -1] : [7, -5] : [2, -1]] : tensor<7x4xf32> -> tensor<3x4xf32>
   return %0 : tensor<3x4xf32>

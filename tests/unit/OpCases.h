@@ -1,0 +1,311 @@
+//===- OpCases.h - one table of op test cases ------------------*- C++ -*-===//
+//
+// Each row builds a small graph with the C++ API over awkward shapes (1,
+// primes, broadcasting, rank 0). OpsTest.cpp checks every row's forward
+// values against the reference interpreter (f32 and f64); GradTest.cpp
+// checks every row with float inputs and a float output backward, against
+// finite differences. Adding an op adds rows here.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_TESTS_OPCASES_H
+#define KILN_TESTS_OPCASES_H
+
+#include "TestUtil.h"
+#include "kiln/kiln.h"
+
+#include <algorithm>
+#include <random>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace kiln::test {
+
+using Build = std::function<Tensor(Graph &, const std::vector<Tensor> &)>;
+
+/// An input that is not a float of the test's dtype: integers drawn from
+/// [0, bound) of `dtype` (i32, i64 or bool).
+struct IntInput {
+  size_t input;
+  DType dtype;
+  int64_t bound;
+};
+
+struct OpCase {
+  std::string name;
+  std::vector<Shape> inputs;
+  Build build;
+  double lo = -2, hi = 2; // input range
+  std::vector<IntInput> ints = {};
+  /// False where finite differences of the reference cannot see the true
+  /// gradient (stop_gradient; a round trip through f32).
+  bool finiteDifferences = true;
+};
+
+inline Build unaryOp(Tensor (*f)(Tensor, Where)) {
+  return [f](Graph &, const std::vector<Tensor> &x) { return f(x[0], Where::current()); };
+}
+inline Build binaryOp(Tensor (*f)(Operand, Operand, Where)) {
+  return [f](Graph &, const std::vector<Tensor> &x) { return f(x[0], x[1], Where::current()); };
+}
+
+inline std::vector<OpCase> allCases() {
+  std::vector<OpCase> cases;
+  const std::vector<Shape> unaryShapes = {{1}, {7}, {3, 33}, {2, 1, 65}, {}};
+  struct Unary {
+    const char *name;
+    Tensor (*fn)(Tensor, Where);
+    double lo, hi;
+  };
+  for (const Unary &u : {Unary{"neg", neg, -3, 3}, Unary{"abs", abs, -3, 3},
+                         Unary{"exp", exp, -10, 10}, Unary{"log", log, 0.01, 50},
+                         Unary{"sqrt", sqrt, 0.01, 50}, Unary{"rsqrt", rsqrt, 0.01, 50},
+                         Unary{"tanh", tanh, -6, 6}, Unary{"sigmoid", sigmoid, -12, 12},
+                         Unary{"relu", relu, -3, 3}})
+    for (size_t i = 0; i < unaryShapes.size(); ++i)
+      cases.push_back({std::string(u.name) + std::to_string(i), {unaryShapes[i]}, unaryOp(u.fn),
+                       u.lo, u.hi});
+
+  const std::vector<std::vector<Shape>> binaryShapes = {
+      {{3, 7}, {3, 7}}, {{3, 7}, {7}}, {{1}, {5, 1}}, {{2, 1, 3}, {4, 1}}, {{}, {33}}, {{65}, {}}};
+  struct Binary {
+    const char *name;
+    Tensor (*fn)(Operand, Operand, Where);
+    double lo, hi;
+  };
+  for (const Binary &b : {Binary{"add", add, -2, 2}, Binary{"sub", sub, -2, 2},
+                          Binary{"mul", mul, -2, 2}, Binary{"div", div, 0.25, 4},
+                          Binary{"max", maximum, -2, 2}, Binary{"min", minimum, -2, 2}})
+    for (size_t i = 0; i < binaryShapes.size(); ++i)
+      cases.push_back({std::string(b.name) + std::to_string(i), binaryShapes[i], binaryOp(b.fn),
+                       b.lo, b.hi});
+
+  auto mm = [](bool ta, bool tb) {
+    return [=](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], ta, tb); };
+  };
+  cases.push_back({"matmul_7x33x5", {{7, 33}, {33, 5}}, mm(false, false)});
+  cases.push_back({"matmul_1x1x1", {{1, 1}, {1, 1}}, mm(false, false)});
+  cases.push_back({"matmul_batched", {{2, 3, 4}, {2, 4, 5}}, mm(false, false)});
+  cases.push_back({"matmul_broadcast_a", {{3, 4}, {2, 4, 5}}, mm(false, false)});
+  cases.push_back({"matmul_broadcast_both", {{2, 1, 3, 4}, {5, 4, 6}}, mm(false, false)});
+  cases.push_back({"matmul_ta", {{33, 7}, {33, 5}}, mm(true, false)});
+  cases.push_back({"matmul_tb", {{7, 33}, {5, 33}}, mm(false, true)});
+  cases.push_back({"matmul_ta_tb_batched", {{3, 65, 2}, {1, 7, 65}}, mm(true, true)});
+  cases.push_back({"matmul_gemv", {{1, 65}, {65, 33}}, mm(false, false)});
+
+  struct Reduce {
+    const char *name;
+    Tensor (*fn)(Tensor, std::vector<int64_t>, bool, Where);
+  };
+  struct Axes {
+    Shape shape;
+    std::vector<int64_t> axes;
+    bool keepdims;
+  };
+  const std::vector<Axes> reduceAxes = {{{3, 7}, {1}, false},       {{3, 7}, {0}, true},
+                                        {{2, 3, 5}, {0, 2}, false},  {{65}, {-1}, false},
+                                        {{2, 3, 5}, {-1, 0}, true}, {{2, 3, 5}, {0, 1, 2}, false},
+                                        {{1, 1}, {0}, false}};
+  for (const Reduce &r : {Reduce{"reduce_sum", reduce_sum}, Reduce{"reduce_mean", reduce_mean},
+                          Reduce{"reduce_max", reduce_max}})
+    for (size_t i = 0; i < reduceAxes.size(); ++i) {
+      Axes a = reduceAxes[i];
+      auto fn = r.fn;
+      cases.push_back({std::string(r.name) + std::to_string(i), {a.shape},
+                       [=](Graph &, const std::vector<Tensor> &x) {
+                         return fn(x[0], a.axes, a.keepdims, Where::current());
+                       }});
+    }
+
+  auto sm = [](int64_t axis) {
+    return [=](Graph &, const std::vector<Tensor> &x) { return softmax(x[0], axis); };
+  };
+  cases.push_back({"softmax_last", {{3, 7}}, sm(-1), -10, 10});
+  cases.push_back({"softmax_middle", {{2, 3, 5}}, sm(1), -10, 10});
+  cases.push_back({"softmax_single", {{1}}, sm(0), -10, 10});
+  cases.push_back({"softmax_first", {{65, 2}}, sm(0), -30, 30});
+
+  auto rs = [](Shape to) {
+    return [=](Graph &, const std::vector<Tensor> &x) { return reshape(x[0], to); };
+  };
+  cases.push_back({"reshape_merge", {{2, 3, 5}}, rs({6, 5})});
+  cases.push_back({"reshape_expand", {{7}}, rs({1, 7, 1})});
+  cases.push_back({"reshape_from_scalar", {{}}, rs({1, 1})});
+  cases.push_back({"reshape_to_scalar", {{1, 1}}, rs({})});
+
+  auto tr = [](std::vector<int64_t> perm) {
+    return [=](Graph &, const std::vector<Tensor> &x) { return transpose(x[0], perm); };
+  };
+  cases.push_back({"transpose_3d", {{2, 3, 5}}, tr({2, 0, 1})});
+  cases.push_back({"transpose_2d", {{3, 7}}, tr({1, 0})});
+  cases.push_back({"transpose_negative", {{1, 65}}, tr({-1, 0})});
+
+  auto bc = [](Shape to) {
+    return [=](Graph &, const std::vector<Tensor> &x) { return broadcast_to(x[0], to); };
+  };
+  cases.push_back({"broadcast_row", {{3}}, bc({2, 3})});
+  cases.push_back({"broadcast_ones", {{1, 1}}, bc({4, 5})});
+  cases.push_back({"broadcast_scalar", {{}}, bc({3, 2})});
+  cases.push_back({"broadcast_middle", {{2, 1, 3}}, bc({2, 7, 3})});
+
+  cases.push_back({"constant_plus_input", {{2, 3}}, [](Graph &g, const std::vector<Tensor> &x) {
+                     HostTensor c(x[0].dtype(), {3});
+                     for (int i = 0; i < 3; ++i)
+                       c.set(i, 0.5 * (i + 1));
+                     return x[0] + g.constant(c);
+                   }});
+  cases.push_back({"scalar_operands", {{3, 5}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return 2.0 * x[0] - 1.0;
+                   }});
+
+  using Loss = Tensor (*)(Tensor, Tensor, Where);
+  for (auto [name, fn] : {std::pair<const char *, Loss>{"l1_loss", l1_loss},
+                          std::pair<const char *, Loss>{"mse_loss", mse_loss}}) {
+    const std::vector<Shape> shapes = {{7}, {3, 33}, {1}};
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      auto f = fn;
+      cases.push_back({std::string(name) + std::to_string(i), {shapes[i], shapes[i]},
+                       [=](Graph &, const std::vector<Tensor> &x) {
+                         return f(x[0], x[1], Where::current());
+                       }});
+    }
+  }
+  cases.push_back({"pow_same", {{3, 7}, {3, 7}}, binaryOp(pow), 0.5, 2});
+  cases.push_back({"pow_broadcast", {{5}, {}}, binaryOp(pow), 0.5, 2});
+  cases.push_back({"pow_negative_base_integer_exponent", {{6}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return pow(x[0], 3.0);
+                   }});
+
+  struct Compare {
+    const char *name;
+    Tensor (*fn)(Operand, Operand, Where);
+  };
+  for (const Compare &c : {Compare{"eq", eq}, Compare{"ne", ne}, Compare{"lt", lt},
+                           Compare{"le", le}, Compare{"gt", gt}, Compare{"ge", ge}}) {
+    cases.push_back({std::string(c.name) + "_float", {{3, 7}, {7}}, binaryOp(c.fn)});
+    // Small integers: many ties, so equality is exercised.
+    cases.push_back({std::string(c.name) + "_int_ties", {{4, 1}, {1, 5}}, binaryOp(c.fn), -2, 2,
+                     {{0, DType::i32, 3}, {1, DType::i32, 3}}});
+  }
+  // Enough boolean results that LLVM vectorizes the store: still one byte each.
+  cases.push_back({"gt_large_bool_output", {{40, 33}, {33}}, binaryOp(gt)});
+  cases.push_back({"select_broadcast", {{3, 1}, {3, 7}, {7}},
+                   [](Graph &, const std::vector<Tensor> &x) { return select(x[0], x[1], x[2]); },
+                   -2, 2, {{0, DType::boolean, 2}}});
+  cases.push_back({"causal_mask_select", {{5, 5}}, [](Graph &g, const std::vector<Tensor> &x) {
+                     return select(g.causal_mask(5), x[0], -3.0);
+                   }});
+  cases.push_back({"cast_to_i32", {{3, 5}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return cast(x[0], DType::i32);
+                   }, -5, 5});
+  cases.push_back({"cast_to_bool_and_back", {{7}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return cast(cast(cast(x[0], DType::i64), DType::boolean), x[0].dtype());
+                   }, -2, 2});
+  cases.push_back({"cast_float_to_float", {{2, 3}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return cast(cast(x[0], x[0].dtype() == DType::f32 ? DType::f64 : DType::f32),
+                                 x[0].dtype());
+                   }, -2, 2, {}, /*finiteDifferences=*/false});
+  cases.push_back({"cast_int_to_float", {{4}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return cast(x[0], DType::f64);
+                   }, 0, 0, {{0, DType::i64, 100}}});
+
+  auto lsm = [](int64_t axis) {
+    return [=](Graph &, const std::vector<Tensor> &x) { return log_softmax(x[0], axis); };
+  };
+  cases.push_back({"log_softmax_last", {{3, 7}}, lsm(-1), -10, 10});
+  cases.push_back({"log_softmax_middle", {{2, 33, 5}}, lsm(1), -30, 30});
+  cases.push_back({"log_softmax_single", {{4, 1}}, lsm(1), -10, 10});
+
+  cases.push_back({"layer_norm_affine", {{3, 8}, {8}, {8}},
+                   [](Graph &, const std::vector<Tensor> &x) {
+                     return layer_norm(x[0], x[1], x[2], {-1});
+                   }});
+  cases.push_back({"layer_norm_two_axes", {{2, 3, 5}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return layer_norm(x[0], {-2, -1}, 1e-3);
+                   }});
+  cases.push_back({"layer_norm_row_of_65", {{1, 65}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return layer_norm(x[0], {1});
+                   }});
+
+  for (bool tanhForm : {false, true})
+    for (Shape shape : {Shape{7}, Shape{3, 33}})
+      cases.push_back({std::string(tanhForm ? "gelu_tanh_" : "gelu_erf_") +
+                           std::to_string(shape.size()),
+                       {shape}, [=](Graph &, const std::vector<Tensor> &x) { return gelu(x[0], tanhForm); },
+                       -5, 5});
+
+  cases.push_back({"gather_rows", {{7, 5}, {3, 4}},
+                   [](Graph &, const std::vector<Tensor> &x) { return gather(x[0], x[1]); }, -2, 2,
+                   {{1, DType::i64, 7}}});
+  cases.push_back({"gather_vector_i32", {{65}, {1}},
+                   [](Graph &, const std::vector<Tensor> &x) { return gather(x[0], x[1]); }, -2, 2,
+                   {{1, DType::i32, 65}}});
+  cases.push_back({"concat_last", {{2, 3}, {2, 5}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return concat({x[0], x[1]}, -1);
+                   }});
+  cases.push_back({"concat_three_first", {{1, 3}, {4, 3}, {2, 3}},
+                   [](Graph &, const std::vector<Tensor> &x) { return concat(x, 0); }});
+  cases.push_back({"slice_negative_steps", {{7, 5}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return slice(x[0], {1, -1}, {6, -6}, {2, -1});
+                   }});
+  cases.push_back({"slice_prefix_and_middle", {{4, 9}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return slice(x[0], {0, 2}, {2, 7});
+                   }});
+  cases.push_back({"slice_clamped", {{33}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return slice(x[0], {-5}, {100});
+                   }});
+  cases.push_back({"slice_reverse_and_stride", {{4, 4}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return slice(x[0], {3, 0}, {-5, 4}, {-1, 3});
+                   }});
+  cases.push_back({"iota_plus_input", {{3, 4}}, [](Graph &g, const std::vector<Tensor> &x) {
+                     return g.iota({3, 4}, 1, x[0].dtype()) + x[0];
+                   }});
+  cases.push_back({"arange_i32", {}, [](Graph &g, const std::vector<Tensor> &) {
+                     return g.arange(7, DType::i32);
+                   }});
+  cases.push_back({"erf", {{3, 7}}, unaryOp(erf), -3, 3});
+  cases.push_back({"stop_gradient_product", {{5}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return x[0] * stop_gradient(x[0]);
+                   }, -2, 2, {}, /*finiteDifferences=*/false});
+  cases.push_back({"slice_scatter_strided", {{3, 2}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return slice_scatter(x[0], {7, 4}, {5, -1}, {0, -5}, {-2, -2});
+                   }});
+  cases.push_back({"scatter_add_repeated", {{5, 3}, {5}},
+                   [](Graph &, const std::vector<Tensor> &x) { return scatter_add(x[0], x[1], 4); },
+                   -2, 2, {{1, DType::i64, 4}}});
+  cases.push_back({"cross_entropy_2d", {{4, 7}, {4}},
+                   [](Graph &, const std::vector<Tensor> &x) { return cross_entropy(x[0], x[1]); },
+                   -5, 5, {{1, DType::i64, 7}}});
+  cases.push_back({"cross_entropy_3d_i32", {{2, 3, 5}, {2, 3}},
+                   [](Graph &, const std::vector<Tensor> &x) { return cross_entropy(x[0], x[1]); },
+                   -30, 30, {{1, DType::i32, 5}}});
+  return cases;
+}
+
+inline void PrintTo(const OpCase &c, std::ostream *os) { *os << c.name; }
+
+/// Declares the case's inputs in `g` and draws their values: floats of
+/// `dtype` in [lo, hi] (never zero), integer inputs in [0, bound).
+inline void makeInputs(const OpCase &c, DType dtype, Graph &g, std::vector<Tensor> &inputs,
+                       std::vector<HostTensor> &values) {
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    auto special = std::find_if(c.ints.begin(), c.ints.end(),
+                                [&](const IntInput &in) { return in.input == i; });
+    if (special == c.ints.end()) {
+      inputs.push_back(g.input("in" + std::to_string(i), c.inputs[i], dtype));
+      values.push_back(randomTensor(dtype, c.inputs[i], c.lo, c.hi, 1234 + uint32_t(i)));
+      continue;
+    }
+    inputs.push_back(g.input("in" + std::to_string(i), c.inputs[i], special->dtype));
+    HostTensor t(special->dtype, c.inputs[i]);
+    std::mt19937 rng(99 + uint32_t(i));
+    for (int64_t k = 0; k < t.size(); ++k)
+      t.set(k, double(rng() % uint32_t(special->bound)));
+    values.push_back(t);
+  }
+}
+
+} // namespace kiln::test
+
+#endif
