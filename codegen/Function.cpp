@@ -83,6 +83,7 @@ struct Function::Impl {
   std::vector<HostTensor> paramValues; // one per argument; empty for inputs
   std::unique_ptr<JitObject> jit;
   std::string symbol;
+  HostTensor workspace; // planned temporaries, reused by every call
 };
 
 Function::Function(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -118,6 +119,7 @@ Result<Function> Function::compileSource(const std::string &source, const std::s
     return Error{"JIT: " + llvm::toString(jit.takeError())};
   impl->jit = std::move(*jit);
   impl->symbol = options.symbol;
+  impl->workspace = HostTensor(DType::i32, {int64_t((impl->jit->workspaceSize() + 3) / 4)});
   for (const TensorInfo &arg : impl->args)
     impl->paramValues.push_back(arg.isParam ? initialValue(arg) : HostTensor());
   return Function(std::move(impl));
@@ -171,6 +173,8 @@ Function::Entry Function::entry() const {
   return reinterpret_cast<Entry>(impl_->jit->entry());
 }
 
+size_t Function::workspaceSize() const { return impl_->jit->workspaceSize(); }
+
 Result<std::vector<HostTensor>> Function::run(const std::vector<HostTensor> &inputs) {
   std::vector<TensorInfo> expected = this->inputs();
   if (inputs.size() != expected.size())
@@ -197,7 +201,7 @@ Result<std::vector<HostTensor>> Function::run(const std::vector<HostTensor> &inp
     buffers.push_back(out.data());
   kiln_context ctx;
   kiln_context_init(&ctx);
-  int32_t status = impl_->jit->entry()(buffers.data(), &ctx, nullptr);
+  int32_t status = impl_->jit->entry()(buffers.data(), &ctx, impl_->workspace.data());
   if (status != KILN_OK)
     return Error{impl_->symbol + " failed: " + kiln_strerror(status)};
   return outputs;

@@ -88,8 +88,12 @@ JitObject::load(llvm::StringRef object, llvm::StringRef symbol, const AllocatorH
   if (!address)
     return address.takeError();
 
+  auto sizeFn = (*jit)->lookup((symbol + "_workspace_size").str());
+  if (!sizeFn)
+    return sizeFn.takeError();
   std::unique_ptr<JitObject> result(new JitObject());
   result->entry_ = address->toPtr<kiln_entry_fn>();
+  result->workspaceSize_ = size_t(sizeFn->toPtr<int64_t (*)()>()());
   result->jit_ = std::move(*jit);
   return result;
 }

@@ -35,11 +35,14 @@ public:
   ~JitObject();
 
   kiln_entry_fn entry() const { return entry_; }
+  /// Bytes of workspace every call needs (`<symbol>_workspace_size()`).
+  size_t workspaceSize() const { return workspaceSize_; }
 
 private:
   JitObject() = default;
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   kiln_entry_fn entry_ = nullptr;
+  size_t workspaceSize_ = 0;
 };
 
 } // namespace kiln

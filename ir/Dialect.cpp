@@ -112,6 +112,8 @@ LogicalResult NNDialect::verifyRegionArgAttribute(Operation *op, unsigned region
   }
   if (attr.getName() == kStatusAttr) // the status result, made an out-parameter
     return success();
+  if (attr.getName() == kWorkspaceAttr)
+    return success(isa<IntegerAttr>(attr.getValue()));
   return op->emitError() << "unknown argument attribute '" << attr.getName().getValue()
                          << "' (kiln knows nn.name and nn.param)";
 }

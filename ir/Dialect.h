@@ -29,6 +29,9 @@ inline constexpr llvm::StringLiteral kStatusAttr = "nn.status";
 /// On a result: its value overwrites argument #N's buffer (a parameter or
 /// optimizer state updated in place); it is not an output.
 inline constexpr llvm::StringLiteral kUpdatesAttr = "nn.updates";
+/// Marks the workspace argument (value: its size in bytes) that
+/// kiln-plan-workspace adds; the ABI entry passes the caller's workspace.
+inline constexpr llvm::StringLiteral kWorkspaceAttr = "nn.workspace";
 } // namespace kiln::nn
 
 #endif

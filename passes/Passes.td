@@ -55,6 +55,18 @@ def LowerNNToLinalg : Pass<"kiln-lower-nn-to-linalg", "mlir::func::FuncOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def SplitDestinations : Pass<"kiln-split-destinations", "mlir::func::FuncOp"> {
+  let summary = "Give every destination tensor (empty, fill of empty) one user";
+  let description = [{
+    CSE merges identical `tensor.empty` and `linalg.fill` ops. Bufferized
+    as they are, two matmuls sharing one zero-filled init conflict (one
+    copies the other's buffer), and eliminate-empty-tensors would make every
+    user of a shared empty write into an updated argument. Cloning these
+    cheap destination ops per use restores one buffer per result.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
+}
+
 def UpdateInPlace : Pass<"kiln-update-in-place", "mlir::func::FuncOp"> {
   let summary = "Write results marked nn.updates into their arguments' buffers";
   let description = [{
@@ -65,6 +77,20 @@ def UpdateInPlace : Pass<"kiln-update-in-place", "mlir::func::FuncOp"> {
     disappears from the signature: no allocation, no copy.
   }];
   let dependentDialects = ["mlir::bufferization::BufferizationDialect"];
+}
+
+def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse elementwise producers into consumers that read each element once";
+  let description = [{
+    MLIR's elementwise fusion, limited to producers with one use and
+    consumers whose indexing map for the fused operand is a permutation:
+    every producer element is then computed once. (Fusing a bias-add and
+    relu into the next matmul, as linalg-fuse-elementwise-ops does, would
+    recompute them once per output column.) Chains of elementwise ops,
+    broadcasts and the elementwise parts of softmax, layer norm, losses and
+    optimizer updates become single loops.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
 def MaterializeResults : Pass<"kiln-materialize-results", "mlir::func::FuncOp"> {
@@ -88,6 +114,23 @@ def CopiesToLinalg : Pass<"kiln-copies-to-linalg", "mlir::func::FuncOp"> {
     loops (LLVM turns contiguous ones back into memcpy).
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def PlanWorkspace : Pass<"kiln-plan-workspace", "mlir::ModuleOp"> {
+  let summary = "Place the entry's temporaries in one workspace, reusing memory by liveness";
+  let description = [{
+    Every statically shaped memref.alloc at the top level of the entry
+    function, with its dealloc (if any) at the top level too, becomes a
+    memref.view into a new last argument `memref<N x i8> {nn.workspace = N}`:
+    offsets are chosen first-fit over the buffers' live ranges (alloc to
+    dealloc), 64-byte aligned, so buffers that are never live together share
+    memory. The deallocs go. The ABI entry passes the caller's workspace and
+    exports `<symbol>_workspace_size`; a call then makes no heap allocation.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", "\"main\"", "the function to plan">,
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
 
 def ApproximateMath : Pass<"kiln-approximate-math"> {

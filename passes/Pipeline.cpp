@@ -38,13 +38,14 @@ static const Phase kPhases[] = {
 
     {"linalg", "nn ops as linalg/tensor/arith/math ops writing into destinations",
      [](const PipelineOptions &) -> std::string {
-       return "func.func(kiln-lower-nn-to-linalg),canonicalize,cse";
+       return "func.func(kiln-lower-nn-to-linalg),canonicalize,cse,"
+              "func.func(kiln-fuse-elementwise),canonicalize,cse";
      }},
 
     {"bufferized",
      "tensors become buffers: results are caller-owned out-parameters, temporaries are freed",
-     [](const PipelineOptions &) -> std::string {
-       return "func.func(kiln-update-in-place,kiln-materialize-results),"
+     [](const PipelineOptions &o) -> std::string {
+       return "func.func(kiln-split-destinations,kiln-update-in-place,kiln-materialize-results),"
               "eliminate-empty-tensors,"
               "one-shot-bufferize{bufferize-function-boundaries=1 "
               "function-boundary-type-conversion=identity-layout-map},"
@@ -56,7 +57,9 @@ static const Phase kPhases[] = {
               "canonicalize,"
               "buffer-deallocation-simplification,"
               "bufferization-lower-deallocations,"
-              "cse,canonicalize";
+              "cse,canonicalize,"  // folds the ownership checks to plain deallocs
+              "kiln-plan-workspace{entry=" + o.compiledEntry() + "},"
+              "canonicalize";
      }},
 
     {"llvm", "loops lowered to the LLVM dialect, wrapped in the ABI entry function",

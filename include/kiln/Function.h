@@ -122,6 +122,9 @@ public:
   /// The exported entry (docs/abi.md), for callers that manage buffers.
   using Entry = int32_t (*)(void *const *buffers, void *ctx, void *workspace);
   Entry entry() const;
+  /// The workspace the entry needs (bytes, 64-byte aligned); run() passes
+  /// the Function's own, so one Function serves one thread at a time.
+  size_t workspaceSize() const;
 
   struct Impl;
 

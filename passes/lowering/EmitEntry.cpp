@@ -35,21 +35,24 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
       return signalPassFailure();
     }
     auto ptrType = LLVM::LLVMPointerType::get(ctx);
-    // A trailing `nn.status` out-parameter (ops with run-time index checks)
-    // is not a caller buffer: the entry passes a slot of its own.
-    unsigned numArgs = model.getNumArguments();
-    bool hasStatus = numArgs && model.getArgAttr(numArgs - 1, "nn.status");
-    unsigned numBuffers = hasStatus ? numArgs - 1 : numArgs;
+    // Two arguments are not caller buffers: the `nn.status` slot (ops with
+    // run-time index checks), which the entry provides itself, and the
+    // `nn.workspace` (kiln-plan-workspace), which is the caller's workspace.
+    int statusArg = -1, workspaceArg = -1;
+    int64_t workspaceSize = 0;
+    for (unsigned i = 0; i < model.getNumArguments(); ++i) {
+      if (model.getArgAttr(i, "nn.status"))
+        statusArg = int(i);
+      if (auto ws = model.getArgAttrOfType<IntegerAttr>(i, "nn.workspace")) {
+        workspaceArg = int(i);
+        workspaceSize = ws.getInt();
+      }
+    }
     for (Type t : model.getArgumentTypes())
       if (t != ptrType) {
         model.emitError() << "kiln-emit-entry: expected bare buffer pointers, got " << t;
         return signalPassFailure();
       }
-    if (!isa<LLVM::LLVMVoidType>(model.getFunctionType().getReturnType())) {
-      model.emitError() << "kiln-emit-entry: the model must return its results in out-parameters";
-      return signalPassFailure();
-    }
-
     // Only the entry is exported: everything defined here becomes internal.
     auto internal = LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal);
     for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
@@ -79,11 +82,21 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
     Value nullCode = b.create<LLVM::ConstantOp>(loc, i32, kErrNullBuffer);
     Value alignCode = b.create<LLVM::ConstantOp>(loc, i32, kErrMisaligned);
     Value code = zero32;
-    SmallVector<Value> pointers;
-    for (unsigned i = 0; i < numBuffers; ++i) {
-      Value slot = b.create<LLVM::GEPOp>(loc, ptrType, ptrType, buffers,
-                                         ArrayRef<LLVM::GEPArg>{LLVM::GEPArg(int32_t(i))});
-      Value p = b.create<LLVM::LoadOp>(loc, ptrType, slot);
+    SmallVector<Value> pointers; // the model's arguments, in order
+    int32_t nextBuffer = 0;
+    for (unsigned i = 0; i < model.getNumArguments(); ++i) {
+      if (int(i) == statusArg) {
+        pointers.push_back(Value()); // the slot is made below
+        continue;
+      }
+      Value p;
+      if (int(i) == workspaceArg) {
+        p = body->getArgument(2);
+      } else {
+        Value slot = b.create<LLVM::GEPOp>(loc, ptrType, ptrType, buffers,
+                                           ArrayRef<LLVM::GEPArg>{LLVM::GEPArg(nextBuffer++)});
+        p = b.create<LLVM::LoadOp>(loc, ptrType, slot);
+      }
       pointers.push_back(p);
       Value address = b.create<LLVM::PtrToIntOp>(loc, i64, p);
       Value isNull = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::eq, address, zero64);
@@ -112,14 +125,14 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
     b.create<LLVM::BrOp>(loc, call);
     b.setInsertionPointToStart(call);
     Value statusSlot;
-    if (hasStatus) {
+    if (statusArg >= 0) {
       Value one = b.create<LLVM::ConstantOp>(loc, i64, 1);
       statusSlot = b.create<LLVM::AllocaOp>(loc, ptrType, i32, one, /*alignment=*/4);
       b.create<LLVM::StoreOp>(loc, zero32, statusSlot);
-      pointers.push_back(statusSlot);
+      pointers[statusArg] = statusSlot;
     }
     b.create<LLVM::CallOp>(loc, model, pointers);
-    if (hasStatus) {
+    if (statusArg >= 0) {
       // A run-time error of the model (an index out of range) is the result.
       Value code = b.create<LLVM::LoadOp>(loc, i32, statusSlot);
       Value failed = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, code, zero32);
@@ -136,6 +149,13 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
     b.create<LLVM::BrOp>(loc, ValueRange{status}, done);
     b.setInsertionPointToStart(done);
     b.create<LLVM::ReturnOp>(loc, done->getArgument(0));
+
+    // <symbol>_workspace_size(): the bytes the caller passes as `workspace`.
+    b.setInsertionPointToEnd(module.getBody());
+    auto sizeFn = b.create<LLVM::LLVMFuncOp>(loc, symbol + "_workspace_size",
+                                             LLVM::LLVMFunctionType::get(i64, {}));
+    b.setInsertionPointToStart(sizeFn.addEntryBlock(b));
+    b.create<LLVM::ReturnOp>(loc, b.create<LLVM::ConstantOp>(loc, i64, workspaceSize).getResult());
   }
 };
 

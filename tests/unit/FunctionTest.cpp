@@ -96,11 +96,13 @@ TEST(Function, EntryRejectsNullAndMisalignedBuffers) {
   void *buffers[] = {x.data(), a.data(), b.data(), y.data()};
   kiln_context ctx;
   kiln_context_init(&ctx);
-  EXPECT_EQ(fn->entry()(buffers, &ctx, nullptr), KILN_OK);
+  HostTensor workspace(DType::f32, {int64_t(fn->workspaceSize() / 4) + 1});
+  void *ws = fn->workspaceSize() ? workspace.data() : nullptr;
+  EXPECT_EQ(fn->entry()(buffers, &ctx, ws), KILN_OK);
   buffers[2] = nullptr;
-  EXPECT_EQ(fn->entry()(buffers, &ctx, nullptr), KILN_ERR_NULL_BUFFER);
+  EXPECT_EQ(fn->entry()(buffers, &ctx, ws), KILN_ERR_NULL_BUFFER);
   buffers[2] = static_cast<char *>(b.data()) + 4;
-  EXPECT_EQ(fn->entry()(buffers, &ctx, nullptr), KILN_ERR_MISALIGNED);
+  EXPECT_EQ(fn->entry()(buffers, &ctx, ws), KILN_ERR_MISALIGNED);
 }
 
 TEST(Function, ParametersAreOwnedReadableAndWritable) {

@@ -50,8 +50,10 @@ TEST(IndexErrors, EntryReturnsTheCodeAndTheReferenceNamesTheIndex) {
   void *buffers[] = {t.data(), i.data(), out.data()};
   kiln_context ctx;
   kiln_context_init(&ctx);
-  EXPECT_EQ(fn.entry()(buffers, &ctx, nullptr), KILN_ERR_INDEX_RANGE);
-  EXPECT_EQ(fn.entry()(buffers, nullptr, nullptr), KILN_ERR_INDEX_RANGE);
+  HostTensor workspace(DType::f32, {int64_t(fn.workspaceSize() / 4) + 1});
+  void *ws = fn.workspaceSize() ? workspace.data() : nullptr;
+  EXPECT_EQ(fn.entry()(buffers, &ctx, ws), KILN_ERR_INDEX_RANGE);
+  EXPECT_EQ(fn.entry()(buffers, nullptr, ws), KILN_ERR_INDEX_RANGE);
   auto ref = runReference(g.str(), "g", {t, i});
   ASSERT_FALSE(ref.ok());
   EXPECT_NE(ref.error().find("index 7 is out of range [0, 5)"), std::string::npos) << ref.error();

@@ -1,13 +1,14 @@
-// With a run-time check (gather), the entry passes its own status slot as the
-// model's last argument and returns a non-zero code from it.
+// With a run-time check (gather), the entry passes its own status slot for the
+// model's nn.status argument (and the caller's workspace for nn.workspace)
+// and returns a non-zero code from the slot.
 // RUN: kiln-opt %s --kiln-to-llvm | FileCheck %s
 
-// CHECK: llvm.func internal @main({{.*}}, %{{.*}}: !llvm.ptr {nn.status})
+// CHECK: llvm.func internal @main({{.*}}, %{{.*}}: !llvm.ptr {nn.status}, %{{.*}}: !llvm.ptr {nn.workspace = 64 : i64})
 // CHECK: llvm.func @kiln_main(%[[BUFS:.*]]: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) -> i32
 // CHECK: llvm.getelementptr %[[BUFS]][2]
 // CHECK-NOT: llvm.getelementptr %[[BUFS]][3]
 // CHECK: %[[SLOT:.*]] = llvm.alloca %{{.*}} x i32
-// CHECK: llvm.call @main({{.*}}, %[[SLOT]])
+// CHECK: llvm.call @main({{.*}}, %[[SLOT]], %{{.*}})
 // CHECK: %[[CODE:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> i32
 // CHECK: llvm.icmp "ne" %[[CODE]]
 func.func @main(%t: tensor<10x4xf32>, %i: tensor<2xi32>) -> tensor<2x4xf32> {
