@@ -8,7 +8,16 @@
 
 #include "mlir/Pass/PassRegistry.h"
 
+#include <cstdio>
+
 namespace kiln {
+
+/// A double that reads back exactly (std::to_string would print 1e-8 as 0.000000).
+static std::string number(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.17g", v);
+  return buffer;
+}
 
 static const Phase kPhases[] = {
     {"nn", "the verified nn graph, canonicalized (folds) and deduplicated",
@@ -30,9 +39,9 @@ static const Phase kPhases[] = {
          return "kiln-make-train-step{func=" + o.entry + " optimizer=" + o.optimizer +
                 (o.loss.empty() ? "" : " loss=" + o.loss) +
                 (o.trainParams.empty() ? "" : " params=" + list(o.trainParams)) +
-                " momentum=" + std::to_string(o.momentum) + " beta1=" + std::to_string(o.beta1) +
-                " beta2=" + std::to_string(o.beta2) + " eps=" + std::to_string(o.eps) +
-                " weight-decay=" + std::to_string(o.weightDecay) + "},canonicalize,cse";
+                " momentum=" + number(o.momentum) + " beta1=" + number(o.beta1) +
+                " beta2=" + number(o.beta2) + " eps=" + number(o.eps) +
+                " weight-decay=" + number(o.weightDecay) + "},canonicalize,cse";
        return "";
      }},
 

@@ -45,8 +45,18 @@ usage:
   kiln phases
       list the phases, in order, with the passes each one runs
 
+  kiln grad MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [--wrt NAME,...]
+      the outputs and the gradient with respect to each named argument
+      (default: every parameter), written as ARGUMENT.npy; a non-scalar
+      output y needs its cotangent as --input d_y=FILE.npy
+
 options:
   --entry NAME            the function to compile (default: @main or the only one)
+  --wrt NAME,...          compile the gradient function (<entry>_grad)
+  --train-step            compile a training step (<entry>_train_step): inputs
+                          plus lr, returns the loss, updates parameters in place
+  --optimizer KIND        sgd (default), adam or adamw, with --momentum M,
+                          --weight-decay W; --loss NAME picks the loss output
   --name SYMBOL           the exported entry symbol (default: kiln_main)
   --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
   --print-ir-after-all    print the IR after every pass (stderr)
@@ -56,6 +66,8 @@ options:
 
 struct Args {
   std::string command, model, emit, output, outputDir, png;
+  std::vector<std::string> wrt;
+  bool wrtGiven = false;
   std::vector<std::pair<std::string, std::string>> inputs;
   bool reference = false;
   kiln::CompileOptions options;
@@ -133,6 +145,45 @@ int parseArgs(int argc, char **argv, Args &args) {
     } else if (arg == "--dump-dir") {
       if (!need(args.options.dumpDir))
         return usageError("--dump-dir needs a directory");
+    } else if (arg == "--wrt") {
+      if (!need(v))
+        return usageError("--wrt needs argument names, e.g. --wrt w1,b1");
+      args.wrtGiven = true;
+      for (size_t start = 0; start <= v.size();) {
+        size_t comma = v.find(',', start);
+        std::string name = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!name.empty())
+          args.wrt.push_back(name);
+        if (comma == std::string::npos)
+          break;
+        start = comma + 1;
+      }
+    } else if (arg == "--train-step") {
+      if (!args.options.trainStep)
+        args.options.trainStep = kiln::TrainStepRequest{};
+    } else if (arg == "--optimizer" || arg == "--momentum" || arg == "--weight-decay" || arg == "--loss") {
+      if (!need(v))
+        return usageError(arg + " needs a value");
+      if (!args.options.trainStep)
+        args.options.trainStep = kiln::TrainStepRequest{};
+      kiln::Optimizer &o = args.options.trainStep->optimizer;
+      char *end = nullptr;
+      if (arg == "--optimizer") {
+        if (v != "sgd" && v != "adam" && v != "adamw")
+          return usageError("--optimizer must be sgd, adam or adamw, got '" + v + "'");
+        double wd = o.weightDecay;
+        o = v == "sgd" ? kiln::Optimizer::sgd(o.momentum) : v == "adam" ? kiln::Optimizer::adam()
+                                                                         : kiln::Optimizer::adamw();
+        if (wd != 0)
+          o.weightDecay = wd;
+      } else if (arg == "--loss") {
+        args.options.trainStep->loss = v;
+      } else {
+        double number = std::strtod(v.c_str(), &end);
+        if (!end || *end)
+          return usageError(arg + " needs a number, got '" + v + "'");
+        (arg == "--momentum" ? o.momentum : o.weightDecay) = number;
+      }
     } else if (arg == "--print-ir-after-all") {
       args.options.printIrAfterAll = true;
     } else if (arg == "--timing") {
@@ -301,6 +352,50 @@ int phasesCommand() {
 
 } // namespace
 
+/// kiln grad: run <entry>_grad and write each gradient as ARGUMENT.npy.
+int gradCommand(Args args) {
+  args.options.gradientWrt = args.wrt;
+  if (args.model.empty())
+    return usageError("kiln grad needs a MODEL.mlir");
+  if (args.outputDir.empty())
+    return usageError("kiln grad needs --output-dir DIR");
+  std::string error;
+  std::string source = readFile(args.model, error);
+  if (!error.empty())
+    return inputError(error);
+  std::map<std::string, kiln::HostTensor> inputs;
+  for (const auto &[name, path] : args.inputs) {
+    auto tensor = kiln::HostTensor::loadNpy(path);
+    if (!tensor)
+      return inputError("input \"" + name + "\": " + tensor.error());
+    inputs.emplace(name, std::move(*tensor));
+  }
+  auto fn = kiln::Function::compileSource(source, args.model, args.options);
+  if (!fn)
+    return inputError(fn.error());
+  auto results = fn->run(inputs);
+  if (!results)
+    return inputError(results.error());
+  std::error_code ec;
+  std::filesystem::create_directories(args.outputDir, ec);
+  if (ec)
+    return inputError("cannot create --output-dir '" + args.outputDir + "': " + ec.message());
+  auto outputs = fn->outputs();
+  // The gradients are the last results, named d_<argument>.
+  size_t firstGrad = outputs.size();
+  while (firstGrad > 0 && outputs[firstGrad - 1].name.rfind("d_", 0) == 0)
+    --firstGrad;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    bool isGrad = i >= firstGrad;
+    std::string name = isGrad ? outputs[i].name.substr(2) : outputs[i].name;
+    std::string path = args.outputDir + "/" + name + ".npy";
+    if (kiln::Status s = (*results)[i].saveNpy(path); !s)
+      return inputError(s.error());
+    fmt::print("{}{}: {} -> {}\n", isGrad ? "gradient of " : "", name, (*results)[i].typeString(), path);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
                     !std::strcmp(argv[1], "help"))) {
@@ -314,9 +409,13 @@ int main(int argc, char **argv) {
     return runCommand(args);
   if (args.command == "compile")
     return compileCommand(args);
+  if (args.wrtGiven && args.command != "grad")
+    args.options.gradientWrt = args.wrt;
+  if (args.command == "grad")
+    return gradCommand(args);
   if (args.command == "graph")
     return graphCommand(args);
   if (args.command == "phases")
     return phasesCommand();
-  return usageError("unknown command '" + args.command + "' (run, compile, graph, phases)");
+  return usageError("unknown command '" + args.command + "' (run, compile, grad, graph, phases)");
 }

@@ -7,4 +7,5 @@
 #include "kiln/Graph.h"
 #include "kiln/HostTensor.h"
 #include "kiln/Status.h"
+#include "kiln/Train.h"
 #endif
