@@ -1,0 +1,58 @@
+// A character-level language model with causal self-attention, built from
+// kiln's primitives: an embedding (gather), learned positions, pre-norm
+// transformer blocks (layer norm, Q/K/V projections, scaled dot-product
+// attention with a causal mask, softmax, an MLP with GELU, residuals), a
+// final layer norm and a projection to the vocabulary.
+#pragma once
+#include "kiln/kiln.h"
+
+#include <cmath>
+#include <string>
+
+struct CharLmConfig {
+  int64_t vocab = 64, dModel = 64, heads = 4, layers = 2, context = 16, batch = 16, hidden = 128;
+  uint64_t seed = 1;
+};
+
+struct CharLmOutputs {
+  kiln::Tensor logits;        // [batch, context, vocab]
+  kiln::Tensor lastAttention; // [batch, context, context]: the last layer's, mean over heads
+};
+
+/// Declares the parameters in `g` (same names and initializers in every
+/// graph built with the same config, so trained values carry over) and
+/// returns the logits for token ids `ids` [batch, context].
+inline CharLmOutputs charLm(kiln::Graph &g, kiln::Tensor ids, const CharLmConfig &c) {
+  using namespace kiln;
+  const int64_t B = ids.shape()[0], T = c.context, D = c.dModel, H = c.heads, Dh = D / H;
+  uint64_t seed = c.seed;
+  auto weight = [&](const std::string &name, Shape shape, double std) {
+    return g.param(name, shape, normalInit(0, std, seed++));
+  };
+  Tensor tokenEmbedding = weight("tok_emb", {c.vocab, D}, 0.1);
+  Tensor positionEmbedding = weight("pos_emb", {T, D}, 0.1);
+  Tensor x = gather(tokenEmbedding, ids) + positionEmbedding; // [B, T, D]
+  Tensor mask = g.causal_mask(T);                              // [T, T]
+  Tensor lastAttention;
+  double projStd = 1 / std::sqrt(double(D)), outStd = projStd / std::sqrt(2.0 * c.layers);
+  for (int64_t l = 0; l < c.layers; ++l) {
+    std::string p = "l" + std::to_string(l) + "_";
+    // Attention: heads split from [B, T, D] to [B, H, T, Dh].
+    Tensor h = layer_norm(x, g.param(p + "ln1_g", {D}, onesInit()), g.param(p + "ln1_b", {D}, zerosInit()));
+    auto heads = [&](Tensor t) { return transpose(reshape(t, {B, T, H, Dh}), {0, 2, 1, 3}); };
+    Tensor q = heads(matmul(h, weight(p + "wq", {D, D}, projStd)));
+    Tensor k = heads(matmul(h, weight(p + "wk", {D, D}, projStd)));
+    Tensor v = heads(matmul(h, weight(p + "wv", {D, D}, projStd)));
+    Tensor scores = matmul(q, k, false, /*transposeB=*/true) * (1.0 / std::sqrt(double(Dh)));
+    Tensor weights = softmax(select(mask, scores, -1e9), -1); // [B, H, T, T]
+    lastAttention = reduce_mean(weights, {1});
+    Tensor attended = reshape(transpose(matmul(weights, v), {0, 2, 1, 3}), {B, T, D});
+    x = x + matmul(attended, weight(p + "wo", {D, D}, outStd));
+    // MLP.
+    Tensor m = layer_norm(x, g.param(p + "ln2_g", {D}, onesInit()), g.param(p + "ln2_b", {D}, zerosInit()));
+    m = gelu(matmul(m, weight(p + "w1", {D, c.hidden}, projStd)) + g.param(p + "b1", {c.hidden}, zerosInit()));
+    x = x + matmul(m, weight(p + "w2", {c.hidden, D}, 1 / std::sqrt(double(c.hidden)) / std::sqrt(2.0 * c.layers)));
+  }
+  x = layer_norm(x, g.param("lnf_g", {D}, onesInit()), g.param("lnf_b", {D}, zerosInit()));
+  return {matmul(x, weight("head", {D, c.vocab}, projStd)), lastAttention};
+}
