@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# The main job: builds kiln if needed, then compiles and runs the example
-# models end to end and says what it did at each step.
+# The main job: builds kiln if needed, then (1) compiles and runs the example
+# models end to end, saying what it did at each step, and (2) trains the
+# character-level language model with self-attention on its shipped text,
+# continues the seed's prompts and shows the attention weights (terminal
+# colours and charlm_attention.html). About a minute after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build >/dev/null
-exec build/examples/kiln-demo "$@"
+build/examples/kiln-demo
+echo
+echo "== 7. A character-level language model with self-attention, trained by kiln"
+exec build/examples/kiln-charlm "$@"

@@ -12,6 +12,7 @@
 struct CharLmConfig {
   int64_t vocab = 64, dModel = 64, heads = 4, layers = 2, context = 16, batch = 16, hidden = 128;
   uint64_t seed = 1;
+  kiln::DType dtype = kiln::DType::f32;
 };
 
 struct CharLmOutputs {
@@ -26,8 +27,10 @@ inline CharLmOutputs charLm(kiln::Graph &g, kiln::Tensor ids, const CharLmConfig
   using namespace kiln;
   const int64_t B = ids.shape()[0], T = c.context, D = c.dModel, H = c.heads, Dh = D / H;
   uint64_t seed = c.seed;
+  auto ones = [&](const std::string &name) { return g.param(name, {D}, onesInit(), c.dtype); };
+  auto zeros = [&](const std::string &name, int64_t n) { return g.param(name, {n}, zerosInit(), c.dtype); };
   auto weight = [&](const std::string &name, Shape shape, double std) {
-    return g.param(name, shape, normalInit(0, std, seed++));
+    return g.param(name, shape, normalInit(0, std, seed++), c.dtype);
   };
   Tensor tokenEmbedding = weight("tok_emb", {c.vocab, D}, 0.1);
   Tensor positionEmbedding = weight("pos_emb", {T, D}, 0.1);
@@ -38,7 +41,7 @@ inline CharLmOutputs charLm(kiln::Graph &g, kiln::Tensor ids, const CharLmConfig
   for (int64_t l = 0; l < c.layers; ++l) {
     std::string p = "l" + std::to_string(l) + "_";
     // Attention: heads split from [B, T, D] to [B, H, T, Dh].
-    Tensor h = layer_norm(x, g.param(p + "ln1_g", {D}, onesInit()), g.param(p + "ln1_b", {D}, zerosInit()));
+    Tensor h = layer_norm(x, ones(p + "ln1_g"), zeros(p + "ln1_b", D));
     auto heads = [&](Tensor t) { return transpose(reshape(t, {B, T, H, Dh}), {0, 2, 1, 3}); };
     Tensor q = heads(matmul(h, weight(p + "wq", {D, D}, projStd)));
     Tensor k = heads(matmul(h, weight(p + "wk", {D, D}, projStd)));
@@ -49,10 +52,10 @@ inline CharLmOutputs charLm(kiln::Graph &g, kiln::Tensor ids, const CharLmConfig
     Tensor attended = reshape(transpose(matmul(weights, v), {0, 2, 1, 3}), {B, T, D});
     x = x + matmul(attended, weight(p + "wo", {D, D}, outStd));
     // MLP.
-    Tensor m = layer_norm(x, g.param(p + "ln2_g", {D}, onesInit()), g.param(p + "ln2_b", {D}, zerosInit()));
-    m = gelu(matmul(m, weight(p + "w1", {D, c.hidden}, projStd)) + g.param(p + "b1", {c.hidden}, zerosInit()));
+    Tensor m = layer_norm(x, ones(p + "ln2_g"), zeros(p + "ln2_b", D));
+    m = gelu(matmul(m, weight(p + "w1", {D, c.hidden}, projStd)) + zeros(p + "b1", c.hidden));
     x = x + matmul(m, weight(p + "w2", {c.hidden, D}, 1 / std::sqrt(double(c.hidden)) / std::sqrt(2.0 * c.layers)));
   }
-  x = layer_norm(x, g.param("lnf_g", {D}, onesInit()), g.param("lnf_b", {D}, zerosInit()));
+  x = layer_norm(x, ones("lnf_g"), zeros("lnf_b", D));
   return {matmul(x, weight("head", {D, c.vocab}, projStd)), lastAttention};
 }
