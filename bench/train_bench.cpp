@@ -1,0 +1,113 @@
+// Training-step throughput of kiln's compiled train steps, so later work
+// (fusion, tiling, threads) can show what it gains:
+//   - the attention model: vocab 96, d_model 128, 4 heads, 2 layers,
+//     context 64, batch 32, AdamW
+//   - the MLP 784-256-256-10, batch 64, SGD
+// Prints the median of 5 timed runs of N steps each (after one warm-up
+// step), in steps/s and GFLOP/s (matmul FLOPs of forward + backward).
+// Usage: kiln-train-bench [runs=5]
+#include "../examples/charlm/charlm_model.h"
+#include "kiln/kiln.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
+
+void report(const char *name, kiln::Function &step, const std::vector<kiln::HostTensor> &inputs,
+            int steps, int runs, double flopsPerStep, double compileSeconds) {
+  std::vector<double> rates;
+  if (!step.run(inputs)) // warm-up
+    std::exit(1);
+  for (int r = 0; r < runs; ++r) {
+    auto t = Clock::now();
+    for (int s = 0; s < steps; ++s)
+      if (!step.run(inputs)) {
+        std::fprintf(stderr, "%s: step failed\n", name);
+        std::exit(1);
+      }
+    rates.push_back(steps / seconds(t));
+  }
+  std::sort(rates.begin(), rates.end());
+  double median = rates[rates.size() / 2];
+  std::printf("%-44s %9.2f steps/s %8.2f GFLOP/s   (compile %.2f s, %d runs x %d steps, min %.2f max %.2f)\n",
+              name, median, median * flopsPerStep / 1e9, compileSeconds, runs, steps, rates.front(),
+              rates.back());
+}
+
+kiln::HostTensor scalar(double v) { return kiln::HostTensor::fromVector(std::vector<float>{float(v)}, {}); }
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int runs = argc > 1 ? std::atoi(argv[1]) : 5;
+  std::printf("kiln train-step benchmark (1 thread, untiled code generation)\n");
+  {
+    CharLmConfig c;
+    c.vocab = 96;
+    c.dModel = 128;
+    c.heads = 4;
+    c.layers = 2;
+    c.context = 64;
+    c.batch = 32;
+    c.hidden = 4 * 128;
+    kiln::Graph g("attention_lm");
+    auto ids = g.input("ids", {c.batch, c.context}, kiln::DType::i64);
+    auto targets = g.input("targets", {c.batch, c.context}, kiln::DType::i64);
+    g.output(kiln::cross_entropy(charLm(g, ids, c).logits, targets), "loss");
+    auto t = Clock::now();
+    auto step = kiln::train_step(g, "loss", {}, kiln::Optimizer::adamw(0.01));
+    if (!step) {
+      std::fprintf(stderr, "%s\n", step.error().c_str());
+      return 1;
+    }
+    double compile = seconds(t);
+    kiln::HostTensor x(kiln::DType::i64, {c.batch, c.context}), y = x;
+    std::mt19937 rng(1);
+    for (int64_t i = 0; i < x.size(); ++i) {
+      x.data<int64_t>()[i] = rng() % c.vocab;
+      y.data<int64_t>()[i] = rng() % c.vocab;
+    }
+    double tokens = double(c.batch * c.context), D = double(c.dModel);
+    double perToken = c.layers * (4 * D * D + 2 * D * c.hidden + 2 * c.context * D) + D * c.vocab;
+    report("attention LM (96/128/4 heads/2 layers/64/32, AdamW)", *step, {x, y, scalar(1e-3)}, 3, runs,
+           6 * tokens * perToken, compile);
+  }
+  {
+    kiln::Graph g("mlp");
+    auto x = g.input("x", {64, 784});
+    auto y = g.input("y", {64}, kiln::DType::i64);
+    auto w1 = g.param("w1", {784, 256}, kiln::normalInit(0, 0.05, 1));
+    auto b1 = g.param("b1", {256}, kiln::zerosInit());
+    auto w2 = g.param("w2", {256, 256}, kiln::normalInit(0, 0.06, 2));
+    auto b2 = g.param("b2", {256}, kiln::zerosInit());
+    auto w3 = g.param("w3", {256, 10}, kiln::normalInit(0, 0.06, 3));
+    auto b3 = g.param("b3", {10}, kiln::zerosInit());
+    auto h = kiln::relu(kiln::matmul(x, w1) + b1);
+    h = kiln::relu(kiln::matmul(h, w2) + b2);
+    g.output(kiln::cross_entropy(kiln::matmul(h, w3) + b3, y), "loss");
+    auto t = Clock::now();
+    auto step = kiln::train_step(g, "loss", {}, kiln::Optimizer::sgd());
+    if (!step) {
+      std::fprintf(stderr, "%s\n", step.error().c_str());
+      return 1;
+    }
+    double compile = seconds(t);
+    kiln::HostTensor xs(kiln::DType::f32, {64, 784}), ys(kiln::DType::i64, {64});
+    for (int64_t i = 0; i < xs.size(); ++i)
+      xs.set(i, double(i % 255) / 255);
+    for (int64_t i = 0; i < 64; ++i)
+      ys.set(i, double(i % 10));
+    double flops = 6.0 * 64 * (784 * 256 + 256 * 256 + 256 * 10);
+    report("MLP 784-256-256-10 (batch 64, SGD)", *step, {xs, ys, scalar(0.01)}, 20, runs, flops, compile);
+  }
+  return 0;
+}
