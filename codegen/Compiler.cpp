@@ -2,7 +2,10 @@
 #include "codegen/Compiler.h"
 #include "codegen/Codegen.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/AsmState.h"
+#include <chrono>
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/Pass.h"
@@ -129,7 +132,8 @@ FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions
 }
 
 LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
-                          const PipelineOptions &pipeline, const CompileOptions &options) {
+                          const PipelineOptions &pipeline, const CompileOptions &options,
+                          CompileReport *report) {
   MLIRContext *context = module.getContext();
   if (!options.dumpDir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpDir))
@@ -158,14 +162,30 @@ LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
     if (!options.dumpDir.empty())
       pm.addInstrumentation(
           std::make_unique<DumpToDirectory>(options.dumpDir, phases()[i].name, &dumpCount));
+    auto start = std::chrono::steady_clock::now();
     if (failed(pm.run(module)))
       return failure();
+    if (report) {
+      report->phaseSeconds.push_back(
+          {phases()[i].name,
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+      if (std::string(phases()[i].name) == "linalg")
+        if (auto f = module.lookupSymbol<func::FuncOp>(pipeline.compiledEntry())) {
+          report->kernels = 0;
+          f.walk([&](Operation *op) {
+            if (op->getDialect() && op->getDialect()->getNamespace() == "linalg" &&
+                !isa<linalg::YieldOp>(op) && !isa<linalg::IndexOp>(op))
+              ++report->kernels;
+          });
+        }
+    }
   }
   return success();
 }
 
 FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
-                                    const CompileOptions &options, nn::Signature *signature) {
+                                    const CompileOptions &options, nn::Signature *signature,
+                                    CompileReport *report) {
   int last = int(phases().size()) - 1;
   int phase = phaseIndex(stage);
   std::optional<ArtifactKind> kind;
@@ -195,7 +215,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
     return failure();
   int target = kind ? last : phase;
   int split = std::min(gradPhase(), target);
-  if (failed(lowerModule(module, -1, split, *pipeline, options)))
+  if (failed(lowerModule(module, -1, split, *pipeline, options, report)))
     return failure();
   if (signature && target >= gradPhase()) {
     auto entry = nn::findEntry(module, pipeline->compiledEntry());
@@ -206,8 +226,14 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
       return failure();
     *signature = *sig;
   }
-  if (failed(lowerModule(module, split, target, *pipeline, options)))
+  if (failed(lowerModule(module, split, target, *pipeline, options, report)))
     return failure();
+  if (report)
+    if (auto size = module.lookupSymbol<LLVM::LLVMFuncOp>(options.symbol + "_workspace_size"))
+      size.walk([&](LLVM::ConstantOp c) {
+        if (auto v = dyn_cast<IntegerAttr>(c.getValue()))
+          report->workspaceBytes = v.getInt();
+      });
   if (!kind) {
     std::string text;
     llvm::raw_string_ostream os(text);

@@ -31,6 +31,13 @@ mlir::OwningOpRef<mlir::ModuleOp> parseModule(llvm::SourceMgr &sourceMgr,
 /// The stages a user can ask for: the phases, then llvm-ir, asm, obj.
 std::vector<std::string> stageNames();
 
+/// What a compilation produced, for `kiln compile --stats` and AOT.
+struct CompileReport {
+  int64_t workspaceBytes = 0;
+  int64_t kernels = 0; // linalg ops in the compiled entry after the linalg phase
+  std::vector<std::pair<std::string, double>> phaseSeconds;
+};
+
 /// The pipeline options `options` ask for (entry resolved in `module`).
 mlir::FailureOr<PipelineOptions> pipelineOptions(mlir::ModuleOp module,
                                                  const CompileOptions &options);
@@ -38,7 +45,8 @@ mlir::FailureOr<PipelineOptions> pipelineOptions(mlir::ModuleOp module,
 /// Runs phases `fromPhase`+1 .. `toPhase` (indices into phases(); -1 is the
 /// parsed input) on `module` in place.
 mlir::LogicalResult lowerModule(mlir::ModuleOp module, int fromPhase, int toPhase,
-                                const PipelineOptions &pipeline, const CompileOptions &options);
+                                const PipelineOptions &pipeline, const CompileOptions &options,
+                                CompileReport *report = nullptr);
 
 /// A module lowered all the way: its signature (read before lowering) and
 /// the object file bytes.
@@ -54,7 +62,8 @@ struct CompiledObject {
 /// `signature` when given. Errors are diagnostics.
 mlir::FailureOr<std::string> lowerAndEmit(mlir::ModuleOp module, const std::string &stage,
                                           const CompileOptions &options,
-                                          nn::Signature *signature = nullptr);
+                                          nn::Signature *signature = nullptr,
+                                          CompileReport *report = nullptr);
 
 /// The model's signature in public terms.
 std::vector<TensorInfo> describe(const nn::Signature &signature);

@@ -37,7 +37,15 @@ usage:
       --reference        run the double-precision reference interpreter instead
   kiln compile MODEL.mlir --emit=STAGE [-o FILE] [options]
       print (or write) the model at STAGE: a phase (see `kiln phases`),
-      llvm-ir, asm or obj
+      llvm-ir or asm
+  kiln compile MODEL.mlir --emit=obj|static-lib|shared-lib|exe -o OUT [options]
+      an artifact that runs without LLVM, MLIR or kiln: an object or library
+      with a C header NAME.h beside it, or a standalone executable taking
+      --input NAME=FILE.npy ... --output-dir DIR like `kiln run`
+      --name NAME          symbol prefix (default: from OUT's file name)
+      --weights=external   stored weights in OUT.weights (NAME_load_weights)
+      --params-dir DIR     parameter values from DIR/PARAM.npy (trained weights)
+      --stats              workspace and weight bytes, kernels, time per phase
   kiln graph MODEL.mlir [-o FILE.dot] [--png FILE.png]
       draw the nn graph as Graphviz DOT (ops with shapes, source locations as
       tooltips; inputs, parameters and outputs in their own shapes); --png
@@ -65,7 +73,8 @@ options:
 )";
 
 struct Args {
-  std::string command, model, emit, output, outputDir, png;
+  std::string command, model, emit, output, outputDir, png, weights, paramsDir;
+  bool stats = false;
   std::vector<std::string> wrt;
   bool wrtGiven = false;
   std::vector<std::pair<std::string, std::string>> inputs;
@@ -127,6 +136,14 @@ int parseArgs(int argc, char **argv, Args &args) {
     } else if (arg == "-o") {
       if (!need(args.output))
         return usageError("-o needs a file name");
+    } else if (arg == "--weights") {
+      if (!need(args.weights) || (args.weights != "embedded" && args.weights != "external"))
+        return usageError("--weights must be embedded or external");
+    } else if (arg == "--params-dir") {
+      if (!need(args.paramsDir))
+        return usageError("--params-dir needs a directory");
+    } else if (arg == "--stats") {
+      args.stats = true;
     } else if (arg == "--png") {
       if (!need(args.png))
         return usageError("--png needs a file name");
@@ -286,6 +303,30 @@ int compileCommand(const Args &args) {
   std::string source = readFile(args.model, error);
   if (!error.empty())
     return inputError(error);
+  if (args.emit == "obj" || args.emit == "static-lib" || args.emit == "shared-lib" ||
+      args.emit == "exe") {
+    if (args.output.empty() || args.output == "-")
+      return usageError("--emit=" + args.emit + " needs -o FILE");
+    kiln::ArtifactOptions artifact;
+    artifact.kind = args.emit;
+    artifact.output = args.output;
+    artifact.name = args.options.symbol == "kiln_main" ? "" : args.options.symbol;
+    artifact.externalWeights = args.weights == "external";
+    artifact.paramsDir = args.paramsDir;
+    auto report = kiln::compileArtifact(source, args.model, args.options, artifact);
+    if (!report)
+      return inputError(report.error());
+    for (const std::string &f : report->files)
+      fmt::print("wrote {}\n", f);
+    if (args.stats) {
+      fmt::print("name: {}\nworkspace: {} bytes\nweights: {} bytes (stored)\nkernels: {}\n",
+                 report->name, report->workspaceBytes, report->weightBytes, report->kernels);
+      for (const auto &[phase, seconds] : report->phaseSeconds)
+        fmt::print("time {:<12} {:8.1f} ms\n", phase, 1000 * seconds);
+      fmt::print("time {:<12} {:8.1f} ms\n", "total", 1000 * report->totalSeconds);
+    }
+    return 0;
+  }
   auto out = kiln::lowerToStage(source, args.model, args.emit, args.options);
   if (!out)
     return inputError(out.error());

@@ -3,6 +3,7 @@
 // and out (HostTensor.h). No MLIR or LLVM type appears in these headers.
 #ifndef KILN_KILN_H
 #define KILN_KILN_H
+#include "kiln/Aot.h"
 #include "kiln/Function.h"
 #include "kiln/Graph.h"
 #include "kiln/HostTensor.h"

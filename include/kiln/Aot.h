@@ -1,0 +1,42 @@
+//===- kiln/Aot.h - ahead-of-time artifacts ----------------------*- C++ -*-===//
+//
+// compileArtifact turns a model into an object, a static or shared library
+// (each with a C header beside it) or a standalone executable. The artifact
+// needs no LLVM, MLIR or kiln at run time: only libc and libm. It exports
+// only <name>_* symbols (the kiln runtime inside it is made local), so
+// several artifacts link into one program.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_AOT_H
+#define KILN_AOT_H
+
+#include "kiln/Function.h"
+
+namespace kiln {
+
+struct ArtifactOptions {
+  std::string kind = "obj"; // obj, static-lib, shared-lib or exe
+  std::string output;       // the file to write
+  std::string name;         // symbol prefix; default: from the output file's name
+  /// Stored weights go to OUTPUT.weights (read by <name>_load_weights)
+  /// instead of the artifact's read-only data.
+  bool externalWeights = false;
+  /// Parameter values from DIR/<param>.npy where present (trained weights).
+  std::string paramsDir;
+};
+
+struct ArtifactReport {
+  std::vector<std::string> files; // written
+  std::string name;
+  int64_t workspaceBytes = 0, weightBytes = 0, kernels = 0;
+  std::vector<std::pair<std::string, double>> phaseSeconds; // MLIR phases, then codegen, link
+  double totalSeconds = 0;
+};
+
+Result<ArtifactReport> compileArtifact(const std::string &mlirSource, const std::string &sourceName,
+                                       const CompileOptions &options,
+                                       const ArtifactOptions &artifact);
+
+} // namespace kiln
+
+#endif
