@@ -6,6 +6,8 @@
 // Prints the median of 5 timed runs of N steps each (after one warm-up
 // step), in steps/s and GFLOP/s (matmul FLOPs of forward + backward).
 // Usage: kiln-train-bench [runs=5]
+//        kiln-train-bench --write-models DIR   (the two models as .mlir, for
+//                                              bench/compile_latency.sh)
 #include "../examples/charlm/charlm_model.h"
 #include "kiln/kiln.h"
 
@@ -48,7 +50,15 @@ kiln::HostTensor scalar(double v) { return kiln::HostTensor::fromVector(std::vec
 } // namespace
 
 int main(int argc, char **argv) {
-  int runs = argc > 1 ? std::atoi(argv[1]) : 5;
+  std::string modelsDir = argc > 2 && std::string(argv[1]) == "--write-models" ? argv[2] : "";
+  int runs = argc > 1 && modelsDir.empty() ? std::atoi(argv[1]) : 5;
+  auto save = [&](const kiln::Graph &g, const char *file) {
+    std::FILE *f = std::fopen((modelsDir + "/" + file).c_str(), "w");
+    if (!f)
+      std::exit(1);
+    std::fputs(g.str().c_str(), f);
+    std::fclose(f);
+  };
   std::printf("kiln train-step benchmark (1 thread, untiled code generation)\n");
   {
     CharLmConfig c;
@@ -63,6 +73,11 @@ int main(int argc, char **argv) {
     auto ids = g.input("ids", {c.batch, c.context}, kiln::DType::i64);
     auto targets = g.input("targets", {c.batch, c.context}, kiln::DType::i64);
     g.output(kiln::cross_entropy(charLm(g, ids, c).logits, targets), "loss");
+    if (!modelsDir.empty()) {
+      save(g, "attention_lm.mlir");
+      goto mlp;
+    }
+    {
     auto t = Clock::now();
     auto step = kiln::train_step(g, "loss", {}, kiln::Optimizer::adamw(0.01));
     if (!step) {
@@ -80,7 +95,9 @@ int main(int argc, char **argv) {
     double perToken = c.layers * (4 * D * D + 2 * D * c.hidden + 2 * c.context * D) + D * c.vocab;
     report("attention LM (96/128/4 heads/2 layers/64/32, AdamW)", *step, {x, y, scalar(1e-3)}, 3, runs,
            6 * tokens * perToken, compile);
+    }
   }
+mlp:
   {
     kiln::Graph g("mlp");
     auto x = g.input("x", {64, 784});
@@ -94,6 +111,10 @@ int main(int argc, char **argv) {
     auto h = kiln::relu(kiln::matmul(x, w1) + b1);
     h = kiln::relu(kiln::matmul(h, w2) + b2);
     g.output(kiln::cross_entropy(kiln::matmul(h, w3) + b3, y), "loss");
+    if (!modelsDir.empty()) {
+      save(g, "mlp_train.mlir");
+      return 0;
+    }
     auto t = Clock::now();
     auto step = kiln::train_step(g, "loss", {}, kiln::Optimizer::sgd());
     if (!step) {
