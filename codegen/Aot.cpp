@@ -487,30 +487,17 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
     return Error{"--name main would clash with a C program's main(); choose another name"};
 
   // Compile the model to an object, with the signature of its entry.
-  auto context = createContext();
-  context->printOpOnDiagnostic(false);
-  llvm::SourceMgr sourceMgr;
-  std::string diagnostics;
-  llvm::raw_string_ostream diagStream(diagnostics);
-  SourceMgrDiagnosticHandler handler(sourceMgr, context.get(), diagStream);
-  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, sourceName), llvm::SMLoc());
-  auto module = parseModule(sourceMgr, *context);
-  auto failWith = [&](const std::string &fallback) {
-    std::string text = diagnostics.empty() ? fallback : diagnostics;
-    while (!text.empty() && text.back() == '\n')
-      text.pop_back();
-    for (size_t at; (at = text.find("<unknown>:0: ")) != std::string::npos;)
-      text.erase(at, 13);
-    return Error{text};
-  };
-  if (!module)
+  ParsedSource parsed(source, sourceName);
+  auto failWith = [&](const std::string &fallback) { return parsed.error(fallback); };
+  if (!parsed.module)
     return failWith("cannot parse " + sourceName);
+  mlir::ModuleOp module = *parsed.module;
   CompileOptions options = compileOptions;
   options.symbol = name;
   nn::Signature signature;
   CompileReport compileReport;
   auto codegenStart = Clock::now();
-  auto object = lowerAndEmit(*module, "obj", options, &signature, &compileReport);
+  auto object = lowerAndEmit(module, "obj", options, &signature, &compileReport);
   if (failed(object))
     return failWith("compilation of " + sourceName + " failed");
   double codegenSeconds = std::chrono::duration<double>(Clock::now() - codegenStart).count();

@@ -13,6 +13,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -36,6 +37,22 @@ std::unique_ptr<MLIRContext> createContext() {
 
 OwningOpRef<ModuleOp> parseModule(llvm::SourceMgr &sourceMgr, MLIRContext &context) {
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
+}
+
+ParsedSource::ParsedSource(const std::string &source, const std::string &name) {
+  handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, context.get(), diagStream);
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
+  module = parseModule(sourceMgr, *context);
+}
+
+Error ParsedSource::error(const std::string &fallback) {
+  std::string text = diagnostics.empty() ? fallback : diagnostics;
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  // Errors with no source position (a bad target CPU) need no "<unknown>:0:".
+  for (size_t at; (at = text.find("<unknown>:0: ")) != std::string::npos;)
+    text.erase(at, 13);
+  return Error{text};
 }
 
 std::vector<std::string> stageNames() {

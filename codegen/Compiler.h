@@ -16,6 +16,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -27,6 +28,21 @@ std::unique_ptr<mlir::MLIRContext> createContext();
 /// Parses kiln IR from `sourceMgr` (diagnostics name the file:line:col).
 mlir::OwningOpRef<mlir::ModuleOp> parseModule(llvm::SourceMgr &sourceMgr,
                                               mlir::MLIRContext &context);
+
+/// kiln IR text parsed in its own context, every diagnostic collected as
+/// text ("file:line:col: error: ...").
+struct ParsedSource {
+  std::unique_ptr<mlir::MLIRContext> context = createContext();
+  llvm::SourceMgr sourceMgr;
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream{diagnostics};
+  std::unique_ptr<mlir::SourceMgrDiagnosticHandler> handler;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+
+  ParsedSource(const std::string &source, const std::string &name);
+  /// The collected diagnostics (or `fallback`) as an Error.
+  Error error(const std::string &fallback);
+};
 
 /// The stages a user can ask for: the phases, then llvm-ir, asm, obj.
 std::vector<std::string> stageNames();

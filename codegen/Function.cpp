@@ -19,32 +19,6 @@ namespace kiln {
 
 namespace {
 
-/// A parsed module with its context and a handler that collects every
-/// diagnostic as text ("file:line:col: error: ...").
-struct ParsedModule {
-  std::unique_ptr<MLIRContext> context = createContext();
-  llvm::SourceMgr sourceMgr;
-  std::string diagnostics;
-  llvm::raw_string_ostream diagStream{diagnostics};
-  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
-  OwningOpRef<ModuleOp> module;
-
-  ParsedModule(const std::string &source, const std::string &name) {
-    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, context.get(), diagStream);
-    sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
-    module = parseModule(sourceMgr, *context);
-  }
-  Error error(const std::string &fallback) {
-    std::string text = diagnostics.empty() ? fallback : diagnostics;
-    while (!text.empty() && text.back() == '\n')
-      text.pop_back();
-    // Errors with no source position (a bad target CPU) need no "<unknown>:0:".
-    for (size_t at; (at = text.find("<unknown>:0: ")) != std::string::npos;)
-      text.erase(at, 13);
-    return Error{text};
-  }
-};
-
 HostTensor initialValue(const TensorInfo &info) {
   HostTensor t(info.dtype, info.shape);
   auto dtype = kiln_dtype(info.dtype);
@@ -93,7 +67,7 @@ Function::~Function() = default;
 
 Result<std::string> lowerToStage(const std::string &source, const std::string &sourceName,
                                  const std::string &stage, const CompileOptions &options) {
-  ParsedModule parsed(source, sourceName);
+  ParsedSource parsed(source, sourceName);
   if (!parsed.module)
     return parsed.error("cannot parse " + sourceName);
   auto out = lowerAndEmit(*parsed.module, stage, options);
@@ -104,7 +78,7 @@ Result<std::string> lowerToStage(const std::string &source, const std::string &s
 
 Result<Function> Function::compileSource(const std::string &source, const std::string &sourceName,
                                          const CompileOptions &options) {
-  ParsedModule parsed(source, sourceName);
+  ParsedSource parsed(source, sourceName);
   if (!parsed.module)
     return parsed.error("cannot parse " + sourceName);
   nn::Signature signature;
@@ -242,7 +216,7 @@ Result<std::vector<HostTensor>> Function::run(const std::map<std::string, HostTe
 
 Result<std::string> toGraphviz(const std::string &source, const std::string &sourceName,
                                const std::string &entryName) {
-  ParsedModule parsed(source, sourceName);
+  ParsedSource parsed(source, sourceName);
   if (!parsed.module)
     return parsed.error("cannot parse " + sourceName);
   auto entry = nn::findEntry(*parsed.module, entryName);
@@ -256,7 +230,7 @@ Result<std::string> toGraphviz(const std::string &source, const std::string &sou
 
 Result<ModelSignature> readSignature(const std::string &source, const std::string &sourceName,
                                      const std::string &entryName) {
-  ParsedModule parsed(source, sourceName);
+  ParsedSource parsed(source, sourceName);
   if (!parsed.module)
     return parsed.error("cannot parse " + sourceName);
   auto entry = nn::findEntry(*parsed.module, entryName);
@@ -305,7 +279,7 @@ Result<std::vector<HostTensor>> runReference(const std::string &source,
                                              const std::string &sourceName,
                                              const std::vector<HostTensor> &inputs,
                                              const std::string &entryName) {
-  ParsedModule parsed(source, sourceName);
+  ParsedSource parsed(source, sourceName);
   if (!parsed.module)
     return parsed.error("cannot parse " + sourceName);
   auto entry = nn::findEntry(*parsed.module, entryName);

@@ -227,6 +227,29 @@ std::string readFile(const std::string &path, std::string &error) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+/// Loads every --input NAME=FILE.npy; returns 0 or the exit code after
+/// printing why.
+int loadInputs(const Args &args, std::map<std::string, kiln::HostTensor> &inputs) {
+  for (const auto &[name, path] : args.inputs) {
+    if (inputs.count(name))
+      return inputError("input \"" + name + "\" is given twice");
+    auto tensor = kiln::HostTensor::loadNpy(path);
+    if (!tensor)
+      return inputError("input \"" + name + "\": " + tensor.error());
+    inputs.emplace(name, std::move(*tensor));
+  }
+  return 0;
+}
+
+/// Creates `dir` for output files; returns 0 or the exit code.
+int makeOutputDir(const std::string &dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return inputError("cannot create --output-dir '" + dir + "': " + ec.message());
+  return 0;
+}
+
 int runCommand(const Args &args) {
   if (args.model.empty())
     return usageError("kiln run needs a MODEL.mlir");
@@ -238,14 +261,8 @@ int runCommand(const Args &args) {
     return inputError(error);
 
   std::map<std::string, kiln::HostTensor> inputs;
-  for (const auto &[name, path] : args.inputs) {
-    if (inputs.count(name))
-      return inputError("input \"" + name + "\" is given twice");
-    auto tensor = kiln::HostTensor::loadNpy(path);
-    if (!tensor)
-      return inputError("input \"" + name + "\": " + tensor.error());
-    inputs.emplace(name, std::move(*tensor));
-  }
+  if (int code = loadInputs(args, inputs))
+    return code;
 
   std::vector<kiln::TensorInfo> outputs;
   kiln::Result<std::vector<kiln::HostTensor>> results = kiln::Error{"not run"};
@@ -278,10 +295,8 @@ int runCommand(const Args &args) {
     return inputError(results.error());
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
-  std::error_code ec;
-  std::filesystem::create_directories(args.outputDir, ec);
-  if (ec)
-    return inputError("cannot create --output-dir '" + args.outputDir + "': " + ec.message());
+  if (int code = makeOutputDir(args.outputDir))
+    return code;
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::string path = args.outputDir + "/" + outputs[i].name + ".npy";
     if (kiln::Status s = (*results)[i].saveNpy(path); !s)
@@ -405,22 +420,16 @@ int gradCommand(Args args) {
   if (!error.empty())
     return inputError(error);
   std::map<std::string, kiln::HostTensor> inputs;
-  for (const auto &[name, path] : args.inputs) {
-    auto tensor = kiln::HostTensor::loadNpy(path);
-    if (!tensor)
-      return inputError("input \"" + name + "\": " + tensor.error());
-    inputs.emplace(name, std::move(*tensor));
-  }
+  if (int code = loadInputs(args, inputs))
+    return code;
   auto fn = kiln::Function::compileSource(source, args.model, args.options);
   if (!fn)
     return inputError(fn.error());
   auto results = fn->run(inputs);
   if (!results)
     return inputError(results.error());
-  std::error_code ec;
-  std::filesystem::create_directories(args.outputDir, ec);
-  if (ec)
-    return inputError("cannot create --output-dir '" + args.outputDir + "': " + ec.message());
+  if (int code = makeOutputDir(args.outputDir))
+    return code;
   auto outputs = fn->outputs();
   // The gradients are the last results, named d_<argument>.
   size_t firstGrad = outputs.size();
