@@ -15,6 +15,24 @@
 extern "C" {
 #endif
 
+/* Every runtime symbol carries the runtime's version, kiln_rt1_<name>: the
+ * names used below are macros for them, so code built against one version
+ * of the runtime never binds to another's. (AOT artifacts also make the
+ * runtime inside them local.) */
+#define KILN_RT_VERSION 1
+#define kiln_strerror kiln_rt1_strerror
+#define kiln_dtype_size kiln_rt1_dtype_size
+#define kiln_dtype_name kiln_rt1_dtype_name
+#define kiln_context_init kiln_rt1_context_init
+#define kiln_alloc kiln_rt1_alloc
+#define kiln_free kiln_rt1_free
+#define kiln_npy_read kiln_rt1_npy_read
+#define kiln_npy_write kiln_rt1_npy_write
+#define kiln_npy_free kiln_rt1_npy_free
+#define kiln_init_normal kiln_rt1_init_normal
+#define kiln_init_uniform kiln_rt1_init_uniform
+#define kiln_init_fill kiln_rt1_init_fill
+
 /* Every buffer passed to a compiled function is aligned to this many bytes. */
 #define KILN_ALIGNMENT 64
 
