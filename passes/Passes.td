@@ -42,6 +42,38 @@ def MakeTrainStep : Pass<"kiln-make-train-step", "mlir::ModuleOp"> {
   ];
 }
 
+def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
+  let summary = "Tile matmul contractions into vectorized register tiles";
+  let description = [{
+    Every linalg contraction with one reduction as its last loop and
+    projected-permutation maps (plain, batched or transposed matmuls) is
+    tiled to `tile-m` x `tile-n` output tiles with a k loop inside
+    (scf::tileUsingSCF), the partial tiles at the edges are peeled off so
+    that every tile has a static shape (any M, N, K, primes and 1 included),
+    and each tile is vectorized to a vector.contract. kiln-lower-vectors
+    then keeps the accumulator in registers across the k loop and lowers the
+    contraction to broadcast + FMA outer products. Broadcast batch operands
+    (constant maps) stay on the scalar path for now.
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", "8", "rows of a register tile">,
+    Option<"tileN", "tile-n", "int64_t", "32", "columns of a register tile (2 AVX-512 vectors)">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];
+}
+
+def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
+  let summary = "Hoist register-tile accumulators and lower contractions to FMAs";
+  let description = [{
+    On buffers: hoists the accumulator's transfer_read/write out of the k
+    loop (linalg::hoistRedundantVectorTransfers), then lowers
+    vector.contract to outer products (vector.fma per row) and transfers'
+    permutation maps, ready for convert-vector-to-scf/llvm.
+  }];
+  let dependentDialects = ["mlir::vector::VectorDialect", "mlir::memref::MemRefDialect"];
+}
+
 def LowerNNToLinalg : Pass<"kiln-lower-nn-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lower nn ops to linalg/tensor/arith/math ops on tensors";
   let description = [{

@@ -51,6 +51,12 @@ static const Phase kPhases[] = {
               "func.func(kiln-fuse-elementwise),canonicalize,cse";
      }},
 
+    {"tiled",
+     "matmuls as peeled, vectorized register tiles (8x32 outer products over a k loop)",
+     [](const PipelineOptions &) -> std::string {
+       return "func.func(kiln-tile-matmul),canonicalize,cse";
+     }},
+
     {"bufferized",
      "tensors become buffers: results are caller-owned out-parameters, temporaries are freed",
      [](const PipelineOptions &o) -> std::string {
@@ -73,12 +79,14 @@ static const Phase kPhases[] = {
 
     {"llvm", "loops lowered to the LLVM dialect, wrapped in the ABI entry function",
      [](const PipelineOptions &o) -> std::string {
-       return "func.func(convert-linalg-to-loops),"
+       return "func.func(kiln-lower-vectors,convert-linalg-to-loops),"
+              "convert-vector-to-scf{full-unroll=1},"
               "lower-affine,"
               "convert-scf-to-cf,"
               "kiln-approximate-math,"
               "expand-strided-metadata,"
               "lower-affine,"
+              "convert-vector-to-llvm,"
               "finalize-memref-to-llvm,"
               "convert-math-to-llvm,"
               "convert-math-to-libm,"

@@ -13,12 +13,22 @@ using namespace mlir;
 
 namespace {
 
-/// Gives each use after the first its own clone of `op` (and of `op`'s
-/// destination operand, if that is itself a destination op).
+/// Whether `use` makes its owner write into the value (a destination-style
+/// init); reads (a transfer_read, an scf.for's initial value) share freely.
+bool writesInto(OpOperand &use) {
+  auto dps = dyn_cast<DestinationStyleOpInterface>(use.getOwner());
+  return dps && dps.isDpsInit(&use);
+}
+
+/// Gives each destination use after the first its own clone of `op` (and
+/// of `op`'s destination operand, if that is itself a destination op).
 void split(Operation *op) {
   SmallVector<OpOperand *> uses;
   for (OpOperand &use : op->getUses())
-    uses.push_back(&use);
+    if (writesInto(use))
+      uses.push_back(&use);
+  if (uses.size() < 2)
+    return;
   for (OpOperand *use : llvm::drop_begin(uses)) {
     OpBuilder b(op);
     IRMapping map;

@@ -93,6 +93,10 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"matmul_tb", {{7, 33}, {5, 33}}, mm(false, true)});
   cases.push_back({"matmul_ta_tb_batched", {{3, 65, 2}, {1, 7, 65}}, mm(true, true)});
   cases.push_back({"matmul_gemv", {{1, 65}, {65, 33}}, mm(false, false)});
+  // Register tiles (8 x 32) with peeled edges in both directions.
+  cases.push_back({"matmul_tiled_67x41x71", {{67, 41}, {41, 71}}, mm(false, false)});
+  cases.push_back({"matmul_tiled_batched_tb", {{3, 19, 13}, {3, 37, 13}}, mm(false, true)});
+  cases.push_back({"matmul_tiled_ta", {{13, 17}, {13, 64}}, mm(true, false)});
 
   struct Reduce {
     const char *name;

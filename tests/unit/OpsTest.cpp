@@ -5,8 +5,9 @@
 // double-precision reference interpreter.
 //
 // Tolerances: f64 rtol 1e-12 (exact libm and arithmetic); f32 rtol 2e-5
-// plus atol 1e-6 (the polynomial exp/log/tanh are within a few ulp, see
-// ApproximationTest.cpp; reductions over up to 65 terms round in float).
+// plus atol 5e-6 (the polynomial exp/log/tanh are within a few ulp, see
+// ApproximationTest.cpp; sums of up to 71 products of values up to 2 round
+// in float, and cancel).
 //
 //===----------------------------------------------------------------------===//
 #include "OpCases.h"
@@ -60,7 +61,7 @@ TEST_P(OpsTest, MatchesReference) {
   ASSERT_TRUE(want.ok()) << want.error();
   ASSERT_EQ(got->size(), 1u);
   bool f32 = dtype == DType::f32;
-  EXPECT_TRUE(allClose((*got)[0], (*want)[0], f32 ? 2e-5 : 1e-12, f32 ? 1e-6 : 1e-14))
+  EXPECT_TRUE(allClose((*got)[0], (*want)[0], f32 ? 2e-5 : 1e-12, f32 ? 5e-6 : 1e-14))
       << g.str();
 }
 

@@ -1,7 +1,8 @@
 // The neuron bufferizes with its result as a caller-owned out-parameter: the
 // bias add and sigmoid (fused by linalg-fuse-elementwise-ops) write straight
-// into it; only the matmul's product is a temporary (until matmul epilogue
-// fusion), a view of the workspace. No copy, no heap allocation.
+// into it; only the matmul's product (a vectorized register tile) is a
+// temporary (until matmul epilogue fusion), a view of the workspace. No
+// copy, no heap allocation.
 // RUN: kiln-opt %s --kiln-to-bufferized | FileCheck %s --implicit-check-not=memref.copy --implicit-check-not=linalg.copy
 
 // CHECK-LABEL: func @main(
@@ -11,7 +12,8 @@
 // CHECK-NOT: ->
 // CHECK: %[[T:.*]] = memref.view %[[WS]]{{.*}} to memref<8x1xf32>
 // CHECK-NOT: memref.alloc
-// CHECK: linalg.generic {{.*}} outs(%[[T]] : memref<8x1xf32>)
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[T]] : memref<8x1xf32>)
+// CHECK: vector.transfer_write %{{.*}}, %[[T]]
 // CHECK: linalg.generic {{.*}} ins(%[[T]], %{{.*}} : memref<8x1xf32>, memref<1xf32>) outs(%[[Y]] : memref<8x1xf32>)
 // CHECK: arith.addf
 // CHECK: math.exp
