@@ -8,7 +8,8 @@ BUILD_DIR=${1:-build}
 
 PACKAGES=(cmake ninja-build ccache g++ python3 valgrind
           clang-19 llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
-          libfmt-dev libgtest-dev)
+          libfmt-dev libgtest-dev
+          libbenchmark-dev libopenblas-dev libdnnl-dev)  # the last three: bench/ only
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
