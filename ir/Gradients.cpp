@@ -28,13 +28,6 @@ LogicalResult chain(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &ou
   out.push_back(b.mul(g0(gs), dydx));
   return success();
 }
-SmallVector<int64_t> normalized(ArrayRef<int64_t> axes, int64_t rank) {
-  SmallVector<int64_t> out;
-  for (int64_t a : axes)
-    out.push_back(a < 0 ? a + rank : a);
-  llvm::sort(out);
-  return out;
-}
 /// A reduced gradient (shape without `axes`) broadcast back over `full`.
 Value expandReduced(NNBuilder &b, Value g, RankedTensorType full, ArrayRef<int64_t> axes) {
   SmallVector<int64_t> kept(full.getShape());
@@ -157,12 +150,12 @@ LogicalResult MatmulOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Va
 //===--- reductions, softmax, normalization ---------------------------------===//
 
 LogicalResult ReduceSumOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
-  auto axes = normalized(getAxes(), getX().getType().getRank());
+  auto axes = normalizedAxes(getAxes(), getX().getType().getRank());
   out.push_back(expandReduced(b, g0(gs), getX().getType(), axes));
   return success();
 }
 LogicalResult ReduceMeanOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
-  auto axes = normalized(getAxes(), getX().getType().getRank());
+  auto axes = normalizedAxes(getAxes(), getX().getType().getRank());
   int64_t n = 1;
   for (int64_t a : axes)
     n *= getX().getType().getDimSize(a);
@@ -172,7 +165,7 @@ LogicalResult ReduceMeanOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImp
 }
 LogicalResult ReduceMaxOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
   // Shared evenly among the maxima (as PyTorch's amax).
-  auto axes = normalized(getAxes(), getX().getType().getRank());
+  auto axes = normalizedAxes(getAxes(), getX().getType().getRank());
   Type t = elementOf(getX());
   Value y = expandReduced(b, getResult(), getX().getType(), axes);
   Value mask = b.indicator(b.eq(getX(), y), t);
@@ -198,7 +191,7 @@ LogicalResult LayerNormOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl
   // dx = rstd (dy - mean(dy) - xhat mean(dy xhat)); dgamma = sum(g xhat); dbeta = sum(g).
   Value x = getX(), g = g0(gs);
   Type t = elementOf(x);
-  auto axes = normalized(getAxes(), typeOf(x).getRank());
+  auto axes = normalizedAxes(getAxes(), typeOf(x).getRank());
   Value mean = b.reduceMean(x, axes, true);
   Value centered = b.sub(x, mean);
   Value var = b.reduceMean(b.mul(centered, centered), axes, true);

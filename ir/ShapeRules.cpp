@@ -103,6 +103,14 @@ FailureOr<SmallVector<int64_t>> normalizeAxes(MaybeLoc loc, StringRef op,
   return out;
 }
 
+SmallVector<int64_t> normalizedAxes(ArrayRef<int64_t> axes, int64_t rank) {
+  SmallVector<int64_t> out;
+  for (int64_t a : axes)
+    out.push_back(a < 0 ? a + rank : a);
+  llvm::sort(out);
+  return out;
+}
+
 FailureOr<RankedTensorType> inferReduce(MaybeLoc loc, StringRef op, RankedTensorType x,
                                         ArrayRef<int64_t> axes, bool keepdims) {
   auto norm = normalizeAxes(loc, op, axes, x.getRank());

@@ -36,6 +36,9 @@ mlir::FailureOr<llvm::SmallVector<int64_t>>
 normalizeAxes(MaybeLoc loc, llvm::StringRef op, llvm::ArrayRef<int64_t> axes,
               int64_t rank);
 
+/// Axes of an op that already verified, made non-negative and sorted.
+llvm::SmallVector<int64_t> normalizedAxes(llvm::ArrayRef<int64_t> axes, int64_t rank);
+
 mlir::FailureOr<mlir::RankedTensorType>
 inferReduce(MaybeLoc loc, llvm::StringRef op, mlir::RankedTensorType x,
             llvm::ArrayRef<int64_t> axes, bool keepdims);

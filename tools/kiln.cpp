@@ -250,18 +250,25 @@ int makeOutputDir(const std::string &dir) {
   return 0;
 }
 
-int runCommand(const Args &args) {
+/// The model's text and its --input files, for `kiln run` and `kiln grad`;
+/// returns 0 or the exit code.
+int loadModelAndInputs(const Args &args, const std::string &command, std::string &source,
+                       std::map<std::string, kiln::HostTensor> &inputs) {
   if (args.model.empty())
-    return usageError("kiln run needs a MODEL.mlir");
+    return usageError("kiln " + command + " needs a MODEL.mlir");
   if (args.outputDir.empty())
-    return usageError("kiln run needs --output-dir DIR");
+    return usageError("kiln " + command + " needs --output-dir DIR");
   std::string error;
-  std::string source = readFile(args.model, error);
+  source = readFile(args.model, error);
   if (!error.empty())
     return inputError(error);
+  return loadInputs(args, inputs);
+}
 
+int runCommand(const Args &args) {
+  std::string source;
   std::map<std::string, kiln::HostTensor> inputs;
-  if (int code = loadInputs(args, inputs))
+  if (int code = loadModelAndInputs(args, "run", source, inputs))
     return code;
 
   std::vector<kiln::TensorInfo> outputs;
@@ -411,16 +418,9 @@ int phasesCommand() {
 /// kiln grad: run <entry>_grad and write each gradient as ARGUMENT.npy.
 int gradCommand(Args args) {
   args.options.gradientWrt = args.wrt;
-  if (args.model.empty())
-    return usageError("kiln grad needs a MODEL.mlir");
-  if (args.outputDir.empty())
-    return usageError("kiln grad needs --output-dir DIR");
-  std::string error;
-  std::string source = readFile(args.model, error);
-  if (!error.empty())
-    return inputError(error);
+  std::string source;
   std::map<std::string, kiln::HostTensor> inputs;
-  if (int code = loadInputs(args, inputs))
+  if (int code = loadModelAndInputs(args, "grad", source, inputs))
     return code;
   auto fn = kiln::Function::compileSource(source, args.model, args.options);
   if (!fn)

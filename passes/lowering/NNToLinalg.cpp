@@ -137,13 +137,6 @@ Value reshapeTo(OpBuilder &b, Location loc, Value x, RankedTensorType to) {
   return v;
 }
 
-SmallVector<int64_t> normalized(ArrayRef<int64_t> axes, int64_t rank) {
-  SmallVector<int64_t> out;
-  for (int64_t a : axes)
-    out.push_back(a < 0 ? a + rank : a);
-  llvm::sort(out);
-  return out;
-}
 
 //===----------------------------------------------------------------------===//
 // Elementwise ops: one body each.
@@ -264,7 +257,7 @@ struct ReduceLowering : OpConversionPattern<OpT> {
     Value x = adaptor.getX();
     RankedTensorType xType = tensorOf(x);
     Type elem = xType.getElementType();
-    SmallVector<int64_t> axes = normalized(op.getAxes(), xType.getRank());
+    SmallVector<int64_t> axes = normalizedAxes(op.getAxes(), xType.getRank());
     constexpr bool isMax = std::is_same_v<OpT, ReduceMaxOp>;
     Value init = isMax ? negInfConst(rewriter, loc, elem) : floatConst(rewriter, loc, elem, 0.0);
     Value r = reduce(rewriter, loc, x, axes, init, isMax ? maxBody : addBody);
@@ -507,7 +500,7 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
     RankedTensorType type = op.getType();
     Type elem = type.getElementType();
     int64_t rank = type.getRank();
-    SmallVector<int64_t> axes = normalized(op.getAxes(), rank);
+    SmallVector<int64_t> axes = normalizedAxes(op.getAxes(), rank);
     int64_t count = 1;
     for (int64_t a : axes)
       count *= type.getDimSize(a);
