@@ -12,6 +12,7 @@
 #include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -200,6 +201,16 @@ LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
   return success();
 }
 
+/// The widest vector the target has: 512 (AVX-512), 256 (AVX2) or 128.
+static int64_t vectorBits(llvm::TargetMachine &tm) {
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  if (sti->checkFeatures("+avx512f"))
+    return 512;
+  if (sti->checkFeatures("+avx2"))
+    return 256;
+  return 128;
+}
+
 FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
                                     const CompileOptions &options, nn::Signature *signature,
                                     CompileReport *report) {
@@ -219,17 +230,16 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
     return emitError(UnknownLoc::get(module.getContext()))
            << "unknown stage '" << stage << "' (known: " << known << ")";
   }
-  // Check the target before spending time on lowering.
-  std::unique_ptr<llvm::TargetMachine> tm;
-  if (kind) {
-    auto made = createTargetMachine(options.targetCpu);
-    if (!made)
-      return emitError(UnknownLoc::get(module.getContext())) << llvm::toString(made.takeError());
-    tm = std::move(*made);
-  }
+  // Check the target before spending time on lowering; its vector width
+  // sizes the register tiles.
+  auto made = createTargetMachine(options.targetCpu);
+  if (!made)
+    return emitError(UnknownLoc::get(module.getContext())) << llvm::toString(made.takeError());
+  std::unique_ptr<llvm::TargetMachine> tm = std::move(*made);
   auto pipeline = pipelineOptions(module, options);
   if (failed(pipeline))
     return failure();
+  pipeline->vectorBits = vectorBits(*tm);
   int target = kind ? last : phase;
   int split = std::min(gradPhase(), target);
   if (failed(lowerModule(module, -1, split, *pipeline, options, report)))

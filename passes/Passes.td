@@ -47,8 +47,12 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
   let description = [{
     Every linalg contraction with one reduction as its last loop and
     projected-permutation maps (plain, batched or transposed matmuls) is
-    tiled to `tile-m` x `tile-n` output tiles with a k loop inside
-    (scf::tileUsingSCF), the partial tiles at the edges are peeled off so
+    tiled to register tiles of rows x columns outputs with a k loop inside
+    (scf::tileUsingSCF), sized by a simple cost model: half the vector
+    registers hold accumulators, a tile has up to 8 rows (4 with 16
+    registers), and the columns fill the remaining accumulators, so a
+    matrix-vector product gets one row of 16 vectors. The partial tiles at
+    the edges are peeled off so
     that every tile has a static shape (any M, N, K, primes and 1 included),
     and each tile is vectorized to a vector.contract. kiln-lower-vectors
     then keeps the accumulator in registers across the k loop and lowers the
@@ -56,8 +60,10 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
     (constant maps) stay on the scalar path for now.
   }];
   let options = [
-    Option<"tileM", "tile-m", "int64_t", "8", "rows of a register tile">,
-    Option<"tileN", "tile-n", "int64_t", "32", "columns of a register tile (2 AVX-512 vectors)">,
+    Option<"vectorBits", "vector-bits", "int64_t", "512",
+           "the target's vector width: 512 (AVX-512, 32 registers), 256 or 128 (16 registers)">,
+    Option<"tileM", "tile-m", "int64_t", "0", "rows of a register tile (0: from the cost model)">,
+    Option<"tileN", "tile-n", "int64_t", "0", "columns of a register tile (0: from the cost model)">,
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];

@@ -52,9 +52,10 @@ static const Phase kPhases[] = {
      }},
 
     {"tiled",
-     "matmuls as peeled, vectorized register tiles (8x32 outer products over a k loop)",
-     [](const PipelineOptions &) -> std::string {
-       return "func.func(kiln-tile-matmul),canonicalize,cse";
+     "matmuls as peeled, vectorized register tiles sized for the target (8x32 on AVX-512)",
+     [](const PipelineOptions &o) -> std::string {
+       return "func.func(kiln-tile-matmul{vector-bits=" + std::to_string(o.vectorBits) +
+              "}),canonicalize,cse";
      }},
 
     {"bufferized",

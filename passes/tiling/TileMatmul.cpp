@@ -43,8 +43,25 @@ bool isTileableMatmul(linalg::GenericOp op) {
   return true;
 }
 
+/// Register tile rows x columns for an m x n output: half the vector
+/// registers are accumulators (16 of AVX-512's 32 zmm, 8 of 16 otherwise);
+/// up to 8 rows (4 with 16 registers), the columns filling the rest.
+std::pair<int64_t, int64_t> registerTile(int64_t vectorBits, int64_t m, int64_t n) {
+  int64_t lanes = std::max<int64_t>(vectorBits / 32, 1);
+  int64_t accumulators = vectorBits >= 512 ? 16 : 8;
+  int64_t rows = std::min<int64_t>(m, vectorBits >= 512 ? 8 : 4);
+  int64_t columns = lanes * std::max<int64_t>(accumulators / rows, 1);
+  return {rows, std::min<int64_t>(columns, n)};
+}
+
 struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
   using TileMatmulBase::TileMatmulBase;
+
+  std::pair<int64_t, int64_t> tileFor(int64_t m, int64_t n) const {
+    auto [rows, columns] = registerTile(vectorBits, m, n);
+    return {tileM > 0 ? std::min<int64_t>(tileM, m) : rows,
+            tileN > 0 ? std::min<int64_t>(tileN, n) : columns};
+  }
 
   void runOnOperation() override {
     func::FuncOp f = getOperation();
@@ -59,11 +76,10 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       size_t n = ranges.size();
       // Batch loops 1, M and N register tiles, K 1 (the loop inside).
+      auto [rows, columns] = tileFor(ranges[n - 3], ranges[n - 2]);
       SmallVector<OpFoldResult> sizes;
       for (size_t i = 0; i < n; ++i) {
-        int64_t t = i + 3 < n ? 1 : i == n - 3 ? std::min<int64_t>(tileM, ranges[i])
-                                  : i == n - 2 ? std::min<int64_t>(tileN, ranges[i])
-                                               : 1;
+        int64_t t = i == n - 3 ? rows : i == n - 2 ? columns : 1;
         sizes.push_back(rewriter.getIndexAttr(t));
       }
       scf::SCFTilingOptions options;
@@ -96,19 +112,21 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       name.getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsAndFoldGreedily(f, std::move(patterns))))
       return signalPassFailure();
-    // Vectorize every register tile (a tileable matmul of at most
-    // tile-m x tile-n outputs and one k step; canonicalization re-creates the
-    // ops, so they are recognised by shape).
+    // Vectorize every register tile (a tileable matmul of at most one
+    // register tile of outputs and one k step; canonicalization re-creates
+    // the ops, so they are recognised by shape).
     SmallVector<Operation *> tiles;
     f.walk([&](linalg::GenericOp op) {
       if (!isTileableMatmul(op))
         return;
       SmallVector<int64_t> r = op.getStaticLoopRanges();
       size_t n = r.size();
-      bool registerTile = r[n - 1] == 1 && r[n - 2] <= tileN && r[n - 3] <= tileM;
+      int64_t lanes = std::max<int64_t>(vectorBits / 32, 1);
+      int64_t maxRows = tileM > 0 ? tileM : 8, maxOutputs = tileN > 0 ? tileM * tileN : 16 * lanes;
+      bool isTile = r[n - 1] == 1 && r[n - 3] <= maxRows && r[n - 3] * r[n - 2] <= maxOutputs;
       for (size_t i = 0; i + 3 < n; ++i)
-        registerTile &= r[i] == 1;
-      if (registerTile)
+        isTile &= r[i] == 1;
+      if (isTile)
         tiles.push_back(op);
     });
     for (Operation *op : tiles) {

@@ -21,3 +21,18 @@ func.func @main(%a: tensor<19x13xf32>, %b: tensor<13x37xf32>) -> tensor<19x37xf3
   %0 = nn.matmul %a, %b : (tensor<19x13xf32>, tensor<13x37xf32>) -> tensor<19x37xf32>
   return %0 : tensor<19x37xf32>
 }
+
+// The cost model: with AVX2's 16 registers the tile is 4 rows x 16 columns
+// (8 accumulators); a matrix-vector product gets one row of 16 AVX-512
+// vectors (256 columns).
+// RUN: kiln-opt %s --kiln-lower-nn-to-linalg "--kiln-tile-matmul=vector-bits=256" --canonicalize | FileCheck %s --check-prefix=AVX2
+// AVX2: arith.addf {{.*}} : vector<4x16xf32>
+// RUN: kiln-opt %s -split-input-file --kiln-lower-nn-to-linalg --kiln-tile-matmul --canonicalize | FileCheck %s --check-prefix=GEMV
+// GEMV: arith.addf {{.*}} : vector<1x256xf32>
+
+// -----
+
+func.func @gemv(%a: tensor<1x64xf32>, %b: tensor<64x512xf32>) -> tensor<1x512xf32> {
+  %0 = nn.matmul %a, %b : (tensor<1x64xf32>, tensor<64x512xf32>) -> tensor<1x512xf32>
+  return %0 : tensor<1x512xf32>
+}
