@@ -54,8 +54,11 @@ static const Phase kPhases[] = {
     {"tiled",
      "matmuls as peeled, vectorized register tiles sized for the target (8x32 on AVX-512)",
      [](const PipelineOptions &o) -> std::string {
+       // Subset hoisting keeps each tile's accumulator in a loop-carried
+       // vector across the k loop (on tensors, where nothing aliases).
        return "func.func(kiln-tile-matmul{vector-bits=" + std::to_string(o.vectorBits) +
-              "}),canonicalize,cse";
+              "}),canonicalize,cse,"
+              "func.func(loop-invariant-code-motion,loop-invariant-subset-hoisting),canonicalize";
      }},
 
     {"bufferized",
@@ -67,7 +70,7 @@ static const Phase kPhases[] = {
               "function-boundary-type-conversion=identity-layout-map},"
               "drop-equivalent-buffer-results,"
               "buffer-results-to-out-params{hoist-static-allocs=1},"
-              "func.func(kiln-copies-to-linalg),"
+              "func.func(kiln-copies-to-linalg,buffer-loop-hoisting),"
               "canonicalize,"
               "ownership-based-buffer-deallocation,"
               "canonicalize,"

@@ -1,12 +1,15 @@
 //===- LowerVectors.cpp - register tiles to FMAs -------------------------===//
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_LOWERVECTORS
@@ -16,13 +19,46 @@ namespace kiln {
 using namespace mlir;
 
 namespace {
+
+/// acc + a * b on vectors -> vector.fma(a, b, acc): the register tile's
+/// multiply-accumulate in one instruction (one rounding, as BLAS does).
+/// The product may reach the add through a shape_cast dropping the tile's
+/// unit k dimension.
+struct FuseMultiplyAdd : OpRewritePattern<arith::AddFOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(arith::AddFOp add, PatternRewriter &rewriter) const override {
+    auto type = dyn_cast<VectorType>(add.getType());
+    if (!type)
+      return failure();
+    for (int i = 0; i < 2; ++i) {
+      Value product = add->getOperand(i);
+      if (auto cast = product.getDefiningOp<vector::ShapeCastOp>(); cast && cast->hasOneUse())
+        product = cast.getSource();
+      auto mul = product.getDefiningOp<arith::MulFOp>();
+      if (!mul || !mul->hasOneUse())
+        continue;
+      Value a = mul.getLhs(), b = mul.getRhs();
+      if (a.getType() != type) {
+        a = rewriter.create<vector::ShapeCastOp>(add.getLoc(), type, a);
+        b = rewriter.create<vector::ShapeCastOp>(add.getLoc(), type, b);
+      }
+      rewriter.replaceOpWithNewOp<vector::FMAOp>(add, a, b, add->getOperand(1 - i));
+      return success();
+    }
+    return failure();
+  }
+};
+
 struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
   void runOnOperation() override {
     func::FuncOp f = getOperation();
-    // The accumulator stays in registers across the k loop.
+    // The accumulator stays in registers across the k loop: the tile's
+    // subviews leave the loop first (LICM), then its read and write.
+    f.walk([](LoopLikeOpInterface loop) { moveLoopInvariantCode(loop); });
     linalg::hoistRedundantVectorTransfers(f);
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
+    patterns.add<FuseMultiplyAdd>(ctx);
     vector::VectorTransformsOptions options;
     options.setVectorTransformsOptions(vector::VectorContractLowering::OuterProduct);
     vector::populateVectorContractLoweringPatterns(patterns, options);

@@ -54,6 +54,40 @@ std::pair<int64_t, int64_t> registerTile(int64_t vectorBits, int64_t m, int64_t 
   return {rows, std::min<int64_t>(columns, n)};
 }
 
+/// At the start of the column-tile loop `nLoop`, copies B[0:K, n0:n0+w]
+/// into a contiguous K x w panel and makes `tile` read its B rows from it.
+void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n, int64_t k,
+           int64_t columns) {
+  auto bSlice = tile->getOperand(1).getDefiningOp<tensor::ExtractSliceOp>();
+  if (!bSlice || !bSlice->hasOneUse())
+    return;
+  Location loc = bSlice.getLoc();
+  Value b = bSlice.getSource();
+  if (!b.getParentRegion()->isProperAncestor(&nLoop.getRegion()))
+    return; // B must be defined outside the loops
+  rewriter.setInsertionPointToStart(nLoop.getBody());
+  Value iv = nLoop.getInductionVar();
+  OpFoldResult width = rewriter.getIndexAttr(columns);
+  if (n % columns != 0) {
+    AffineExpr d0 = rewriter.getAffineDimExpr(0);
+    width = affine::makeComposedFoldedAffineMin(
+        rewriter, loc,
+        AffineMap::get(1, 0, {rewriter.getAffineConstantExpr(columns), n - d0}, rewriter.getContext()),
+        {iv});
+  }
+  SmallVector<OpFoldResult> panelOffsets{rewriter.getIndexAttr(0), iv};
+  SmallVector<OpFoldResult> panelSizes{rewriter.getIndexAttr(k), width};
+  SmallVector<OpFoldResult> ones(2, rewriter.getIndexAttr(1));
+  Value source = rewriter.create<tensor::ExtractSliceOp>(loc, b, panelOffsets, panelSizes, ones);
+  Type elem = cast<RankedTensorType>(b.getType()).getElementType();
+  Value empty = rewriter.create<tensor::EmptyOp>(loc, panelSizes, elem);
+  Value panel = rewriter.create<linalg::CopyOp>(loc, source, empty).getResult(0);
+  rewriter.setInsertionPoint(bSlice);
+  SmallVector<OpFoldResult> offsets{bSlice.getMixedOffsets()[0], rewriter.getIndexAttr(0)};
+  rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(bSlice, bSlice.getType(), panel, offsets,
+                                                      bSlice.getMixedSizes(), bSlice.getMixedStrides());
+}
+
 struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
   using TileMatmulBase::TileMatmulBase;
 
@@ -84,11 +118,23 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       }
       scf::SCFTilingOptions options;
       options.setTileSizes(sizes);
+      // A plain 2-D matmul with several row tiles packs B: the column loop
+      // goes outside, and each B panel (K x columns) is copied once into a
+      // contiguous buffer that every row tile then reads row by row (B's
+      // own rows may be 4 KiB apart, which thrashes L1 sets).
+      AffineMap bMap = op.getIndexingMapsArray()[1];
+      bool pack = n == 3 && ranges[0] > rows && ranges[2] >= 16 &&
+                  bMap == AffineMap::get(3, 0, {rewriter.getAffineDimExpr(2), rewriter.getAffineDimExpr(1)}, ctx);
+      if (pack)
+        options.setInterchange({1, 0, 2});
       rewriter.setInsertionPoint(op);
       auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
       if (failed(tiled))
         continue; // leave it on the scalar path
       rewriter.replaceOp(op, tiled->replacements);
+      if (pack && tiled->loops.size() == 3)
+        packB(rewriter, cast<scf::ForOp>(tiled->loops[0].getOperation()),
+              tiled->tiledOps.back(), ranges[1], ranges[2], columns);
       // Peel the partial tiles of the N then the M loop: every tile gets a
       // static shape, so it vectorizes without masks.
       SmallVector<scf::ForOp> loops;
@@ -96,10 +142,12 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
         if (auto f = dyn_cast<scf::ForOp>(l.getOperation()))
           loops.push_back(f);
       if (loops.size() >= 3) {
-        scf::ForOp mLoop = loops[loops.size() - 3], nLoop = loops[loops.size() - 2];
+        // The inner of the two tile loops first: peeling the outer one then
+        // copies both of its parts.
+        scf::ForOp outer = loops[loops.size() - 3], inner = loops[loops.size() - 2];
         scf::ForOp partial;
-        (void)scf::peelForLoopAndSimplifyBounds(rewriter, nLoop, partial);
-        (void)scf::peelForLoopAndSimplifyBounds(rewriter, mLoop, partial);
+        (void)scf::peelForLoopAndSimplifyBounds(rewriter, inner, partial);
+        (void)scf::peelForLoopAndSimplifyBounds(rewriter, outer, partial);
       }
     }
     // Fold the peeled bounds into static slice and tile shapes.
