@@ -128,6 +128,8 @@ FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions
   PipelineOptions pipeline;
   pipeline.entry = entry->getSymName().str();
   pipeline.symbol = options.symbol;
+  pipeline.tileRows = options.tileRows;
+  pipeline.tileColumns = options.tileColumns;
   if (options.gradientWrt && options.trainStep)
     return module.emitError() << "ask for gradients or a training step, not both";
   if (options.gradientWrt) {

@@ -57,6 +57,7 @@ static const Phase kPhases[] = {
        // Subset hoisting keeps each tile's accumulator in a loop-carried
        // vector across the k loop (on tensors, where nothing aliases).
        return "func.func(kiln-tile-matmul{vector-bits=" + std::to_string(o.vectorBits) +
+              " tile-m=" + std::to_string(o.tileRows) + " tile-n=" + std::to_string(o.tileColumns) +
               "}),canonicalize,cse,"
               "func.func(loop-invariant-code-motion,loop-invariant-subset-hoisting),canonicalize";
      }},

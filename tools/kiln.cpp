@@ -67,6 +67,7 @@ options:
                           --weight-decay W; --loss NAME picks the loss output
   --name SYMBOL           the exported entry symbol (default: kiln_main)
   --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
+  --tile-sizes M,N        matmul register tile (default: from the target)
   --print-ir-after-all    print the IR after every pass (stderr)
   --dump-dir DIR          write one numbered file per pass into DIR
   --timing                print the time of every pass, per phase (stderr)
@@ -175,6 +176,15 @@ int parseArgs(int argc, char **argv, Args &args) {
           break;
         start = comma + 1;
       }
+    } else if (arg == "--tile-sizes") {
+      if (!need(v))
+        return usageError("--tile-sizes needs M,N");
+      long long m = 0, n = 0;
+      char extra;
+      if (std::sscanf(v.c_str(), "%lld,%lld%c", &m, &n, &extra) != 2 || m <= 0 || n <= 0)
+        return usageError("--tile-sizes needs two positive numbers M,N, got '" + v + "'");
+      args.options.tileRows = m;
+      args.options.tileColumns = n;
     } else if (arg == "--train-step") {
       if (!args.options.trainStep)
         args.options.trainStep = kiln::TrainStepRequest{};

@@ -65,6 +65,9 @@ struct CompileOptions {
   bool printIrAfterAll = false; // every pass's output on stderr
   std::string dumpDir;       // one numbered file per pass
   bool timing = false;       // pass timing report on stderr
+  /// Register tile rows and columns of matmuls, for experiments (0: the
+  /// cost model's choice from the target).
+  int64_t tileRows = 0, tileColumns = 0;
   /// Compile `<entry>_grad` instead: the outputs followed by d_<arg> for
   /// each named argument (empty list: every parameter). Non-scalar outputs
   /// take a cotangent input d_<output>; rank-0 outputs are seeded with 1.

@@ -170,7 +170,8 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       SmallVector<int64_t> r = op.getStaticLoopRanges();
       size_t n = r.size();
       int64_t lanes = std::max<int64_t>(vectorBits / 32, 1);
-      int64_t maxRows = tileM > 0 ? tileM : 8, maxOutputs = tileN > 0 ? tileM * tileN : 16 * lanes;
+      int64_t maxRows = tileM > 0 ? tileM : 8;
+      int64_t maxOutputs = std::max<int64_t>(16 * lanes, maxRows * (tileN > 0 ? tileN : 16 * lanes));
       bool isTile = r[n - 1] == 1 && r[n - 3] <= maxRows && r[n - 3] * r[n - 2] <= maxOutputs;
       for (size_t i = 0; i + 3 < n; ++i)
         isTile &= r[i] == 1;
