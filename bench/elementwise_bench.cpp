@@ -2,6 +2,7 @@
 // by kiln-fuse-elementwise) against a single add, softmax and layer norm, in
 // GB/s of the bytes each must move, against this machine's stream triad.
 //   build/bench/kiln-elementwise-bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include "Yardsticks.h"
 #include "kiln/kiln.h"
 
 #include <benchmark/benchmark.h>
@@ -12,21 +13,6 @@
 namespace {
 
 constexpr int64_t kRows = 4096, kCols = 4096; // 16M elements
-
-double triadGBs() {
-  const size_t n = 16 << 20;
-  std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
-  double best = 0;
-  for (int r = 0; r < 5; ++r) {
-    auto start = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < n; ++i)
-      a[i] = b[i] + 0.5f * c[i];
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    benchmark::DoNotOptimize(a.data());
-    best = std::max(best, 3.0 * n * sizeof(float) / s / 1e9);
-  }
-  return best;
-}
 
 double triad = 0;
 
@@ -67,7 +53,7 @@ kiln::Tensor layerNorm(kiln::Graph &, kiln::Tensor x, kiln::Tensor y) { return k
 } // namespace
 
 int main(int argc, char **argv) {
-  triad = triadGBs();
+  triad = kiln::bench::measureTriad();
   std::printf("measured: stream triad %.1f GB/s (1 thread)\n", triad);
   // Each kernel reads x and y and writes z: 3 tensors of 64 MB.
   benchmark::RegisterBenchmark("add/16M", run, add, 3 * kTensorBytes)->UseRealTime();

@@ -6,6 +6,7 @@
 //       --benchmark_report_aggregates_only=true
 // (OpenBLAS 0.3.21 does not recognise this CPU and falls back to a slow
 // kernel unless OPENBLAS_CORETYPE names one; bench/run_gemm.sh sets it.)
+#include "Yardsticks.h"
 #include "kiln/kiln.h"
 
 #include <benchmark/benchmark.h>
@@ -26,42 +27,6 @@
 extern "C" void omp_set_num_threads(int);
 
 namespace {
-
-/// Peak f32 FMA GFLOP/s of one core: 12 independent accumulator chains.
-__attribute__((target("avx512f"))) double measurePeakAvx512() {
-  __m512 acc[12];
-  for (auto &a : acc)
-    a = _mm512_set1_ps(1.0f);
-  const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-  const long iterations = 20'000'000;
-  auto start = std::chrono::steady_clock::now();
-  for (long i = 0; i < iterations; ++i)
-    for (auto &a : acc)
-      a = _mm512_fmadd_ps(a, x, y);
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  float sink = 0;
-  for (auto &a : acc)
-    sink += _mm512_reduce_add_ps(a);
-  benchmark::DoNotOptimize(sink);
-  return 12.0 * 16 * 2 * double(iterations) / s / 1e9;
-}
-
-/// Stream triad a = b + s c over 3 x 64 MB, GB/s (one thread; the GEMV's
-/// yardstick).
-double measureTriad() {
-  const size_t n = 16 << 20;
-  std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
-  double best = 0;
-  for (int r = 0; r < 5; ++r) {
-    auto start = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < n; ++i)
-      a[i] = b[i] + 0.5f * c[i];
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    benchmark::DoNotOptimize(a.data());
-    best = std::max(best, 3.0 * n * sizeof(float) / s / 1e9);
-  }
-  return best;
-}
 
 double peakGflops = 0, triadGBs = 0;
 
@@ -134,8 +99,8 @@ void onednnGemm(benchmark::State &state, Shape s, int threads) {
 } // namespace
 
 int main(int argc, char **argv) {
-  peakGflops = measurePeakAvx512();
-  triadGBs = measureTriad();
+  peakGflops = kiln::bench::measurePeakAvx512();
+  triadGBs = kiln::bench::measureTriad();
   std::printf("measured: peak f32 FMA %.1f GFLOP/s (1 core, AVX-512), stream triad %.1f GB/s (1 thread)\n",
               peakGflops, triadGBs);
   std::vector<Shape> shapes{{128, 128, 128},  {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024},
