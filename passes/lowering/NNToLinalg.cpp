@@ -43,6 +43,13 @@ Value negInfConst(OpBuilder &b, Location loc, Type type) {
       loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(), /*Negative=*/true)));
 }
 
+/// A tensor of `shape` with every element `value` (an accumulator's start,
+/// or the zeros that a scatter writes into).
+Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value value) {
+  Value empty = b.create<tensor::EmptyOp>(loc, shape, value.getType());
+  return b.create<linalg::FillOp>(loc, value, empty).getResult(0);
+}
+
 /// Reads an operand of shape `operand` inside an iteration space whose first
 /// `outShape.size()` dimensions are the (broadcast) output's, operand aligned
 /// to the back: a size-1 operand dimension against a larger one reads index 0.
@@ -106,8 +113,7 @@ Value reduce(OpBuilder &b, Location loc, ValueRange inputs, ArrayRef<int64_t> ax
     if (!reduced)
       outShape.push_back(inType.getDimSize(i));
   }
-  Value empty = b.create<tensor::EmptyOp>(loc, outShape, initValue.getType());
-  Value init = b.create<linalg::FillOp>(loc, initValue, empty).getResult(0);
+  Value init = filledTensor(b, loc, outShape, initValue);
   SmallVector<AffineMap> maps(inputs.size(), AffineMap::getMultiDimIdentityMap(rank, ctx));
   maps.push_back(keptDimsMap(ctx, rank, axes));
   return buildGeneric(b, loc, init, inputs, maps, iterators, combine);
@@ -230,9 +236,7 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     iterators.push_back(utils::IteratorType::reduction);
 
     Type elem = outType.getElementType();
-    Value empty = rewriter.create<tensor::EmptyOp>(loc, outType.getShape(), elem);
-    Value zero = floatConst(rewriter, loc, elem, 0.0);
-    Value init = rewriter.create<linalg::FillOp>(loc, zero, empty).getResult(0);
+    Value init = filledTensor(rewriter, loc, outType.getShape(), floatConst(rewriter, loc, elem, 0.0));
     Value result = buildGeneric(rewriter, loc, init, {adaptor.getA(), adaptor.getB()},
                                 {aMap, bMap, outMap}, iterators,
                                 [](OpBuilder &b, Location l, ValueRange a) -> Value {
@@ -467,8 +471,7 @@ struct LogSoftmaxLowering : OpConversionPattern<LogSoftmaxOp> {
       if (i != axis)
         keptShape.push_back(type.getDimSize(i));
     }
-    Value sumInit = rewriter.create<linalg::FillOp>(
-        loc, zero, rewriter.create<tensor::EmptyOp>(loc, keptShape, elem).getResult()).getResult(0);
+    Value sumInit = filledTensor(rewriter, loc, keptShape, zero);
     Value sum = buildGeneric(rewriter, loc, sumInit, {x, max}, {id, kept, kept}, iterators,
                              [](OpBuilder &b, Location l, ValueRange a) -> Value {
                                Value e = b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, a[0], a[1]));
@@ -694,11 +697,7 @@ struct CrossEntropyLowering : OpConversionPattern<CrossEntropyOp> {
     Value max = reduce(rewriter, loc, logits, {axis}, negInfConst(rewriter, loc, elem), maxBody);
     SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
     iterators[axis] = utils::IteratorType::reduction;
-    Value sumInit =
-        rewriter.create<linalg::FillOp>(loc, zero, rewriter.create<tensor::EmptyOp>(
-                                                       loc, type.getShape().drop_back(), elem)
-                                                       .getResult())
-            .getResult(0);
+    Value sumInit = filledTensor(rewriter, loc, type.getShape().drop_back(), zero);
     Value sum = buildGeneric(rewriter, loc, sumInit, {logits, max}, {id, kept, kept}, iterators,
                              [](OpBuilder &b, Location l, ValueRange a) -> Value {
                                Value e = b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, a[0], a[1]));
@@ -711,9 +710,7 @@ struct CrossEntropyLowering : OpConversionPattern<CrossEntropyOp> {
       all.push_back(getAffineDimExpr(i, ctx));
     AffineMap posId = AffineMap::getMultiDimIdentityMap(pr, ctx);
     AffineMap toScalar = AffineMap::get(pr, 0, {}, ctx);
-    Value totalInit = rewriter.create<linalg::FillOp>(
-        loc, zero, rewriter.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{}, elem).getResult())
-                          .getResult(0);
+    Value totalInit = filledTensor(rewriter, loc, {}, zero);
     SmallVector<utils::IteratorType> reduceAll(pr, utils::IteratorType::reduction);
     Value total = buildGeneric(
         rewriter, loc, totalInit, {labels, max, sum}, {posId, posId, posId, toScalar}, reduceAll,
@@ -848,8 +845,7 @@ struct SliceScatterLowering : OpConversionPattern<SliceScatterOp> {
     int64_t rank = type.getRank();
     Value zero = isa<FloatType>(elem) ? floatConst(rewriter, loc, elem, 0.0)
                                       : rewriter.create<arith::ConstantOp>(loc, rewriter.getIntegerAttr(elem, 0)).getResult();
-    Value result = rewriter.create<linalg::FillOp>(
-        loc, zero, rewriter.create<tensor::EmptyOp>(loc, type.getShape(), elem).getResult()).getResult(0);
+    Value result = filledTensor(rewriter, loc, type.getShape(), zero);
     Value src = adaptor.getSrc();
     RankedTensorType srcType = tensorOf(src);
     if (srcType.getNumElements() == 0) {
@@ -898,9 +894,7 @@ struct ScatterAddLowering : OpConversionPattern<ScatterAddOp> {
     int64_t positions = tensorOf(adaptor.getIndices()).getNumElements();
     // As 2-D [rows, rowSize] and [positions, rowSize], 1-D indices.
     auto flatType = RankedTensorType::get({rows, rowSize}, elem);
-    Value table = rewriter.create<linalg::FillOp>(
-        loc, floatConst(rewriter, loc, elem, 0.0),
-        rewriter.create<tensor::EmptyOp>(loc, flatType.getShape(), elem).getResult()).getResult(0);
+    Value table = filledTensor(rewriter, loc, flatType.getShape(), floatConst(rewriter, loc, elem, 0.0));
     if (rows == 0 || positions == 0 || rowSize == 0) {
       rewriter.replaceOp(op, reshapeTo(rewriter, loc, table, type));
       return success();
