@@ -29,29 +29,22 @@ Value NNBuilder::splat(double value, RankedTensorType type) {
   return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, element));
 }
 
-#define KILN_BINARY(Name, OpT)                                                                 \
+// Binary ops and comparisons differ only in their result-type rule.
+#define KILN_BINARY(Name, OpT, infer)                                                          \
   Value NNBuilder::Name(Value x, Value y) {                                                    \
-    auto t = must(inferBroadcast(std::nullopt, OpT::getOperationName(), typeOf(x), typeOf(y)), \
+    auto t = must(infer(std::nullopt, OpT::getOperationName(), typeOf(x), typeOf(y)),          \
                   OpT::getOperationName());                                                    \
     return b.create<OpT>(loc, t, x, y);                                                        \
   }
-KILN_BINARY(add, AddOp)
-KILN_BINARY(sub, SubOp)
-KILN_BINARY(mul, MulOp)
-KILN_BINARY(div, DivOp)
-KILN_BINARY(pow, PowOp)
+KILN_BINARY(add, AddOp, inferBroadcast)
+KILN_BINARY(sub, SubOp, inferBroadcast)
+KILN_BINARY(mul, MulOp, inferBroadcast)
+KILN_BINARY(div, DivOp, inferBroadcast)
+KILN_BINARY(pow, PowOp, inferBroadcast)
+KILN_BINARY(gt, GtOp, inferCompare)
+KILN_BINARY(lt, LtOp, inferCompare)
+KILN_BINARY(eq, EqOp, inferCompare)
 #undef KILN_BINARY
-
-#define KILN_COMPARE(Name, OpT)                                                                \
-  Value NNBuilder::Name(Value x, Value y) {                                                    \
-    auto t = must(inferCompare(std::nullopt, OpT::getOperationName(), typeOf(x), typeOf(y)),   \
-                  OpT::getOperationName());                                                    \
-    return b.create<OpT>(loc, t, x, y);                                                        \
-  }
-KILN_COMPARE(gt, GtOp)
-KILN_COMPARE(lt, LtOp)
-KILN_COMPARE(eq, EqOp)
-#undef KILN_COMPARE
 
 Value NNBuilder::neg(Value x) { return b.create<NegOp>(loc, x); }
 Value NNBuilder::exp(Value x) { return b.create<ExpOp>(loc, x); }

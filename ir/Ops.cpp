@@ -33,20 +33,20 @@ static LogicalResult verifyResultType(Operation *op, FailureOr<RankedTensorType>
 // Binary elementwise ops: NumPy broadcasting.
 //===----------------------------------------------------------------------===//
 
-#define KILN_BINARY_VERIFY(OpT)                                                                \
+// Binary ops and comparisons: the result type must be what the op's shape
+// rule (ShapeRules) infers from the two operand types.
+#define KILN_VERIFY_BY_RULE(OpT, infer)                                                        \
   LogicalResult OpT::verify() {                                                                \
     return verifyResultType(                                                                   \
-        *this, inferBroadcast(getLoc(), getOperationName(), getLhs().getType(),                \
-                              getRhs().getType()));                                            \
+        *this, infer(getLoc(), getOperationName(), getLhs().getType(), getRhs().getType()));   \
   }
-KILN_BINARY_VERIFY(AddOp)
-KILN_BINARY_VERIFY(SubOp)
-KILN_BINARY_VERIFY(MulOp)
-KILN_BINARY_VERIFY(DivOp)
-KILN_BINARY_VERIFY(MaxOp)
-KILN_BINARY_VERIFY(MinOp)
-KILN_BINARY_VERIFY(PowOp)
-#undef KILN_BINARY_VERIFY
+KILN_VERIFY_BY_RULE(AddOp, inferBroadcast)
+KILN_VERIFY_BY_RULE(SubOp, inferBroadcast)
+KILN_VERIFY_BY_RULE(MulOp, inferBroadcast)
+KILN_VERIFY_BY_RULE(DivOp, inferBroadcast)
+KILN_VERIFY_BY_RULE(MaxOp, inferBroadcast)
+KILN_VERIFY_BY_RULE(MinOp, inferBroadcast)
+KILN_VERIFY_BY_RULE(PowOp, inferBroadcast)
 
 /// True if `attr` is a constant whose elements all equal `value`.
 static bool isSplatOf(Attribute attr, double value) {
@@ -79,19 +79,13 @@ OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
 // Comparisons, select, cast
 //===----------------------------------------------------------------------===//
 
-#define KILN_COMPARE_VERIFY(OpT)                                                               \
-  LogicalResult OpT::verify() {                                                                \
-    return verifyResultType(                                                                   \
-        *this, inferCompare(getLoc(), getOperationName(), getLhs().getType(),                  \
-                            getRhs().getType()));                                              \
-  }
-KILN_COMPARE_VERIFY(EqOp)
-KILN_COMPARE_VERIFY(NeOp)
-KILN_COMPARE_VERIFY(LtOp)
-KILN_COMPARE_VERIFY(LeOp)
-KILN_COMPARE_VERIFY(GtOp)
-KILN_COMPARE_VERIFY(GeOp)
-#undef KILN_COMPARE_VERIFY
+KILN_VERIFY_BY_RULE(EqOp, inferCompare)
+KILN_VERIFY_BY_RULE(NeOp, inferCompare)
+KILN_VERIFY_BY_RULE(LtOp, inferCompare)
+KILN_VERIFY_BY_RULE(LeOp, inferCompare)
+KILN_VERIFY_BY_RULE(GtOp, inferCompare)
+KILN_VERIFY_BY_RULE(GeOp, inferCompare)
+#undef KILN_VERIFY_BY_RULE
 
 LogicalResult SelectOp::verify() {
   return verifyResultType(*this, inferSelect(getLoc(), getCond().getType(), getA().getType(),
