@@ -8,6 +8,7 @@
 // kernel unless OPENBLAS_CORETYPE names one; bench/run_gemm.sh sets it.)
 #include "Yardsticks.h"
 #include "kiln/kiln.h"
+#include "kiln_rt.h" // kiln_context: the thread count per call
 
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -60,7 +61,7 @@ void setCounters(benchmark::State &state, const Shape &s, int threads) {
       benchmark::Counter(100 * perIteration / 1e9 / peak, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void kilnGemm(benchmark::State &state, Shape s) {
+void kilnGemm(benchmark::State &state, Shape s, int threads) {
   kiln::Graph g("gemm");
   g.output(kiln::matmul(g.input("a", {s.m, s.k}), g.input("b", {s.k, s.n})), "c");
   auto fn = kiln::Function::compile(g);
@@ -71,9 +72,12 @@ void kilnGemm(benchmark::State &state, Shape s) {
   Operands o(s);
   kiln::HostTensor workspace(kiln::DType::f32, {int64_t(fn->workspaceSize() / 4) + 16});
   void *buffers[] = {o.a.data(), o.b.data(), o.c.data()};
+  kiln_context ctx;
+  kiln_context_init(&ctx);
+  ctx.num_threads = threads; // the runtime's pool (KILN_NUM_THREADS is the default)
   for (auto _ : state)
-    benchmark::DoNotOptimize(fn->entry()(buffers, nullptr, workspace.data()));
-  setCounters(state, s, 1);
+    benchmark::DoNotOptimize(fn->entry()(buffers, &ctx, workspace.data()));
+  setCounters(state, s, threads);
 }
 
 void openblasGemm(benchmark::State &state, Shape s, int threads) {
@@ -106,8 +110,9 @@ int main(int argc, char **argv) {
   std::vector<Shape> shapes{{128, 128, 128},  {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024},
                             {2048, 2048, 2048}, {512, 768, 768}, {512, 3072, 768}, {1, 4096, 4096}};
   for (const Shape &s : shapes) {
-    benchmark::RegisterBenchmark(("kiln/" + s.name() + "/threads:1").c_str(), kilnGemm, s)->UseRealTime();
     for (int t : {1, 2}) {
+      benchmark::RegisterBenchmark(("kiln/" + s.name() + "/threads:" + std::to_string(t)).c_str(),
+                                   kilnGemm, s, t)->UseRealTime();
       benchmark::RegisterBenchmark(("openblas/" + s.name() + "/threads:" + std::to_string(t)).c_str(),
                                    openblasGemm, s, t)->UseRealTime();
       benchmark::RegisterBenchmark(("onednn/" + s.name() + "/threads:" + std::to_string(t)).c_str(),

@@ -10,6 +10,7 @@
 //                                              bench/compile_latency.sh)
 #include "../examples/charlm/charlm_model.h"
 #include "kiln/kiln.h"
+#include "kiln_rt.h" // kiln_num_threads: KILN_NUM_THREADS or the CPUs
 
 #include <algorithm>
 #include <chrono>
@@ -59,7 +60,7 @@ int main(int argc, char **argv) {
     std::fputs(g.str().c_str(), f);
     std::fclose(f);
   };
-  std::printf("kiln train-step benchmark (1 thread, untiled code generation)\n");
+  std::printf("kiln train-step benchmark (threads: %d, from KILN_NUM_THREADS or the CPUs)\n", kiln_num_threads());
   {
     CharLmConfig c;
     c.vocab = 96;

@@ -58,12 +58,16 @@ struct Function::Impl {
   std::unique_ptr<JitObject> jit;
   std::string symbol;
   HostTensor workspace; // planned temporaries, reused by every call
+  int numThreads = 0;   // kiln_context.num_threads: 0 is the runtime's default
 };
 
 Function::Function(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Function::Function(Function &&) noexcept = default;
 Function &Function::operator=(Function &&) noexcept = default;
 Function::~Function() = default;
+
+void Function::setNumThreads(int threads) { impl_->numThreads = threads < 0 ? 0 : threads; }
+int Function::numThreads() const { return impl_->numThreads; }
 
 Result<std::string> lowerToStage(const std::string &source, const std::string &sourceName,
                                  const std::string &stage, const CompileOptions &options) {
@@ -175,6 +179,7 @@ Result<std::vector<HostTensor>> Function::run(const std::vector<HostTensor> &inp
     buffers.push_back(out.data());
   kiln_context ctx;
   kiln_context_init(&ctx);
+  ctx.num_threads = impl_->numThreads;
   int32_t status = impl_->jit->entry()(buffers.data(), &ctx, impl_->workspace.data());
   if (status != KILN_OK)
     return Error{impl_->symbol + " failed: " + kiln_strerror(status)};

@@ -64,6 +64,8 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
            "the target's vector width: 512 (AVX-512, 32 registers), 256 or 128 (16 registers)">,
     Option<"tileM", "tile-m", "int64_t", "0", "rows of a register tile (0: from the cost model)">,
     Option<"tileN", "tile-n", "int64_t", "0", "columns of a register tile (0: from the cost model)">,
+    Option<"parallelMinFlops", "parallel-min-flops", "int64_t", "4000000",
+           "mark the output-tile loops of matmuls with at least this many flops `kiln.parallel`">,
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];
@@ -152,6 +154,26 @@ def CopiesToLinalg : Pass<"kiln-copies-to-linalg", "mlir::func::FuncOp"> {
     loops (LLVM turns contiguous ones back into memcpy).
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
+  let summary = "Run loops marked kiln.parallel on the runtime's thread pool";
+  let description = [{
+    Each outermost scf.for marked `kiln.parallel` (with at least two
+    iterations and no results) is outlined into
+    `@<f>_parallel_<k>(%begin, %end : index, %args, %scratch : !llvm.ptr)`,
+    which runs iterations [begin, end), and replaced by a call
+    `kiln_rt1_parallel_for(@<f>_parallel_<k>, trips, args, scratch_bytes)`.
+    Captured memrefs travel as LLVM descriptors in a stack struct (bridged
+    by unrealized casts that the LLVM lowering folds). Buffers private to an
+    iteration (allocated in the body, or before the loop but used only in it
+    and overwritten first in each iteration, like a packed B panel) become
+    views of the calling thread's scratch. Chunks are whole iterations, so
+    no reduction is split and every thread count gives identical bits.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::func::FuncDialect",
+                           "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
 }
 
 def PlanWorkspace : Pass<"kiln-plan-workspace", "mlir::ModuleOp"> {

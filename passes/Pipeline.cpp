@@ -71,7 +71,11 @@ static const Phase kPhases[] = {
               "function-boundary-type-conversion=identity-layout-map},"
               "drop-equivalent-buffer-results,"
               "buffer-results-to-out-params{hoist-static-allocs=1},"
-              "func.func(kiln-copies-to-linalg,buffer-loop-hoisting),"
+              "func.func(kiln-copies-to-linalg),canonicalize,"
+              // Before hoisting: a buffer private to a parallel loop's
+              // iterations moves to each thread's scratch, not out of the loop.
+              "kiln-parallelize-loops,"
+              "func.func(buffer-loop-hoisting),"
               "canonicalize,"
               "ownership-based-buffer-deallocation,"
               "canonicalize,"

@@ -32,6 +32,10 @@ extern "C" {
 #define kiln_init_normal kiln_rt1_init_normal
 #define kiln_init_uniform kiln_rt1_init_uniform
 #define kiln_init_fill kiln_rt1_init_fill
+#define kiln_parallel_for kiln_rt1_parallel_for
+#define kiln_parallel_begin kiln_rt1_parallel_begin
+#define kiln_parallel_end kiln_rt1_parallel_end
+#define kiln_num_threads kiln_rt1_num_threads
 
 /* Every buffer passed to a compiled function is aligned to this many bytes. */
 #define KILN_ALIGNMENT 64
@@ -117,6 +121,24 @@ void kiln_init_uniform(void *data, kiln_dtype dtype, int64_t count, double low, 
                        uint64_t seed);
 /* Fills with one value. */
 void kiln_init_fill(void *data, kiln_dtype dtype, int64_t count, double value);
+
+/* ---- parallel loops (parallel.c) -------------------------------------- */
+
+/* The default thread count of compiled functions: KILN_NUM_THREADS if set
+ * (a positive integer), else the CPUs this process may run on.
+ * kiln_context.num_threads overrides it per call (0 keeps the default). */
+int kiln_num_threads(void);
+
+/* Called by generated code, not by users. A compiled function brackets
+ * its body with begin/end; end returns KILN_OK or the first error of its
+ * parallel loops (KILN_ERR_OUT_OF_MEMORY when scratch could not be had). */
+typedef void (*kiln_loop_body)(int64_t begin, int64_t end, void *args, void *scratch);
+void kiln_parallel_begin(const kiln_context *ctx);
+int32_t kiln_parallel_end(void);
+/* Runs body(begin, end, args, scratch) over [0, iterations) in contiguous
+ * chunks, one per thread; each thread's scratch holds scratch_bytes
+ * (KILN_ALIGNMENT-aligned) for the chunk's private buffers. */
+void kiln_parallel_for(kiln_loop_body body, int64_t iterations, void *args, int64_t scratch_bytes);
 
 #ifdef __cplusplus
 }

@@ -122,6 +122,12 @@ public:
   Status setParam(const std::string &name, const HostTensor &value);
   Status loadParam(const std::string &name, const std::string &npyPath);
 
+  /// Threads for run()'s parallel loops (matmul tiles); 0, the default,
+  /// means KILN_NUM_THREADS if set, else the CPUs this process may use.
+  /// Results are bit-identical for every count.
+  void setNumThreads(int threads);
+  int numThreads() const;
+
   /// The exported entry (docs/abi.md), for callers that manage buffers.
   using Entry = int32_t (*)(void *const *buffers, void *ctx, void *workspace);
   Entry entry() const;

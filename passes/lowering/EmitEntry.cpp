@@ -18,6 +18,14 @@ constexpr int32_t kErrNullBuffer = 1;
 constexpr int32_t kErrMisaligned = 2;
 constexpr int64_t kAlignment = 64;
 
+/// The declaration of runtime function `name`, added once.
+LLVM::LLVMFuncOp runtimeFunction(ModuleOp module, StringRef name, Type result, ArrayRef<Type> params) {
+  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  return b.create<LLVM::LLVMFuncOp>(module.getLoc(), name, LLVM::LLVMFunctionType::get(result, params));
+}
+
 struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
   using EmitEntryBase::EmitEntryBase;
 
@@ -131,7 +139,23 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
       b.create<LLVM::StoreOp>(loc, zero32, statusSlot);
       pointers[statusArg] = statusSlot;
     }
+    // Parallel loops (kiln-parallelize-loops) take the thread count from
+    // ctx and report a failure (no scratch memory) when the model returns.
+    bool parallel = bool(module.lookupSymbol<LLVM::LLVMFuncOp>("kiln_rt1_parallel_for"));
+    if (parallel)
+      b.create<LLVM::CallOp>(loc, runtimeFunction(module, "kiln_rt1_parallel_begin",
+                                                  LLVM::LLVMVoidType::get(ctx), {ptrType}),
+                             ValueRange{context});
     b.create<LLVM::CallOp>(loc, model, pointers);
+    if (parallel) {
+      Value code = b.create<LLVM::CallOp>(loc, runtimeFunction(module, "kiln_rt1_parallel_end", i32, {}),
+                                          ValueRange{})
+                       .getResult();
+      Value failed = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, code, zero32);
+      Block *fine = fn.addBlock();
+      b.create<LLVM::CondBrOp>(loc, failed, fail, ValueRange{code}, fine, ValueRange{});
+      b.setInsertionPointToStart(fine);
+    }
     if (statusArg >= 0) {
       // A run-time error of the model (an index out of range) is the result.
       Value code = b.create<LLVM::LoadOp>(loc, i32, statusSlot);

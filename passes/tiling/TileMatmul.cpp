@@ -20,6 +20,10 @@ using namespace mlir;
 
 namespace {
 
+/// Marks a loop whose iterations write disjoint outputs and may run on
+/// different threads (see kiln-parallelize-loops).
+constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+
 /// A matmul-like contraction kiln can tile: static shapes, all loops parallel
 /// but the last (the reduction), projected-permutation maps, a multiply-add
 /// body.
@@ -132,6 +136,14 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       if (failed(tiled))
         continue; // leave it on the scalar path
       rewriter.replaceOp(op, tiled->replacements);
+      // The output-tile loops (all but the k loop) are independent: mark
+      // them for kiln-parallelize-loops when the matmul is worth threads.
+      double flops = 2;
+      for (int64_t r : ranges)
+        flops *= double(r);
+      if (flops >= double(parallelMinFlops))
+        for (LoopLikeOpInterface l : ArrayRef(tiled->loops).drop_back())
+          l->setAttr(kParallelAttr, rewriter.getUnitAttr());
       if (pack && tiled->loops.size() == 3)
         packB(rewriter, cast<scf::ForOp>(tiled->loops[0].getOperation()),
               tiled->tiledOps.back(), ranges[1], ranges[2], columns);

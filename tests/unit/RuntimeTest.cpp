@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <string>
@@ -644,3 +646,56 @@ TEST(RuntimeInit, FillAndOtherDtypes) {
 }
 
 } // namespace
+
+// ---- the thread pool (runtime/parallel.c) -------------------------------
+
+namespace {
+
+struct Coverage {
+  std::vector<std::atomic<int>> hits;
+  std::atomic<int> misaligned{0};
+  std::atomic<int> chunks{0};
+  explicit Coverage(int64_t n) : hits(size_t(n)) {}
+};
+
+void countChunk(int64_t begin, int64_t end, void *args, void *scratch) {
+  auto *c = static_cast<Coverage *>(args);
+  c->chunks++;
+  if (reinterpret_cast<uintptr_t>(scratch) % KILN_ALIGNMENT != 0)
+    c->misaligned++;
+  std::memset(scratch, 0x5a, 4096); // the scratch is this thread's alone
+  for (int64_t i = begin; i < end; ++i)
+    c->hits[size_t(i)]++;
+}
+
+} // namespace
+
+TEST(RuntimeParallel, EveryIterationOnceForEveryThreadCount) {
+  for (int threads : {0, 1, 2, 3, 7}) {
+    for (int64_t n : {int64_t(1), int64_t(2), int64_t(5), int64_t(1000)}) {
+      kiln_context ctx;
+      kiln_context_init(&ctx);
+      ctx.num_threads = threads;
+      Coverage c(n);
+      kiln_parallel_begin(&ctx);
+      kiln_parallel_for(countChunk, n, &c, 4096);
+      EXPECT_EQ(kiln_parallel_end(), KILN_OK);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(c.hits[size_t(i)].load(), 1) << "iteration " << i << " of " << n << ", threads " << threads;
+      EXPECT_EQ(c.misaligned.load(), 0);
+      int expected = int(std::min<int64_t>(n, threads == 0 ? kiln_num_threads() : threads));
+      EXPECT_LE(c.chunks.load(), expected);
+    }
+  }
+}
+
+TEST(RuntimeParallel, NoIterationsRunsNothing) {
+  Coverage c(1);
+  kiln_parallel_begin(nullptr);
+  kiln_parallel_for(countChunk, 0, &c, 4096);
+  kiln_parallel_for(countChunk, -3, &c, 4096);
+  EXPECT_EQ(kiln_parallel_end(), KILN_OK);
+  EXPECT_EQ(c.chunks.load(), 0);
+}
+
+TEST(RuntimeParallel, DefaultThreadCountIsPositive) { EXPECT_GE(kiln_num_threads(), 1); }
