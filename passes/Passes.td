@@ -156,6 +156,29 @@ def CopiesToLinalg : Pass<"kiln-copies-to-linalg", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def TileRows : Pass<"kiln-tile-rows", "mlir::func::FuncOp"> {
+  let summary = "Make softmax, layer_norm and the losses one vectorized kernel per row";
+  let description = [{
+    A group of linalg ops that reduce over the last dimension and use the
+    result row by row (what softmax, log_softmax, layer_norm and the losses
+    lower to) becomes one kernel: the last op of the group is tiled to one
+    row and the group's producers fused into that loop, which is marked
+    `kiln.parallel` (rows are independent) when the group is large enough. Inside a row, reductions become
+    vector-wide partial reductions and elementwise ops vector-wide chunks
+    (the partial chunk peeled), each vectorized at its static shape. A row
+    is read from memory once; its temporaries stay in L1.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", "512", "the target's vector width">,
+    Option<"parallelMinElements", "parallel-min-elements", "int64_t", "65536",
+           "mark the row loop `kiln.parallel` from this many elements on">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::tensor::TensorDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
+                           "mlir::bufferization::BufferizationDialect"];
+}
+
 def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
   let summary = "Run loops marked kiln.parallel on the runtime's thread pool";
   let description = [{

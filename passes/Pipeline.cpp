@@ -52,13 +52,14 @@ static const Phase kPhases[] = {
      }},
 
     {"tiled",
-     "matmuls as peeled, vectorized register tiles sized for the target (8x32 on AVX-512)",
+     "matmuls as peeled, vectorized register tiles sized for the target (8x32 on AVX-512); "
+     "softmax, layer_norm and losses as one vectorized kernel per row",
      [](const PipelineOptions &o) -> std::string {
        // Subset hoisting keeps each tile's accumulator in a loop-carried
        // vector across the k loop (on tensors, where nothing aliases).
        return "func.func(kiln-tile-matmul{vector-bits=" + std::to_string(o.vectorBits) +
               " tile-m=" + std::to_string(o.tileRows) + " tile-n=" + std::to_string(o.tileColumns) +
-              "}),canonicalize,cse,"
+              "},kiln-tile-rows{vector-bits=" + std::to_string(o.vectorBits) + "}),canonicalize,cse,"
               "func.func(loop-invariant-code-motion,loop-invariant-subset-hoisting),canonicalize";
      }},
 
@@ -69,6 +70,10 @@ static const Phase kPhases[] = {
               "eliminate-empty-tensors,"
               "one-shot-bufferize{bufferize-function-boundaries=1 "
               "function-boundary-type-conversion=identity-layout-map},"
+              // Loops yield the buffer they were given: folding their results
+              // to it lets a result's buffer be the caller's out-parameter
+              // (no copy), as buffer-results-to-out-params sees the alloc.
+              "canonicalize,"
               "drop-equivalent-buffer-results,"
               "buffer-results-to-out-params{hoist-static-allocs=1},"
               "func.func(kiln-copies-to-linalg),canonicalize,"

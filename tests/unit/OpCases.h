@@ -231,6 +231,14 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"layer_norm_row_of_65", {{1, 65}}, [](Graph &, const std::vector<Tensor> &x) {
                      return layer_norm(x[0], {1});
                    }});
+  // Rows longer than one vector piece (kiln-tile-rows splits them into
+  // pieces of 64 and peels the rest): 131 = 2 x 64 + 3, 197 = 3 x 64 + 5.
+  cases.push_back({"softmax_long_rows", {{3, 131}}, sm(-1), -10, 10});
+  cases.push_back({"log_softmax_long_rows", {{2, 197}}, lsm(-1), -10, 10});
+  cases.push_back({"layer_norm_long_rows", {{2, 2, 197}, {197}, {197}},
+                   [](Graph &, const std::vector<Tensor> &x) {
+                     return layer_norm(x[0], x[1], x[2], {-1});
+                   }});
 
   for (bool tanhForm : {false, true})
     for (Shape shape : {Shape{7}, Shape{3, 33}})
@@ -281,6 +289,9 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"cross_entropy_2d", {{4, 7}, {4}},
                    [](Graph &, const std::vector<Tensor> &x) { return cross_entropy(x[0], x[1]); },
                    -5, 5, {{1, DType::i64, 7}}});
+  cases.push_back({"cross_entropy_long_rows", {{3, 131}, {3}},
+                   [](Graph &, const std::vector<Tensor> &x) { return cross_entropy(x[0], x[1]); },
+                   -5, 5, {{1, DType::i64, 131}}});
   cases.push_back({"cross_entropy_3d_i32", {{2, 3, 5}, {2, 3}},
                    [](Graph &, const std::vector<Tensor> &x) { return cross_entropy(x[0], x[1]); },
                    -30, 30, {{1, DType::i32, 5}}});

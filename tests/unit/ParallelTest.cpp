@@ -1,7 +1,8 @@
 //===- ParallelTest.cpp - parallel tile loops: same bits on every count ---===//
 //
 // Matmuls big enough for threads (kiln-tile-matmul's parallel-min-flops)
-// run their output-tile loops on the runtime's pool. Each case checks that
+// run their output-tile loops on the runtime's pool, row kernels (softmax,
+// layer_norm; kiln-tile-rows) their rows. Each case checks that
 // the compiled code really calls the pool, that 1, 2 and 3 threads give
 // bit-identical results (reductions are never split), and that the result
 // matches the reference interpreter; awkward shapes (primes, 1, tall and
@@ -38,6 +39,14 @@ const Case kCases[] = {
      [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); }},
     {"mlp_layer_bias_relu", {{128, 300}, {300, 257}, {257}},
      [](Graph &, const std::vector<Tensor> &x) { return relu(matmul(x[0], x[1]) + x[2]); }},
+    // Row kernels (kiln-tile-rows): rows of 301 (pieces of 64 and a peeled
+    // 45), 257 rows in parallel; layer_norm over 3-D rows of 1031.
+    {"softmax_rows_257x301", {{257, 301}},
+     [](Graph &, const std::vector<Tensor> &x) { return softmax(x[0]); }},
+    {"log_softmax_rows_257x301", {{257, 301}},
+     [](Graph &, const std::vector<Tensor> &x) { return log_softmax(x[0]); }},
+    {"layer_norm_rows_3x29x1031", {{3, 29, 1031}, {1031}, {1031}},
+     [](Graph &, const std::vector<Tensor> &x) { return layer_norm(x[0], x[1], x[2]); }},
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }

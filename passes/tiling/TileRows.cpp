@@ -1,0 +1,277 @@
+//===- TileRows.cpp - row kernels: softmax, layer_norm, losses by row -----===//
+//
+// softmax, log_softmax, layer_norm and the losses lower to a few linalg ops
+// that reduce over the last dimension and broadcast the result back. Run one
+// by one, each streams the whole tensor through memory, and each row
+// reduction is a serial chain. This pass makes each such group one kernel:
+//
+//  1. The kernel is the last op of the group (the root: its result leaves
+//     the group) and every producer that only feeds the group and indexes
+//     rows the same way (its outer loops parallel, row dims first). The root
+//     is tiled to one row (outer dims 1, the last dim whole) and the group
+//     fused into that loop (scf::tileConsumerAndFuseProducersUsingSCF), so a
+//     row is read from memory once and its temporaries stay in L1. The row
+//     loop is marked kiln.parallel: rows are independent.
+//  2. Within a row, reductions are tiled into vector-wide partial
+//     reductions (scf::tileReductionUsingScf) and elementwise ops into
+//     vector-wide chunks, the partial chunks peeled, and every piece
+//     vectorized at its static shape.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_TILEROWS
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+/// Marks a row loop made here until its pieces are vectorized; the value is
+/// the number of row dimensions (all but the last).
+constexpr llvm::StringLiteral kRowKernelAttr = "kiln.row_kernel";
+
+/// The first `rowDims` results of `map` are d0, d1, ...: the map indexes
+/// rows the way the kernel's loops do.
+bool rowsFirst(AffineMap map, int64_t rowDims) {
+  if (map.getNumResults() < unsigned(rowDims))
+    return false;
+  for (int64_t i = 0; i < rowDims; ++i) {
+    auto d = dyn_cast<AffineDimExpr>(map.getResult(i));
+    if (!d || d.getPosition() != unsigned(i))
+      return false;
+  }
+  return true;
+}
+
+/// A generic whose first `rowDims` loops are parallel and index its
+/// outputs row-first; inputs either index rows first or not at all
+/// (broadcast along rows, like layer_norm's gamma).
+bool isRowAligned(linalg::GenericOp op, int64_t rowDims) {
+  if (!op.hasPureTensorSemantics() || op.getNumLoops() < unsigned(rowDims))
+    return false;
+  auto iterators = op.getIteratorTypesArray();
+  for (int64_t i = 0; i < rowDims; ++i)
+    if (!linalg::isParallelIterator(iterators[i]))
+      return false;
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (op.isDpsInit(&operand) ? !rowsFirst(map, rowDims) : !rowsFirst(map, rowDims) &&
+                                                                llvm::any_of(map.getResults(), [&](AffineExpr e) {
+                                                                  for (int64_t i = 0; i < rowDims; ++i)
+                                                                    if (e.isFunctionOfDim(i))
+                                                                      return true;
+                                                                  return false;
+                                                                }))
+      return false;
+  }
+  for (int64_t size : op.getStaticLoopRanges())
+    if (ShapedType::isDynamic(size))
+      return false;
+  return true;
+}
+
+bool isRowReduction(linalg::GenericOp op, int64_t rowDims) {
+  auto iterators = op.getIteratorTypesArray();
+  return int64_t(iterators.size()) == rowDims + 1 && linalg::isReductionIterator(iterators.back());
+}
+
+/// The group around `root`: ops that feed only the group, row-aligned.
+/// Visited in reverse program order, so users join before producers.
+llvm::SetVector<Operation *> groupOf(linalg::GenericOp root, int64_t rowDims) {
+  llvm::SetVector<Operation *> group;
+  group.insert(root);
+  Block *block = root->getBlock();
+  for (Operation &op : llvm::reverse(llvm::make_range(block->begin(), root->getIterator()))) {
+    if (!isa<linalg::GenericOp, linalg::FillOp>(op))
+      continue;
+    if (auto g = dyn_cast<linalg::GenericOp>(op); g && !isRowAligned(g, rowDims))
+      continue;
+    if (op.use_empty())
+      continue;
+    bool feedsOnlyGroup = llvm::all_of(op.getUsers(), [&](Operation *user) { return group.contains(user); });
+    // Each use must read the value row-first (a per-row value, not a
+    // broadcast of something computed over all rows).
+    bool rowUses = llvm::all_of(op.getUses(), [&](OpOperand &use) {
+      auto user = dyn_cast<linalg::GenericOp>(use.getOwner());
+      return user && rowsFirst(user.getMatchingIndexingMap(&use), rowDims);
+    });
+    if (feedsOnlyGroup && rowUses)
+      group.insert(&op);
+  }
+  return group;
+}
+
+struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
+  using TileRowsBase::TileRowsBase;
+
+  /// The last row-aligned generic at the function's top level that
+  /// reduces rows somewhere in its group (and is not yet a kernel).
+  std::optional<std::pair<linalg::GenericOp, llvm::SetVector<Operation *>>> nextRoot(func::FuncOp f) {
+    for (Operation &op : llvm::reverse(f.getBody().front())) {
+      auto g = dyn_cast<linalg::GenericOp>(op);
+      if (!g || g.getNumDpsInits() != 1 || g.getNumLoops() < 2 || done.contains(g))
+        continue;
+      int64_t rowDims = int64_t(g.getNumLoops()) - 1;
+      if (!isRowAligned(g, rowDims) || !linalg::isParallelIterator(g.getIteratorTypesArray().back()))
+        continue;
+      auto group = groupOf(g, rowDims);
+      bool reduces = llvm::any_of(group, [&](Operation *member) {
+        auto m = dyn_cast<linalg::GenericOp>(member);
+        return m && isRowReduction(m, rowDims);
+      });
+      if (reduces)
+        return std::make_pair(g, group);
+      done.insert(g);
+    }
+    return std::nullopt;
+  }
+
+  void runOnOperation() override {
+    func::FuncOp f = getOperation();
+    IRRewriter rewriter(&getContext());
+    while (auto next = nextRoot(f)) {
+      auto [root, group] = *next;
+      int64_t rowDims = int64_t(root.getNumLoops()) - 1;
+      int64_t elements = 1; // (the root is erased below)
+      for (int64_t r : root.getStaticLoopRanges())
+        elements *= r;
+      scf::SCFTilingOptions tiling;
+      SmallVector<OpFoldResult> sizes(rowDims, rewriter.getIndexAttr(1));
+      sizes.push_back(rewriter.getIndexAttr(0)); // the row stays whole
+      tiling.setTileSizes(sizes);
+      scf::SCFTileAndFuseOptions options;
+      options.setTilingOptions(tiling);
+      options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer, bool) {
+        return std::make_tuple(group.contains(producer.getOwner()), false);
+      });
+      rewriter.setInsertionPoint(root);
+      auto result = scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(root.getOperation()), options);
+      if (failed(result)) {
+        done.insert(root);
+        continue;
+      }
+      for (auto [original, replacement] : result->replacements)
+        rewriter.replaceAllUsesWith(original, replacement);
+      for (Operation *member : llvm::reverse(group))
+        if (member->use_empty()) {
+          done.erase(member);
+          rewriter.eraseOp(member);
+        }
+      if (result->loops.empty())
+        continue;
+      if (elements >= parallelMinElements)
+        result->loops.front()->setAttr(kParallelAttr, rewriter.getUnitAttr());
+      result->loops.front()->setAttr(kRowKernelAttr, rewriter.getI64IntegerAttr(rowDims));
+    }
+    // A producer with two users in the group was fused twice (softmax's
+    // exponentials feed the sum and the division): one copy stays.
+    DominanceInfo dominance;
+    eliminateCommonSubExpressions(rewriter, dominance, f);
+    SmallVector<std::pair<linalg::GenericOp, int64_t>> rowOps;
+    f.walk([&](scf::ForOp kernel) {
+      if (auto rowDims = kernel->getAttrOfType<IntegerAttr>(kRowKernelAttr))
+        kernel.walk([&](linalg::GenericOp g) { rowOps.push_back({g, rowDims.getInt()}); });
+    });
+    for (auto [g, loops] : rowOps)
+      splitRowOp(rewriter, g, loops);
+    // Fold the peeled bounds into static piece shapes, then vectorize the
+    // pieces (each at most `width` elements of a row).
+    RewritePatternSet patterns(&getContext());
+    // A row's temporaries: extract_slice(tensor.empty) becomes a one-row
+    // tensor.empty, a buffer of the row loop's own (scratch when parallel).
+    tensor::populateFoldTensorEmptyPatterns(patterns);
+    for (Dialect *dialect : getContext().getLoadedDialects())
+      dialect->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName name : getContext().getRegisteredOperations())
+      name.getCanonicalizationPatterns(patterns, &getContext());
+    if (failed(applyPatternsAndFoldGreedily(f, std::move(patterns))))
+      return signalPassFailure();
+    SmallVector<Operation *> pieces;
+    f.walk([&](scf::ForOp kernel) {
+      if (!kernel->hasAttr(kRowKernelAttr))
+        return;
+      kernel->removeAttr(kRowKernelAttr);
+      // A row's temporaries stay in its loop (loop-invariant code motion
+      // would hoist a tensor.empty, and the buffer would be shared by all
+      // rows, so by all threads): an explicit allocation is not hoisted.
+      kernel.walk([&](tensor::EmptyOp empty) {
+        rewriter.setInsertionPoint(empty);
+        rewriter.replaceOpWithNewOp<bufferization::AllocTensorOp>(empty, empty.getType(),
+                                                                  empty.getDynamicSizes());
+      });
+      kernel.walk([&](linalg::LinalgOp piece) {
+        SmallVector<int64_t> ranges = piece.getStaticLoopRanges();
+        int64_t elements = 1;
+        for (int64_t r : ranges)
+          elements = ShapedType::isDynamic(r) || ShapedType::isDynamic(elements) ? ShapedType::kDynamic : elements * r;
+        if (!ShapedType::isDynamic(elements) && elements <= maxPieceElements())
+          pieces.push_back(piece);
+      });
+    });
+    for (Operation *piece : pieces) {
+      rewriter.setInsertionPoint(piece);
+      (void)linalg::vectorize(rewriter, piece); // what cannot be vectorized stays scalar
+    }
+  }
+
+  int64_t width() const { return std::max<int64_t>(vectorBits / 32, 1) * 4; } // four f32 vectors
+  /// A whole row up to this long is vectorized in one piece.
+  int64_t maxPieceElements() const { return 2 * width(); }
+
+  /// Splits a one-row op into vector-wide pieces along the row and peels
+  /// the partial piece.
+  void splitRowOp(IRRewriter &rewriter, linalg::GenericOp op, int64_t rowDims) {
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (int64_t(ranges.size()) != rowDims + 1)
+      return; // a per-row scalar op (mean = sum / n): nothing to split
+    SmallVector<OpFoldResult> sizes(rowDims, rewriter.getIndexAttr(0));
+    sizes.push_back(rewriter.getIndexAttr(width()));
+    scf::ForOp loop;
+    rewriter.setInsertionPoint(op);
+    if (ranges.back() <= maxPieceElements()) {
+      return; // vectorized whole
+    } else if (isRowReduction(op, rowDims)) {
+      auto tiled = scf::tileReductionUsingScf(rewriter, cast<PartialReductionOpInterface>(op.getOperation()), sizes);
+      if (failed(tiled))
+        return;
+      // (tileReductionUsingScf replaces the op with the merged result itself.)
+      loop = dyn_cast<scf::ForOp>(tiled->loops.front().getOperation());
+    } else {
+      scf::SCFTilingOptions options;
+      options.setTileSizes(sizes);
+      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled))
+        return;
+      rewriter.replaceOp(op, tiled->replacements);
+      loop = dyn_cast<scf::ForOp>(tiled->loops.front().getOperation());
+    }
+    if (loop) {
+      // The last, partial piece gets its own static shape.
+      scf::ForOp partial;
+      (void)scf::peelForLoopAndSimplifyBounds(rewriter, loop, partial);
+    }
+  }
+
+  llvm::SmallPtrSet<Operation *, 8> done;
+};
+
+} // namespace
