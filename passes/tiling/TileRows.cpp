@@ -137,7 +137,7 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
         auto m = dyn_cast<linalg::GenericOp>(member);
         return m && isRowReduction(m, rowDims);
       });
-      if (reduces)
+      if (reduces && g.getStaticLoopRanges().back() >= minRowLength)
         return std::make_pair(g, group);
       done.insert(g);
     }

@@ -235,6 +235,10 @@ inline std::vector<OpCase> allCases() {
   // pieces of 64 and peels the rest): 131 = 2 x 64 + 3, 197 = 3 x 64 + 5.
   cases.push_back({"softmax_long_rows", {{3, 131}}, sm(-1), -10, 10});
   cases.push_back({"log_softmax_long_rows", {{2, 197}}, lsm(-1), -10, 10});
+  cases.push_back({"layer_norm_rows_of_128", {{3, 128}, {128}, {128}},
+                   [](Graph &, const std::vector<Tensor> &x) {
+                     return layer_norm(x[0], x[1], x[2], {-1});
+                   }});
   cases.push_back({"layer_norm_long_rows", {{2, 2, 197}, {197}, {197}},
                    [](Graph &, const std::vector<Tensor> &x) {
                      return layer_norm(x[0], x[1], x[2], {-1});
