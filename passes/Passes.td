@@ -67,6 +67,9 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
     Option<"parallelMinFlops", "parallel-min-flops", "int64_t", "4000000",
            "mark the output-tile loops of matmuls with at least this many flops `kiln.parallel`">,
   ];
+  let statistics = [
+    Statistic<"epilogues", "epilogues", "matmuls whose elementwise consumer became their epilogue">,
+  ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];
 }

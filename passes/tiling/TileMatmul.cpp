@@ -47,6 +47,52 @@ bool isTileableMatmul(linalg::GenericOp op) {
   return true;
 }
 
+/// The elementwise op that consumes a matmul's result and nothing else does
+/// (bias, activation, residual add, scaling, fused into one generic by
+/// kiln-fuse-elementwise): it becomes the matmul's epilogue, applied to each
+/// register tile while it is still in registers.
+linalg::GenericOp epilogueOf(linalg::GenericOp matmul) {
+  Value result = matmul->getResult(0);
+  if (!result.hasOneUse())
+    return nullptr;
+  auto consumer = dyn_cast<linalg::GenericOp>(*result.getUsers().begin());
+  if (!consumer || !consumer.hasPureTensorSemantics() || consumer.getNumDpsInits() != 1 ||
+      consumer.getNumReductionLoops() != 0 || consumer.getNumLoops() + 1 != matmul.getNumLoops())
+    return nullptr;
+  for (OpOperand &use : result.getUses()) {
+    if (consumer.isDpsInit(&use) || !consumer.getMatchingIndexingMap(&use).isIdentity())
+      return nullptr;
+  }
+  if (!consumer.getIndexingMapsArray().back().isIdentity())
+    return nullptr;
+  // A result the function returns may be an update written in place into
+  // its own input (a training step's w - lr * dw, kiln-update-in-place):
+  // that stays one elementwise op over the whole tensor.
+  for (Operation *user : consumer->getUsers())
+    if (isa<func::ReturnOp>(user))
+      return nullptr;
+  for (AffineMap map : consumer.getIndexingMapsArray())
+    if (!map.isProjectedPermutation())
+      return nullptr;
+  // Booleans are bytes in memory but bits in a vector: a vectorized read of
+  // an i1 tensor (a mask) would read packed bits.
+  for (Value operand : consumer->getOperands())
+    if (getElementTypeOrSelf(operand.getType()).isInteger(1))
+      return nullptr;
+  // Only arithmetic in the body (no tensor.extract, no linalg.index).
+  for (Operation &op : consumer.getRegion().front().without_terminator())
+    if (op.getNumRegions() != 0 || isa<linalg::IndexOp, tensor::ExtractOp>(op))
+      return nullptr;
+  // Math on vectors is native code only for f32 (kiln-approximate-math);
+  // f64's goes to libm one element at a time, which vectors cannot call.
+  for (Operation &op : consumer.getRegion().front().without_terminator())
+    if (op.getDialect() && op.getDialect()->getNamespace() == "math" &&
+        llvm::any_of(op.getOperandTypes(), [](Type t) { return !getElementTypeOrSelf(t).isF32(); }))
+      return nullptr;
+
+  return consumer;
+}
+
 /// Register tile rows x columns for an m x n output: half the vector
 /// registers are accumulators (16 of AVX-512's 32 zmm, 8 of 16 otherwise);
 /// up to 8 rows (4 with 16 registers), the columns filling the rest.
@@ -120,8 +166,6 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
         int64_t t = i == n - 3 ? rows : i == n - 2 ? columns : 1;
         sizes.push_back(rewriter.getIndexAttr(t));
       }
-      scf::SCFTilingOptions options;
-      options.setTileSizes(sizes);
       // A plain 2-D matmul with several row tiles packs B: the column loop
       // goes outside, and each B panel (K x columns) is copied once into a
       // contiguous buffer that every row tile then reads row by row (B's
@@ -129,34 +173,70 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       AffineMap bMap = op.getIndexingMapsArray()[1];
       bool pack = n == 3 && ranges[0] > rows && ranges[2] >= 16 &&
                   bMap == AffineMap::get(3, 0, {rewriter.getAffineDimExpr(2), rewriter.getAffineDimExpr(1)}, ctx);
-      if (pack)
-        options.setInterchange({1, 0, 2});
-      rewriter.setInsertionPoint(op);
-      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
-      if (failed(tiled))
-        continue; // leave it on the scalar path
-      rewriter.replaceOp(op, tiled->replacements);
-      // The output-tile loops (all but the k loop) are independent: mark
-      // them for kiln-parallelize-loops when the matmul is worth threads.
       double flops = 2;
       for (int64_t r : ranges)
         flops *= double(r);
+      SmallVector<LoopLikeOpInterface> outputLoops; // batch..., then M and N (or N and M)
+      Operation *tile = nullptr;                    // the matmul's tile
+      rewriter.setInsertionPoint(op);
+      if (linalg::GenericOp epilogue = epilogueOf(op)) {
+        // Tile the epilogue and fuse the matmul (and its zero fill) into
+        // it: each iteration computes one register tile of the product over
+        // all of K, then applies the epilogue to it.
+        scf::SCFTilingOptions tiling;
+        tiling.setTileSizes(ArrayRef(sizes).drop_back());
+        if (pack)
+          tiling.setInterchange({1, 0});
+        scf::SCFTileAndFuseOptions options;
+        options.setTilingOptions(tiling);
+        Operation *fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+        options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer, bool) {
+          return std::make_tuple(producer.getOwner() == op.getOperation() || producer.getOwner() == fill, false);
+        });
+        auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
+            rewriter, cast<TilingInterface>(epilogue.getOperation()), options);
+        if (failed(fused))
+          continue;
+        for (auto [original, replacement] : fused->replacements)
+          rewriter.replaceAllUsesWith(original, replacement);
+        // (The matmul, its fill and the slices of them that fusion left
+        // behind are dead now; canonicalization below removes them.)
+        outputLoops.assign(fused->loops.begin(), fused->loops.end());
+        for (Operation *t : fused->tiledAndFusedOps)
+          if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
+            tile = g;
+        epilogues++;
+      } else {
+        scf::SCFTilingOptions options;
+        options.setTileSizes(sizes);
+        if (pack)
+          options.setInterchange({1, 0, 2});
+        auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+        if (failed(tiled))
+          continue; // leave it on the scalar path
+        rewriter.replaceOp(op, tiled->replacements);
+        outputLoops.assign(tiled->loops.begin(), tiled->loops.end());
+        if (!outputLoops.empty())
+          outputLoops.pop_back(); // the k loop
+        tile = tiled->tiledOps.back();
+      }
+      // The output-tile loops are independent (never the k loop): mark
+      // them for kiln-parallelize-loops when the matmul is worth threads.
       if (flops >= double(parallelMinFlops))
-        for (LoopLikeOpInterface l : ArrayRef(tiled->loops).drop_back())
+        for (LoopLikeOpInterface l : outputLoops)
           l->setAttr(kParallelAttr, rewriter.getUnitAttr());
-      if (pack && tiled->loops.size() == 3)
-        packB(rewriter, cast<scf::ForOp>(tiled->loops[0].getOperation()),
-              tiled->tiledOps.back(), ranges[1], ranges[2], columns);
+      if (pack && outputLoops.size() == 2 && tile)
+        packB(rewriter, cast<scf::ForOp>(outputLoops[0].getOperation()), tile, ranges[1], ranges[2], columns);
       // Peel the partial tiles of the N then the M loop: every tile gets a
       // static shape, so it vectorizes without masks.
       SmallVector<scf::ForOp> loops;
-      for (LoopLikeOpInterface l : tiled->loops)
+      for (LoopLikeOpInterface l : outputLoops)
         if (auto f = dyn_cast<scf::ForOp>(l.getOperation()))
           loops.push_back(f);
-      if (loops.size() >= 3) {
+      if (loops.size() >= 2) {
         // The inner of the two tile loops first: peeling the outer one then
         // copies both of its parts.
-        scf::ForOp outer = loops[loops.size() - 3], inner = loops[loops.size() - 2];
+        scf::ForOp outer = loops[loops.size() - 2], inner = loops[loops.size() - 1];
         scf::ForOp partial;
         (void)scf::peelForLoopAndSimplifyBounds(rewriter, inner, partial);
         (void)scf::peelForLoopAndSimplifyBounds(rewriter, outer, partial);
@@ -172,24 +252,58 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       name.getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsAndFoldGreedily(f, std::move(patterns))))
       return signalPassFailure();
-    // Vectorize every register tile (a tileable matmul of at most one
-    // register tile of outputs and one k step; canonicalization re-creates
-    // the ops, so they are recognised by shape).
-    SmallVector<Operation *> tiles;
-    f.walk([&](linalg::GenericOp op) {
+    // A register tile is a tileable matmul of at most one register tile of
+    // outputs (canonicalization re-creates the ops, so they are recognised
+    // by shape).
+    int64_t lanes = std::max<int64_t>(vectorBits / 32, 1);
+    int64_t maxRows = tileM > 0 ? tileM : 8;
+    int64_t maxOutputs = std::max<int64_t>(16 * lanes, maxRows * (tileN > 0 ? tileN : 16 * lanes));
+    auto isRegisterTile = [&](linalg::GenericOp op) {
       if (!isTileableMatmul(op))
-        return;
+        return false;
       SmallVector<int64_t> r = op.getStaticLoopRanges();
       size_t n = r.size();
-      int64_t lanes = std::max<int64_t>(vectorBits / 32, 1);
-      int64_t maxRows = tileM > 0 ? tileM : 8;
-      int64_t maxOutputs = std::max<int64_t>(16 * lanes, maxRows * (tileN > 0 ? tileN : 16 * lanes));
-      bool isTile = r[n - 1] == 1 && r[n - 3] <= maxRows && r[n - 3] * r[n - 2] <= maxOutputs;
+      bool fits = r[n - 3] <= maxRows && r[n - 3] * r[n - 2] <= maxOutputs;
       for (size_t i = 0; i + 3 < n; ++i)
-        isTile &= r[i] == 1;
-      if (isTile)
+        fits &= r[i] == 1;
+      return fits;
+    };
+    // A tile fused into its epilogue still spans all of K: split off the k
+    // loop (one step each), as the plain path's tiling does.
+    SmallVector<linalg::GenericOp> fullK;
+    f.walk([&](linalg::GenericOp op) {
+      if (isRegisterTile(op) && op.getStaticLoopRanges().back() > 1)
+        fullK.push_back(op);
+    });
+    SmallVector<Operation *> epilogueTiles;
+    for (linalg::GenericOp op : fullK) {
+      SmallVector<OpFoldResult> sizes(op.getNumLoops(), rewriter.getIndexAttr(0));
+      sizes.back() = rewriter.getIndexAttr(1);
+      scf::SCFTilingOptions options;
+      options.setTileSizes(sizes);
+      rewriter.setInsertionPoint(op);
+      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled))
+        continue;
+      rewriter.replaceOp(op, tiled->replacements);
+      // Its zero fill and its epilogue are register-tile sized too.
+      for (Value v : tiled->replacements)
+        for (Operation *user : v.getUsers())
+          if (isa<linalg::GenericOp>(user))
+            epilogueTiles.push_back(user);
+      for (LoopLikeOpInterface l : tiled->loops)
+        if (auto loop = dyn_cast<scf::ForOp>(l.getOperation()))
+          for (Value init : loop.getInitArgs())
+            if (auto fill = init.getDefiningOp<linalg::FillOp>())
+              epilogueTiles.push_back(fill);
+    }
+    // Vectorize every register tile (one k step), its fill and epilogue.
+    SmallVector<Operation *> tiles;
+    f.walk([&](linalg::GenericOp op) {
+      if (isRegisterTile(op) && op.getStaticLoopRanges().back() == 1)
         tiles.push_back(op);
     });
+    tiles.append(epilogueTiles.begin(), epilogueTiles.end());
     for (Operation *op : tiles) {
       rewriter.setInsertionPoint(op);
       (void)linalg::vectorize(rewriter, op); // an op it cannot vectorize stays scalar

@@ -85,6 +85,17 @@ bool isRowAligned(linalg::GenericOp op, int64_t rowDims) {
   for (int64_t size : op.getStaticLoopRanges())
     if (ShapedType::isDynamic(size))
       return false;
+  // Math on vectors is native code only for f32 (kiln-approximate-math);
+  // f64's goes to libm one element at a time, which vectors cannot call.
+  for (Operation &inner : op.getRegion().front().without_terminator())
+    if (inner.getDialect() && inner.getDialect()->getNamespace() == "math" &&
+        llvm::any_of(inner.getOperandTypes(), [](Type t) { return !getElementTypeOrSelf(t).isF32(); }))
+      return false;
+  // Booleans are bytes in memory but bits in a vector: the row's pieces are
+  // vectorized, so a group never reads an i1 tensor (a mask) from memory.
+  for (Value operand : op->getOperands())
+    if (getElementTypeOrSelf(operand.getType()).isInteger(1))
+      return false;
   return true;
 }
 

@@ -293,6 +293,13 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"cross_entropy_2d", {{4, 7}, {4}},
                    [](Graph &, const std::vector<Tensor> &x) { return cross_entropy(x[0], x[1]); },
                    -5, 5, {{1, DType::i64, 7}}});
+  // A matmul whose elementwise consumer (bias + ReLU) becomes its
+  // epilogue (kiln-tile-matmul), applied to each register tile; the second
+  // matmul's result is returned, so it has none.
+  cases.push_back({"matmul_bias_relu_epilogue", {{11, 7}, {7, 37}, {37}, {37, 3}},
+                   [](Graph &, const std::vector<Tensor> &x) {
+                     return matmul(relu(matmul(x[0], x[1]) + x[2]), x[3]);
+                   }});
   cases.push_back({"cross_entropy_long_rows", {{3, 131}, {3}},
                    [](Graph &, const std::vector<Tensor> &x) { return cross_entropy(x[0], x[1]); },
                    -5, 5, {{1, DType::i64, 131}}});

@@ -39,6 +39,9 @@ const Case kCases[] = {
      [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); }},
     {"mlp_layer_bias_relu", {{128, 300}, {300, 257}, {257}},
      [](Graph &, const std::vector<Tensor> &x) { return relu(matmul(x[0], x[1]) + x[2]); }},
+    // Epilogue (bias + ReLU in registers) on a parallel, peeled matmul.
+    {"epilogue_131x97x257_then_29", {{131, 257}, {257, 97}, {97}, {97, 29}},
+     [](Graph &, const std::vector<Tensor> &x) { return matmul(relu(matmul(x[0], x[1]) + x[2]), x[3]); }},
     // Row kernels (kiln-tile-rows): rows of 301 (pieces of 64 and a peeled
     // 45), 257 rows in parallel; layer_norm over 3-D rows of 1031.
     {"softmax_rows_257x301", {{257, 301}},
