@@ -130,6 +130,7 @@ FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions
   pipeline.symbol = options.symbol;
   pipeline.tileRows = options.tileRows;
   pipeline.tileColumns = options.tileColumns;
+  pipeline.explainFusion = options.explainFusion;
   if (options.gradientWrt && options.trainStep)
     return module.emitError() << "ask for gradients or a training step, not both";
   if (options.gradientWrt) {
@@ -159,6 +160,28 @@ LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
     if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpDir))
       return module.emitError() << "cannot create --dump-dir '" << options.dumpDir
                                 << "': " << ec.message();
+
+  // --explain-fusion: the fusion and tiling passes' remarks, one line each
+  // ("file:line:col: ..."), on stderr like the other inspection options.
+  std::optional<ScopedDiagnosticHandler> explanations;
+  if (options.explainFusion)
+    explanations.emplace(context, [](Diagnostic &d) {
+      if (d.getSeverity() != DiagnosticSeverity::Remark)
+        return failure(); // errors go on to the source manager's handler
+      Location loc = d.getLocation();
+      while (true) {
+        if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+          loc = fused.getLocations().back(); // the kernel's last op: where its result is made
+        else if (auto name = dyn_cast<NameLoc>(loc))
+          loc = name.getChildLoc();
+        else
+          break;
+      }
+      if (auto file = dyn_cast<FileLineColLoc>(loc))
+        llvm::errs() << file.getFilename().getValue() << ":" << file.getLine() << ":" << file.getColumn() << ": ";
+      llvm::errs() << d.str() << "\n";
+      return success();
+    });
 
   // One pass manager per phase, so dumps and timings are labelled by phase.
   DefaultTimingManager timing;

@@ -66,6 +66,7 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
     Option<"tileN", "tile-n", "int64_t", "0", "columns of a register tile (0: from the cost model)">,
     Option<"parallelMinFlops", "parallel-min-flops", "int64_t", "4000000",
            "mark the output-tile loops of matmuls with at least this many flops `kiln.parallel`">,
+    Option<"explain", "explain", "bool", "false", "remark on each matmul kernel and its epilogue">,
   ];
   let statistics = [
     Statistic<"epilogues", "epilogues", "matmuls whose elementwise consumer became their epilogue">,
@@ -131,8 +132,12 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
     relu into the next matmul, as linalg-fuse-elementwise-ops does, would
     recompute them once per output column.) Chains of elementwise ops,
     broadcasts and the elementwise parts of softmax, layer norm, losses and
-    optimizer updates become single loops.
+    optimizer updates become single loops. A fused op's location joins
+    those of what it absorbed (a FusedLoc of the nn ops' named locations).
   }];
+  let options = [
+    Option<"explain", "explain", "bool", "false", "remark on each kernel and each producer left alone">,
+  ];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
@@ -178,6 +183,7 @@ def TileRows : Pass<"kiln-tile-rows", "mlir::func::FuncOp"> {
     Option<"minRowLength", "min-row-length", "int64_t", "128",
            "rows shorter than this stay separate ops (measured: the attention "
            "LM's 96-wide cross-entropy rows ran slower as one kernel)">,
+    Option<"explain", "explain", "bool", "false", "remark on each row kernel and each group left alone">,
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::tensor::TensorDialect", "mlir::linalg::LinalgDialect",

@@ -19,6 +19,8 @@ static std::string number(double v) {
   return buffer;
 }
 
+static std::string flag(bool on) { return on ? "1" : "0"; }
+
 static const Phase kPhases[] = {
     {"nn", "the verified nn graph, canonicalized (folds) and deduplicated",
      [](const PipelineOptions &) -> std::string { return "canonicalize,cse"; }},
@@ -46,9 +48,9 @@ static const Phase kPhases[] = {
      }},
 
     {"linalg", "nn ops as linalg/tensor/arith/math ops writing into destinations",
-     [](const PipelineOptions &) -> std::string {
+     [](const PipelineOptions &o) -> std::string {
        return "func.func(kiln-lower-nn-to-linalg),canonicalize,cse,"
-              "func.func(kiln-fuse-elementwise),canonicalize,cse";
+              "func.func(kiln-fuse-elementwise{explain=" + flag(o.explainFusion) + "}),canonicalize,cse";
      }},
 
     {"tiled",
@@ -59,7 +61,8 @@ static const Phase kPhases[] = {
        // vector across the k loop (on tensors, where nothing aliases).
        return "func.func(kiln-tile-matmul{vector-bits=" + std::to_string(o.vectorBits) +
               " tile-m=" + std::to_string(o.tileRows) + " tile-n=" + std::to_string(o.tileColumns) +
-              "},kiln-tile-rows{vector-bits=" + std::to_string(o.vectorBits) + "}),canonicalize,cse,"
+              " explain=" + flag(o.explainFusion) + "},kiln-tile-rows{vector-bits=" +
+              std::to_string(o.vectorBits) + " explain=" + flag(o.explainFusion) + "}),canonicalize,cse,"
               "func.func(loop-invariant-code-motion,loop-invariant-subset-hoisting),canonicalize";
      }},
 

@@ -71,6 +71,8 @@ options:
   --print-ir-after-all    print the IR after every pass (stderr)
   --dump-dir DIR          write one numbered file per pass into DIR
   --timing                print the time of every pass, per phase (stderr)
+  --explain-fusion        per kernel: the ops fused into it; per op left
+                          alone: why (stderr, one line each, file:line:col)
 )";
 
 struct Args {
@@ -215,6 +217,8 @@ int parseArgs(int argc, char **argv, Args &args) {
       args.options.printIrAfterAll = true;
     } else if (arg == "--timing") {
       args.options.timing = true;
+    } else if (arg == "--explain-fusion") {
+      args.options.explainFusion = true;
     } else if (arg == "--reference") {
       args.reference = true;
     } else if (!arg.empty() && arg[0] == '-') {

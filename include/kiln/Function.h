@@ -65,6 +65,9 @@ struct CompileOptions {
   bool printIrAfterAll = false; // every pass's output on stderr
   std::string dumpDir;       // one numbered file per pass
   bool timing = false;       // pass timing report on stderr
+  /// Per kernel, what fusion and tiling fused and, for each op left alone,
+  /// why; one line each on stderr (`kiln compile --explain-fusion`).
+  bool explainFusion = false;
   /// Register tile rows and columns of matmuls, for experiments (0: the
   /// cost model's choice from the target).
   int64_t tileRows = 0, tileColumns = 0;

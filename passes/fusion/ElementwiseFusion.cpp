@@ -1,5 +1,6 @@
 //===- ElementwiseFusion.cpp - elementwise fusion without recomputation --===//
 #include "passes/Passes.h"
+#include "passes/fusion/SourceOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -14,21 +15,52 @@ using namespace mlir;
 
 namespace {
 struct FuseElementwisePass : kiln::impl::FuseElementwiseBase<FuseElementwisePass> {
+  using FuseElementwiseBase::FuseElementwiseBase;
+
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    linalg::ControlFusionFn control = [](OpOperand *fused) {
+    // Why each producer stays a loop of its own (the latest reason; ops
+    // fused later are gone from the IR when the reasons are reported).
+    llvm::DenseMap<Operation *, std::pair<Location, std::string>> leftAlone;
+    linalg::ControlFusionFn control = [&](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
       auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
-      if (!producer || !consumer || !producer->hasOneUse())
+      if (!producer || !consumer)
         return false;
+      if (!producer->hasOneUse()) {
+        leftAlone.insert_or_assign(
+            producer, std::make_pair(producer->getLoc(),
+                                     "has " + std::to_string(std::distance(producer->use_begin(), producer->use_end())) +
+                                         " users; fusing it into each would compute it again for each"));
+        return false;
+      }
       // A permutation map reads each producer element exactly once.
-      return consumer.getMatchingIndexingMap(fused).isPermutation();
+      if (!consumer.getMatchingIndexingMap(fused).isPermutation()) {
+        leftAlone.insert_or_assign(
+            producer, std::make_pair(producer->getLoc(),
+                                     std::string(linalg::isaContractionOpInterface(consumer)
+                                                     ? "feeds a matmul, which reads each element many times"
+                                                     : "is read through a broadcast, so fusing would recompute it")));
+        return false;
+      }
+      // The fused op takes the consumer's location: make it cover both.
+      kiln::absorbLocation(consumer, producer->getLoc());
+      return true;
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
     linalg::GenericOp::getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    getOperation().walk([&](Operation *op) {
+      if (auto fused = dyn_cast<FusedLoc>(op->getLoc()); fused && isa<linalg::GenericOp>(op) &&
+                                                          fused.getLocations().size() > 1)
+        kiln::explain(explain, op->getLoc(), "elementwise kernel (one loop): " + kiln::describeSourceOps(op->getLoc()));
+      auto it = leftAlone.find(op);
+      if (it != leftAlone.end() && it->second.first == op->getLoc())
+        kiln::explain(explain, op->getLoc(),
+                      "not fused into its consumer: " + kiln::describeSourceOps(op->getLoc()) + " " + it->second.second);
+    });
   }
 };
 } // namespace

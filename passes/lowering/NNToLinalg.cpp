@@ -960,6 +960,13 @@ void returnStatus(func::FuncOp func, ArrayRef<Value> statuses) {
 struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // Every op made from an nn op carries its name ("nn.add" around the
+    // source position): fused kernels' locations then list their source
+    // ops (passes/fusion/SourceOps.h, --explain-fusion).
+    getOperation().walk([&](Operation *op) {
+      if (isa<NNDialect>(op->getDialect()) && !isa<NameLoc>(op->getLoc()))
+        op->setLoc(NameLoc::get(op->getName().getIdentifier(), op->getLoc()));
+    });
     ConversionTarget target(*ctx);
     target.addIllegalDialect<NNDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -1,5 +1,6 @@
 //===- TileMatmul.cpp - matmuls as vectorized register tiles -------------===//
 #include "passes/Passes.h"
+#include "passes/fusion/SourceOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -51,45 +52,64 @@ bool isTileableMatmul(linalg::GenericOp op) {
 /// (bias, activation, residual add, scaling, fused into one generic by
 /// kiln-fuse-elementwise): it becomes the matmul's epilogue, applied to each
 /// register tile while it is still in registers.
-linalg::GenericOp epilogueOf(linalg::GenericOp matmul) {
+linalg::GenericOp epilogueOf(linalg::GenericOp matmul, std::string &whyNot) {
   Value result = matmul->getResult(0);
-  if (!result.hasOneUse())
+  if (!result.hasOneUse()) {
+    whyNot = result.use_empty() ? "its result is unused"
+                                : "its result has " + std::to_string(std::distance(result.use_begin(), result.use_end())) +
+                                      " users";
     return nullptr;
+  }
   auto consumer = dyn_cast<linalg::GenericOp>(*result.getUsers().begin());
   if (!consumer || !consumer.hasPureTensorSemantics() || consumer.getNumDpsInits() != 1 ||
-      consumer.getNumReductionLoops() != 0 || consumer.getNumLoops() + 1 != matmul.getNumLoops())
+      consumer.getNumReductionLoops() != 0 || consumer.getNumLoops() + 1 != matmul.getNumLoops()) {
+    whyNot = "its consumer is not elementwise over its result";
     return nullptr;
-  for (OpOperand &use : result.getUses()) {
-    if (consumer.isDpsInit(&use) || !consumer.getMatchingIndexingMap(&use).isIdentity())
-      return nullptr;
   }
-  if (!consumer.getIndexingMapsArray().back().isIdentity())
+  for (OpOperand &use : result.getUses()) {
+    if (consumer.isDpsInit(&use) || !consumer.getMatchingIndexingMap(&use).isIdentity()) {
+      whyNot = "its consumer does not read it element by element";
+      return nullptr;
+    }
+  }
+  if (!consumer.getIndexingMapsArray().back().isIdentity()) {
+    whyNot = "its consumer writes a permuted result";
     return nullptr;
+  }
   // A result the function returns may be an update written in place into
   // its own input (a training step's w - lr * dw, kiln-update-in-place):
   // that stays one elementwise op over the whole tensor.
   for (Operation *user : consumer->getUsers())
-    if (isa<func::ReturnOp>(user))
+    if (isa<func::ReturnOp>(user)) {
+      whyNot = "its consumer's result is returned (it may update an input in place)";
       return nullptr;
+    }
   for (AffineMap map : consumer.getIndexingMapsArray())
-    if (!map.isProjectedPermutation())
+    if (!map.isProjectedPermutation()) {
+      whyNot = "its consumer reads through a non-permutation map";
       return nullptr;
+    }
   // Booleans are bytes in memory but bits in a vector: a vectorized read of
   // an i1 tensor (a mask) would read packed bits.
   for (Value operand : consumer->getOperands())
-    if (getElementTypeOrSelf(operand.getType()).isInteger(1))
+    if (getElementTypeOrSelf(operand.getType()).isInteger(1)) {
+      whyNot = "its consumer reads a boolean mask (bits in vectors, bytes in memory)";
       return nullptr;
+    }
   // Only arithmetic in the body (no tensor.extract, no linalg.index).
   for (Operation &op : consumer.getRegion().front().without_terminator())
-    if (op.getNumRegions() != 0 || isa<linalg::IndexOp, tensor::ExtractOp>(op))
+    if (op.getNumRegions() != 0 || isa<linalg::IndexOp, tensor::ExtractOp>(op)) {
+      whyNot = "its consumer indexes or gathers";
       return nullptr;
+    }
   // Math on vectors is native code only for f32 (kiln-approximate-math);
   // f64's goes to libm one element at a time, which vectors cannot call.
   for (Operation &op : consumer.getRegion().front().without_terminator())
     if (op.getDialect() && op.getDialect()->getNamespace() == "math" &&
-        llvm::any_of(op.getOperandTypes(), [](Type t) { return !getElementTypeOrSelf(t).isF32(); }))
+        llvm::any_of(op.getOperandTypes(), [](Type t) { return !getElementTypeOrSelf(t).isF32(); })) {
+      whyNot = "its consumer has math on a type other than f32 (libm, per element)";
       return nullptr;
-
+    }
   return consumer;
 }
 
@@ -179,7 +199,17 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       SmallVector<LoopLikeOpInterface> outputLoops; // batch..., then M and N (or N and M)
       Operation *tile = nullptr;                    // the matmul's tile
       rewriter.setInsertionPoint(op);
-      if (linalg::GenericOp epilogue = epilogueOf(op)) {
+      Location loc = op.getLoc();
+      std::string shape;
+      for (int64_t r : ranges)
+        shape += (shape.empty() ? "" : "x") + std::to_string(r);
+      std::string kernel = "matmul kernel " + shape + " (batch.., M, N, K) in " + std::to_string(rows) + "x" +
+                           std::to_string(columns) + " register tiles" + (pack ? ", B packed per column tile" : "") +
+                           (flops >= double(parallelMinFlops) ? ", tiles on the thread pool" : "");
+      std::string whyNot;
+      if (linalg::GenericOp epilogue = epilogueOf(op, whyNot)) {
+        kiln::explain(explain, loc, kernel + "; epilogue in registers: " +
+                                        kiln::describeSourceOps(epilogue.getLoc()));
         // Tile the epilogue and fuse the matmul (and its zero fill) into
         // it: each iteration computes one register tile of the product over
         // all of K, then applies the epilogue to it.
@@ -207,6 +237,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
             tile = g;
         epilogues++;
       } else {
+        kiln::explain(explain, loc, kernel + "; no epilogue: " + whyNot);
         scf::SCFTilingOptions options;
         options.setTileSizes(sizes);
         if (pack)

@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/fusion/SourceOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -150,6 +151,11 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
       });
       if (reduces && g.getStaticLoopRanges().back() >= minRowLength)
         return std::make_pair(g, group);
+      if (reduces && explainedShort.insert(g.getLoc()).second)
+        kiln::explain(explain, g.getLoc(),
+                      "left alone: rows of " + std::to_string(g.getStaticLoopRanges().back()) +
+                          " are shorter than min-row-length " + std::to_string(minRowLength) +
+                          "; its reductions and elementwise ops stay separate loops");
       done.insert(g);
     }
     return std::nullopt;
@@ -173,6 +179,11 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
       options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer, bool) {
         return std::make_tuple(group.contains(producer.getOwner()), false);
       });
+      Location groupLoc = root.getLoc();
+      for (Operation *member : group)
+        if (member != root.getOperation())
+          groupLoc = FusedLoc::get(&getContext(), {member->getLoc(), groupLoc});
+      int64_t rowLength = root.getStaticLoopRanges().back();
       rewriter.setInsertionPoint(root);
       auto result = scf::tileConsumerAndFuseProducersUsingSCF(
           rewriter, cast<TilingInterface>(root.getOperation()), options);
@@ -191,6 +202,13 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
         continue;
       if (elements >= parallelMinElements)
         result->loops.front()->setAttr(kParallelAttr, rewriter.getUnitAttr());
+      // The row loop is the kernel: its location records the group's ops.
+      result->loops.front()->setLoc(groupLoc);
+      kiln::explain(explain, groupLoc,
+                    "row kernel (one row at a time, rows of " + std::to_string(rowLength) + ", " +
+                        std::to_string(elements / rowLength) + " rows" +
+                        (elements >= parallelMinElements ? " on the thread pool" : "") +
+                        "): " + kiln::describeSourceOps(groupLoc));
       result->loops.front()->setAttr(kRowKernelAttr, rewriter.getI64IntegerAttr(rowDims));
     }
     // A producer with two users in the group was fused twice (softmax's
@@ -283,6 +301,7 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
   }
 
   llvm::SmallPtrSet<Operation *, 8> done;
+  llvm::DenseSet<Location> explainedShort; // one remark per short-row group
 };
 
 } // namespace
