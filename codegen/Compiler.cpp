@@ -212,7 +212,7 @@ LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
       report->phaseSeconds.push_back(
           {phases()[i].name,
            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
-      if (std::string(phases()[i].name) == "linalg")
+      if (std::string(phases()[i].name) == "fused")
         if (auto f = module.lookupSymbol<func::FuncOp>(pipeline.compiledEntry())) {
           report->kernels = 0;
           f.walk([&](Operation *op) {

@@ -56,7 +56,7 @@ int main() {
   buildNeuron(neuron, 8, 2.0, -1.0);
   std::printf("%s", neuron.str().c_str());
 
-  step("2. Compile it: nn -> linalg -> bufferized -> llvm -> object file, loaded by the JIT");
+  step("2. Compile it: nn -> linalg -> fused -> tiled -> bufferized -> llvm -> object file, loaded by the JIT");
   auto t0 = Clock::now();
   Function fn = check(Function::compile(neuron), "compiling the neuron");
   std::printf("compiled in %.0f ms for this machine's CPU\n", msSince(t0));

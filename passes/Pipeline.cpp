@@ -48,14 +48,21 @@ static const Phase kPhases[] = {
      }},
 
     {"linalg", "nn ops as linalg/tensor/arith/math ops writing into destinations",
+     [](const PipelineOptions &) -> std::string {
+       return "func.func(kiln-lower-nn-to-linalg),canonicalize,cse";
+     }},
+
+    {"fused",
+     "elementwise chains as one loop each; a kernel's location lists its nn ops "
+     "(matmul epilogues and row kernels are fused as they are tiled)",
      [](const PipelineOptions &o) -> std::string {
-       return "func.func(kiln-lower-nn-to-linalg),canonicalize,cse,"
-              "func.func(kiln-fuse-elementwise{explain=" + flag(o.explainFusion) + "}),canonicalize,cse";
+       return "func.func(kiln-fuse-elementwise{explain=" + flag(o.explainFusion) + "}),canonicalize,cse";
      }},
 
     {"tiled",
-     "matmuls as peeled, vectorized register tiles sized for the target (8x32 on AVX-512); "
-     "softmax, layer_norm and losses as one vectorized kernel per row",
+     "matmuls as peeled, vectorized register tiles sized for the target (8x32 on AVX-512), "
+     "an elementwise consumer applied in registers as their epilogue; softmax, layer_norm and "
+     "losses as one vectorized kernel per row; big ones marked for the thread pool",
      [](const PipelineOptions &o) -> std::string {
        // Subset hoisting keeps each tile's accumulator in a loop-carried
        // vector across the k loop (on tensors, where nothing aliases).
