@@ -180,9 +180,6 @@ def TileRows : Pass<"kiln-tile-rows", "mlir::func::FuncOp"> {
     Option<"vectorBits", "vector-bits", "int64_t", "512", "the target's vector width">,
     Option<"parallelMinElements", "parallel-min-elements", "int64_t", "65536",
            "mark the row loop `kiln.parallel` from this many elements on">,
-    Option<"minRowLength", "min-row-length", "int64_t", "128",
-           "rows shorter than this stay separate ops (measured: the attention "
-           "LM's 96-wide cross-entropy rows ran slower as one kernel)">,
     Option<"explain", "explain", "bool", "false", "remark on each row kernel and each group left alone">,
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",

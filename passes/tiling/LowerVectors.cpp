@@ -49,6 +49,36 @@ struct FuseMultiplyAdd : OpRewritePattern<arith::AddFOp> {
   }
 };
 
+/// A transfer_read that reads one element and broadcasts it (a row's max or
+/// label, a scalar): one scalar load and a vector.broadcast. (The upstream
+/// lowering turns a trailing broadcast into a loop of insertelements, which
+/// LLVM builds through the stack: 96 lanes cost ~36k instructions.)
+struct BroadcastScalarRead : OpRewritePattern<vector::TransferReadOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(vector::TransferReadOp read, PatternRewriter &rewriter) const override {
+    auto source = dyn_cast<MemRefType>(read.getSource().getType());
+    VectorType type = read.getVectorType();
+    if (!source || read.getMask() || type.getRank() == 0)
+      return failure();
+    AffineMap map = read.getPermutationMap();
+    bool broadcasts = false;
+    for (auto [i, result] : llvm::enumerate(map.getResults())) {
+      if (auto c = dyn_cast<AffineConstantExpr>(result); c && c.getValue() == 0) {
+        broadcasts = true;
+        continue; // a broadcast dimension
+      }
+      if (type.getDimSize(i) != 1 || !read.isDimInBounds(i))
+        return failure(); // reads more than one element
+    }
+    if (!broadcasts)
+      return failure();
+    // Source dims not in the map are read at their index only.
+    Value scalar = rewriter.create<memref::LoadOp>(read.getLoc(), read.getSource(), read.getIndices());
+    rewriter.replaceOpWithNewOp<vector::BroadcastOp>(read, type, scalar);
+    return success();
+  }
+};
+
 struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
   void runOnOperation() override {
     func::FuncOp f = getOperation();
@@ -58,7 +88,7 @@ struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
     linalg::hoistRedundantVectorTransfers(f);
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<FuseMultiplyAdd>(ctx);
+    patterns.add<FuseMultiplyAdd, BroadcastScalarRead>(ctx);
     vector::VectorTransformsOptions options;
     options.setVectorTransformsOptions(vector::VectorContractLowering::OuterProduct);
     vector::populateVectorContractLoweringPatterns(patterns, options);

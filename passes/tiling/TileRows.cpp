@@ -149,13 +149,8 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
         auto m = dyn_cast<linalg::GenericOp>(member);
         return m && isRowReduction(m, rowDims);
       });
-      if (reduces && g.getStaticLoopRanges().back() >= minRowLength)
+      if (reduces)
         return std::make_pair(g, group);
-      if (reduces && explainedShort.insert(g.getLoc()).second)
-        kiln::explain(explain, g.getLoc(),
-                      "left alone: rows of " + std::to_string(g.getStaticLoopRanges().back()) +
-                          " are shorter than min-row-length " + std::to_string(minRowLength) +
-                          "; its reductions and elementwise ops stay separate loops");
       done.insert(g);
     }
     return std::nullopt;
@@ -301,7 +296,6 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
   }
 
   llvm::SmallPtrSet<Operation *, 8> done;
-  llvm::DenseSet<Location> explainedShort; // one remark per short-row group
 };
 
 } // namespace

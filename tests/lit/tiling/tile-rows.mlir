@@ -4,7 +4,7 @@
 // 64 (the partial max and sum stay in a vector register across the piece
 // loop) and a peeled piece of 44. 4096 rows are worth threads: the row loop
 // is marked kiln.parallel.
-// RUN: kiln-opt %s --split-input-file --kiln-lower-nn-to-linalg --kiln-tile-rows="min-row-length=1" --canonicalize --cse \
+// RUN: kiln-opt %s --split-input-file --kiln-lower-nn-to-linalg --kiln-tile-rows --canonicalize --cse \
 // RUN:   --loop-invariant-code-motion --loop-invariant-subset-hoisting --canonicalize | FileCheck %s
 
 // CHECK-LABEL: func @main
@@ -33,7 +33,6 @@ func.func @main(%x: tensor<4096x300xf32>) -> tensor<4096x300xf32> {
 // -----
 
 // A short row is one piece, in registers; four rows are not worth threads.
-// (By default rows under 128 stay separate ops: see min-row-length.)
 // CHECK-LABEL: func @short_rows
 // CHECK:       scf.for {{.*}} to %c4 step %c1
 // CHECK:         vector.multi_reduction <maximumf>, {{.*}} : vector<1x3xf32> to vector<1xf32>
