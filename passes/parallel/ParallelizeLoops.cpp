@@ -84,6 +84,22 @@ bool isPrivateToIterations(memref::AllocOp alloc, scf::ForOp loop) {
   return overwritten;
 }
 
+/// Appends to `chain`, producers first, the ops that compute `v` from
+/// constants alone (pure, no regions, one result); false if `v` needs
+/// anything else (an argument, a load, a block argument).
+bool fromConstants(Value v, SmallVectorImpl<Operation *> &chain) {
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getNumResults() != 1 || def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+    return false;
+  if (!def->hasTrait<OpTrait::ConstantLike>())
+    for (Value operand : def->getOperands())
+      if (!fromConstants(operand, chain))
+        return false;
+  if (!llvm::is_contained(chain, def))
+    chain.push_back(def);
+  return true;
+}
+
 bool isPassable(Type type) {
   if (auto memref = dyn_cast<MemRefType>(type))
     return isStrided(memref);
@@ -98,7 +114,7 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
   struct Plan {
     SmallVector<Value> captures;
     SmallVector<std::pair<memref::AllocOp, int64_t>> privateBuffers;
-    SmallVector<Operation *> constants;
+    SmallVector<Operation *> constants; // and ops computed from them only, in order
     int64_t scratchBytes = 0;
   };
 
@@ -128,9 +144,12 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
     above.insert(loop.getLowerBound()); // the chunk's bounds are computed inside
     above.insert(loop.getStep());
     for (Value v : above) {
-      Operation *def = v.getDefiningOp();
-      if (def && def->hasTrait<OpTrait::ConstantLike>() && def->getNumResults() == 1) {
-        p.constants.push_back(def);
+      // Constants, and pure ops computed from constants only (a hoisted
+      // broadcast of an iota vector), are recomputed in the body.
+      if (SmallVector<Operation *> chain; fromConstants(v, chain)) {
+        for (Operation *op : chain)
+          if (!llvm::is_contained(p.constants, op))
+            p.constants.push_back(op);
         continue;
       }
       if (auto alloc = v.getDefiningOp<memref::AllocOp>(); alloc && usedOnlyIn(alloc, loop)) {
@@ -202,7 +221,7 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
     OpBuilder b = OpBuilder::atBlockBegin(entry);
     IRMapping map;
     for (Operation *c : p.constants)
-      map.map(c->getResult(0), b.clone(*c)->getResult(0));
+      map.map(c->getResult(0), b.clone(*c, map)->getResult(0));
     Value args = entry->getArgument(2);
     for (auto [i, v] : llvm::enumerate(p.captures)) {
       Value loaded = b.create<LLVM::LoadOp>(loc, fields[i], field(b, args, i));

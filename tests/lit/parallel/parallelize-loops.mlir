@@ -72,3 +72,25 @@ func.func @stays(%out: memref<64xf32>) {
   } {kiln.parallel}
   return
 }
+
+// -----
+
+// Values computed from constants alone (a broadcast hoisted out of the row
+// loop) are recomputed in the body, not passed: the loop still goes to the pool.
+// CHECK-LABEL: func.func private @splat_parallel_0(
+// CHECK:         %[[C:.*]] = arith.constant dense<1.000000e+00> : vector<16xf32>
+// CHECK:         vector.broadcast %[[C]] : vector<16xf32> to vector<1x16xf32>
+// CHECK:         scf.for
+// CHECK-LABEL: func.func @splat(
+// CHECK:         call @kiln_rt1_parallel_for
+func.func @splat(%out: memref<64x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %ones = arith.constant dense<1.0> : vector<16xf32>
+  %row = vector.broadcast %ones : vector<16xf32> to vector<1x16xf32>
+  scf.for %i = %c0 to %c64 step %c1 {
+    vector.transfer_write %row, %out[%i, %c0] {in_bounds = [true, true]} : vector<1x16xf32>, memref<64x16xf32>
+  } {kiln.parallel}
+  return
+}
