@@ -70,6 +70,7 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
   ];
   let statistics = [
     Statistic<"epilogues", "epilogues", "matmuls whose elementwise consumer became their epilogue">,
+    Statistic<"blocked", "blocked", "matmuls split into column blocks with one packed B panel each">,
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];

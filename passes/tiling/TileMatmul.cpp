@@ -113,6 +113,14 @@ linalg::GenericOp epilogueOf(linalg::GenericOp matmul, std::string &whyNot) {
   return consumer;
 }
 
+/// B already comes from a packed panel (kiln-tile-matmul's column blocks).
+bool isPacked(linalg::GenericOp op) {
+  Value b = op.getDpsInputs()[1];
+  while (auto slice = b.getDefiningOp<tensor::ExtractSliceOp>())
+    b = slice.getSource();
+  return b.getDefiningOp<linalg::CopyOp>() != nullptr;
+}
+
 /// Register tile rows x columns for an m x n output: half the vector
 /// registers are accumulators (16 of AVX-512's 32 zmm, 8 of 16 otherwise);
 /// up to 8 rows (4 with 16 registers), the columns filling the rest.
@@ -167,9 +175,72 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
             tileN > 0 ? std::min<int64_t>(tileN, n) : columns};
   }
 
+  /// As the canonicalize pass: every dialect's and op's patterns (linalg's
+  /// dialect-level ones fold static slice types into the tiles).
+  LogicalResult canonicalize(func::FuncOp f) {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    for (Dialect *dialect : ctx->getLoadedDialects())
+      dialect->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName name : ctx->getRegisteredOperations())
+      name.getCanonicalizationPatterns(patterns, ctx);
+    return applyPatternsAndFoldGreedily(f, std::move(patterns));
+  }
+
+  /// Column blocks for a big plain matmul: B is packed once per block of
+  /// several register-tile columns (a K x block panel that stays in L2), and
+  /// inside a block each row tile of A (in L1) serves every column tile,
+  /// so A streams from memory once per block, not once per column tile.
+  /// 0: no blocking (small, or the panel of two column tiles would not fit).
+  int64_t columnBlock(int64_t n, int64_t k, int64_t columns) const {
+    constexpr int64_t kPanelBytes = 512 * 1024; // half of a 1 MiB L2
+    int64_t fit = kPanelBytes / (4 * k) / columns * columns;
+    int64_t block = std::min<int64_t>(fit, 4 * columns);
+    return block >= 2 * columns && n >= 2 * block ? block : 0;
+  }
+
+  void blockColumns(func::FuncOp f, IRRewriter &rewriter) {
+    MLIRContext *ctx = &getContext();
+    SmallVector<linalg::GenericOp> targets;
+    f.walk([&](linalg::GenericOp op) {
+      std::string whyNot;
+      if (isTileableMatmul(op) && op.getNumLoops() == 3 && !epilogueOf(op, whyNot) && !isPacked(op))
+        targets.push_back(op);
+    });
+    for (linalg::GenericOp op : targets) {
+      SmallVector<int64_t> r = op.getStaticLoopRanges();
+      auto [rows, columns] = tileFor(r[0], r[1]);
+      AffineMap bMap = op.getIndexingMapsArray()[1];
+      if (r[0] <= rows || r[2] < 16 || tileN > 0 ||
+          bMap != AffineMap::get(3, 0, {rewriter.getAffineDimExpr(2), rewriter.getAffineDimExpr(1)}, ctx))
+        continue;
+      int64_t block = columnBlock(r[1], r[2], columns);
+      if (block == 0)
+        continue;
+      scf::SCFTilingOptions options;
+      options.setTileSizes({rewriter.getIndexAttr(0), rewriter.getIndexAttr(block), rewriter.getIndexAttr(0)});
+      rewriter.setInsertionPoint(op);
+      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled) || tiled->loops.size() != 1)
+        continue;
+      rewriter.replaceOp(op, tiled->replacements);
+      auto blockLoop = cast<scf::ForOp>(tiled->loops[0].getOperation());
+      if (2.0 * r[0] * r[1] * r[2] >= double(parallelMinFlops))
+        blockLoop->setAttr(kParallelAttr, rewriter.getUnitAttr());
+      packB(rewriter, blockLoop, tiled->tiledOps.back(), r[1], r[2], block);
+      scf::ForOp partial;
+      (void)scf::peelForLoopAndSimplifyBounds(rewriter, blockLoop, partial);
+      blocked++;
+    }
+  }
+
   void runOnOperation() override {
     func::FuncOp f = getOperation();
     MLIRContext *ctx = &getContext();
+    IRRewriter blockRewriter(ctx);
+    blockColumns(f, blockRewriter);
+    if (failed(canonicalize(f)))
+      return signalPassFailure();
     SmallVector<linalg::GenericOp> targets;
     f.walk([&](linalg::GenericOp op) {
       if (isTileableMatmul(op))
@@ -191,7 +262,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       // contiguous buffer that every row tile then reads row by row (B's
       // own rows may be 4 KiB apart, which thrashes L1 sets).
       AffineMap bMap = op.getIndexingMapsArray()[1];
-      bool pack = n == 3 && ranges[0] > rows && ranges[2] >= 16 &&
+      bool pack = n == 3 && ranges[0] > rows && ranges[2] >= 16 && !isPacked(op) &&
                   bMap == AffineMap::get(3, 0, {rewriter.getAffineDimExpr(2), rewriter.getAffineDimExpr(1)}, ctx);
       double flops = 2;
       for (int64_t r : ranges)
@@ -274,14 +345,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       }
     }
     // Fold the peeled bounds into static slice and tile shapes.
-    // (As the canonicalize pass: every dialect's and op's patterns; linalg's
-    // dialect-level ones fold the static slice types into the tiles.)
-    RewritePatternSet patterns(ctx);
-    for (Dialect *dialect : ctx->getLoadedDialects())
-      dialect->getCanonicalizationPatterns(patterns);
-    for (RegisteredOperationName name : ctx->getRegisteredOperations())
-      name.getCanonicalizationPatterns(patterns, ctx);
-    if (failed(applyPatternsAndFoldGreedily(f, std::move(patterns))))
+    if (failed(canonicalize(f)))
       return signalPassFailure();
     // A register tile is a tileable matmul of at most one register tile of
     // outputs (canonicalization re-creates the ops, so they are recognised

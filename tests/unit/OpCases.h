@@ -296,6 +296,10 @@ inline std::vector<OpCase> allCases() {
   // A matmul whose elementwise consumer (bias + ReLU) becomes its
   // epilogue (kiln-tile-matmul), applied to each register tile; the second
   // matmul's result is returned, so it has none.
+  // Column blocks (kiln-tile-matmul packs B per block of 128 columns): two
+  // whole blocks and a partial one of 44, rows 8 + 1.
+  cases.push_back({"matmul_column_blocks", {{9, 17}, {17, 300}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); }});
   cases.push_back({"matmul_bias_relu_epilogue", {{11, 7}, {7, 37}, {37}, {37, 3}},
                    [](Graph &, const std::vector<Tensor> &x) {
                      return matmul(relu(matmul(x[0], x[1]) + x[2]), x[3]);

@@ -39,6 +39,9 @@ const Case kCases[] = {
      [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); }},
     {"mlp_layer_bias_relu", {{128, 300}, {300, 257}, {257}},
      [](Graph &, const std::vector<Tensor> &x) { return relu(matmul(x[0], x[1]) + x[2]); }},
+    // Column blocks of 128 on the pool (B packed per block), a partial 44.
+    {"column_blocks_67x300x1000", {{67, 1000}, {1000, 300}},
+     [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); }},
     // Epilogue (bias + ReLU in registers) on a parallel, peeled matmul.
     {"epilogue_131x97x257_then_29", {{131, 257}, {257, 97}, {97}, {97, 29}},
      [](Graph &, const std::vector<Tensor> &x) { return matmul(relu(matmul(x[0], x[1]) + x[2]), x[3]); }},
