@@ -11,7 +11,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # OpenBLAS 0.3.21 misdetects this CPU family: name its kernel explicitly.
 export OPENBLAS_CORETYPE=${KILN_OPENBLAS_CORETYPE:-Cooperlake}
-flags=(--benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_min_time=0.2s
+flags=(--benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_min_time=0.2
        --benchmark_out_format=json)
 for b in kiln-gemm-bench kiln-model-bench kiln-elementwise-bench; do
   "$build/bench/$b" "${flags[@]}" --benchmark_out="$out/$b.json" | grep '^measured' || true

@@ -8,4 +8,4 @@ shift || true
 # (This machine's environment may already set it to something older.)
 export OPENBLAS_CORETYPE=${KILN_OPENBLAS_CORETYPE:-Cooperlake}
 exec "$build/bench/kiln-gemm-bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
-  --benchmark_min_time=0.2s "$@" 2>&1 | grep -vE '_(mean|stddev|cv) '
+  --benchmark_min_time=0.2 "$@" 2>&1 | grep -vE '_(mean|stddev|cv) '
