@@ -56,8 +56,11 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
     that every tile has a static shape (any M, N, K, primes and 1 included),
     and each tile is vectorized to a vector.contract. kiln-lower-vectors
     then keeps the accumulator in registers across the k loop and lowers the
-    contraction to broadcast + FMA outer products. Broadcast batch operands
-    (constant maps) stay on the scalar path for now.
+    contraction to broadcast + FMA outer products. A batch operand
+    broadcast through a unit dimension is sliced to drop it first, so
+    broadcast batches take the same path. Big plain matmuls are split into
+    column blocks with one packed B panel each; a matmul's only elementwise
+    consumer becomes its epilogue, applied to each tile in registers.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "int64_t", "512",

@@ -113,6 +113,52 @@ linalg::GenericOp epilogueOf(linalg::GenericOp matmul, std::string &whyNot) {
   return consumer;
 }
 
+/// A batch operand broadcast through a unit dimension (`[1, M, K]` against
+/// a batch of 4: map results that are the constant 0) reads the same matrix
+/// for every batch: the unit dims are sliced away and the map drops them, so
+/// the matmul's maps become projected permutations and take the tiled path.
+void dropBroadcastUnitDims(RewriterBase &rewriter, linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
+    return;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<Value> inputs = op.getDpsInputs();
+  bool changed = false;
+  for (unsigned i = 0; i < 2; ++i) {
+    auto type = dyn_cast<RankedTensorType>(inputs[i].getType());
+    if (!type || !type.hasStaticShape())
+      return;
+    SmallVector<AffineExpr> kept;
+    SmallVector<int64_t> keptShape;
+    for (auto [d, e] : llvm::enumerate(maps[i].getResults())) {
+      auto c = dyn_cast<AffineConstantExpr>(e);
+      if (c && c.getValue() == 0 && type.getDimSize(d) == 1)
+        continue;
+      kept.push_back(e);
+      keptShape.push_back(type.getDimSize(d));
+    }
+    if (kept.size() == maps[i].getNumResults())
+      continue;
+    // A rank-reducing slice of the whole tensor: the same data, unit dims gone.
+    Location loc = op.getLoc();
+    int64_t rank = type.getRank();
+    SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0)), strides(rank, rewriter.getIndexAttr(1));
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t dim : type.getShape())
+      sizes.push_back(rewriter.getIndexAttr(dim));
+    rewriter.setInsertionPoint(op);
+    inputs[i] = rewriter.create<tensor::ExtractSliceOp>(
+        loc, RankedTensorType::get(keptShape, type.getElementType()), inputs[i], offsets, sizes, strides);
+    maps[i] = AffineMap::get(maps[i].getNumDims(), 0, kept, op.getContext());
+    changed = true;
+  }
+  if (!changed)
+    return;
+  rewriter.modifyOpInPlace(op, [&] {
+    op.getInputsMutable().assign(inputs);
+    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+  });
+}
+
 /// B already comes from a packed panel (kiln-tile-matmul's column blocks).
 bool isPacked(linalg::GenericOp op) {
   Value b = op.getDpsInputs()[1];
@@ -238,6 +284,11 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     func::FuncOp f = getOperation();
     MLIRContext *ctx = &getContext();
     IRRewriter blockRewriter(ctx);
+    SmallVector<linalg::GenericOp> generics;
+    f.walk([&](linalg::GenericOp op) { generics.push_back(op); });
+    for (linalg::GenericOp op : generics)
+      if (op.getNumLoops() >= 4 && linalg::isReductionIterator(op.getIteratorTypesArray().back()))
+        dropBroadcastUnitDims(blockRewriter, op);
     blockColumns(f, blockRewriter);
     if (failed(canonicalize(f)))
       return signalPassFailure();
