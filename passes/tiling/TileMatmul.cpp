@@ -263,6 +263,11 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       int64_t block = columnBlock(r[1], r[2], columns);
       if (block == 0)
         continue;
+      kiln::explain(explain, op.getLoc(),
+                    "matmul " + std::to_string(r[0]) + "x" + std::to_string(r[1]) + "x" + std::to_string(r[2]) +
+                        " in column blocks of " + std::to_string(block) + ", B packed once per block (K x " +
+                        std::to_string(block) + ")" +
+                        (2.0 * r[0] * r[1] * r[2] >= double(parallelMinFlops) ? ", blocks on the thread pool" : ""));
       scf::SCFTilingOptions options;
       options.setTileSizes({rewriter.getIndexAttr(0), rewriter.getIndexAttr(block), rewriter.getIndexAttr(0)});
       rewriter.setInsertionPoint(op);
@@ -280,124 +285,113 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     }
   }
 
-  void runOnOperation() override {
-    func::FuncOp f = getOperation();
+  /// One matmul to register tiles: with its epilogue (the consumer tiled,
+  /// the matmul fused in) or alone (batch 1, M and N register tiles, K 1);
+  /// B packed per column tile where that pays; the partial tiles peeled.
+  void tileToRegisters(linalg::GenericOp op, IRRewriter &rewriter) {
     MLIRContext *ctx = &getContext();
-    IRRewriter blockRewriter(ctx);
-    SmallVector<linalg::GenericOp> generics;
-    f.walk([&](linalg::GenericOp op) { generics.push_back(op); });
-    for (linalg::GenericOp op : generics)
-      if (op.getNumLoops() >= 4 && linalg::isReductionIterator(op.getIteratorTypesArray().back()))
-        dropBroadcastUnitDims(blockRewriter, op);
-    blockColumns(f, blockRewriter);
-    if (failed(canonicalize(f)))
-      return signalPassFailure();
-    SmallVector<linalg::GenericOp> targets;
-    f.walk([&](linalg::GenericOp op) {
-      if (isTileableMatmul(op))
-        targets.push_back(op);
-    });
-    IRRewriter rewriter(ctx);
-    for (linalg::GenericOp op : targets) {
-      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-      size_t n = ranges.size();
-      // Batch loops 1, M and N register tiles, K 1 (the loop inside).
-      auto [rows, columns] = tileFor(ranges[n - 3], ranges[n - 2]);
-      SmallVector<OpFoldResult> sizes;
-      for (size_t i = 0; i < n; ++i) {
-        int64_t t = i == n - 3 ? rows : i == n - 2 ? columns : 1;
-        sizes.push_back(rewriter.getIndexAttr(t));
-      }
-      // A plain 2-D matmul with several row tiles packs B: the column loop
-      // goes outside, and each B panel (K x columns) is copied once into a
-      // contiguous buffer that every row tile then reads row by row (B's
-      // own rows may be 4 KiB apart, which thrashes L1 sets).
-      AffineMap bMap = op.getIndexingMapsArray()[1];
-      bool pack = n == 3 && ranges[0] > rows && ranges[2] >= 16 && !isPacked(op) &&
-                  bMap == AffineMap::get(3, 0, {rewriter.getAffineDimExpr(2), rewriter.getAffineDimExpr(1)}, ctx);
-      double flops = 2;
-      for (int64_t r : ranges)
-        flops *= double(r);
-      SmallVector<LoopLikeOpInterface> outputLoops; // batch..., then M and N (or N and M)
-      Operation *tile = nullptr;                    // the matmul's tile
-      rewriter.setInsertionPoint(op);
-      Location loc = op.getLoc();
-      std::string shape;
-      for (int64_t r : ranges)
-        shape += (shape.empty() ? "" : "x") + std::to_string(r);
-      std::string kernel = "matmul kernel " + shape + " (batch.., M, N, K) in " + std::to_string(rows) + "x" +
-                           std::to_string(columns) + " register tiles" + (pack ? ", B packed per column tile" : "") +
-                           (flops >= double(parallelMinFlops) ? ", tiles on the thread pool" : "");
-      std::string whyNot;
-      if (linalg::GenericOp epilogue = epilogueOf(op, whyNot)) {
-        kiln::explain(explain, loc, kernel + "; epilogue in registers: " +
-                                        kiln::describeSourceOps(epilogue.getLoc()));
-        // Tile the epilogue and fuse the matmul (and its zero fill) into
-        // it: each iteration computes one register tile of the product over
-        // all of K, then applies the epilogue to it.
-        scf::SCFTilingOptions tiling;
-        tiling.setTileSizes(ArrayRef(sizes).drop_back());
-        if (pack)
-          tiling.setInterchange({1, 0});
-        scf::SCFTileAndFuseOptions options;
-        options.setTilingOptions(tiling);
-        Operation *fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
-        options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer, bool) {
-          return std::make_tuple(producer.getOwner() == op.getOperation() || producer.getOwner() == fill, false);
-        });
-        auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
-            rewriter, cast<TilingInterface>(epilogue.getOperation()), options);
-        if (failed(fused))
-          continue;
-        for (auto [original, replacement] : fused->replacements)
-          rewriter.replaceAllUsesWith(original, replacement);
-        // (The matmul, its fill and the slices of them that fusion left
-        // behind are dead now; canonicalization below removes them.)
-        outputLoops.assign(fused->loops.begin(), fused->loops.end());
-        for (Operation *t : fused->tiledAndFusedOps)
-          if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
-            tile = g;
-        epilogues++;
-      } else {
-        kiln::explain(explain, loc, kernel + "; no epilogue: " + whyNot);
-        scf::SCFTilingOptions options;
-        options.setTileSizes(sizes);
-        if (pack)
-          options.setInterchange({1, 0, 2});
-        auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
-        if (failed(tiled))
-          continue; // leave it on the scalar path
-        rewriter.replaceOp(op, tiled->replacements);
-        outputLoops.assign(tiled->loops.begin(), tiled->loops.end());
-        if (!outputLoops.empty())
-          outputLoops.pop_back(); // the k loop
-        tile = tiled->tiledOps.back();
-      }
-      // The output-tile loops are independent (never the k loop): mark
-      // them for kiln-parallelize-loops when the matmul is worth threads.
-      if (flops >= double(parallelMinFlops))
-        for (LoopLikeOpInterface l : outputLoops)
-          l->setAttr(kParallelAttr, rewriter.getUnitAttr());
-      if (pack && outputLoops.size() == 2 && tile)
-        packB(rewriter, cast<scf::ForOp>(outputLoops[0].getOperation()), tile, ranges[1], ranges[2], columns);
-      // Peel the partial tiles of the N then the M loop: every tile gets a
-      // static shape, so it vectorizes without masks.
-      SmallVector<scf::ForOp> loops;
-      for (LoopLikeOpInterface l : outputLoops)
-        if (auto f = dyn_cast<scf::ForOp>(l.getOperation()))
-          loops.push_back(f);
-      if (loops.size() >= 2) {
-        // The inner of the two tile loops first: peeling the outer one then
-        // copies both of its parts.
-        scf::ForOp outer = loops[loops.size() - 2], inner = loops[loops.size() - 1];
-        scf::ForOp partial;
-        (void)scf::peelForLoopAndSimplifyBounds(rewriter, inner, partial);
-        (void)scf::peelForLoopAndSimplifyBounds(rewriter, outer, partial);
-      }
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    size_t n = ranges.size();
+    // Batch loops 1, M and N register tiles, K 1 (the loop inside).
+    auto [rows, columns] = tileFor(ranges[n - 3], ranges[n - 2]);
+    SmallVector<OpFoldResult> sizes;
+    for (size_t i = 0; i < n; ++i) {
+      int64_t t = i == n - 3 ? rows : i == n - 2 ? columns : 1;
+      sizes.push_back(rewriter.getIndexAttr(t));
     }
-    // Fold the peeled bounds into static slice and tile shapes.
-    if (failed(canonicalize(f)))
-      return signalPassFailure();
+    // A plain 2-D matmul with several row tiles packs B: the column loop
+    // goes outside, and each B panel (K x columns) is copied once into a
+    // contiguous buffer that every row tile then reads row by row (B's
+    // own rows may be 4 KiB apart, which thrashes L1 sets).
+    AffineMap bMap = op.getIndexingMapsArray()[1];
+    bool pack = n == 3 && ranges[0] > rows && ranges[2] >= 16 && !isPacked(op) &&
+                bMap == AffineMap::get(3, 0, {rewriter.getAffineDimExpr(2), rewriter.getAffineDimExpr(1)}, ctx);
+    double flops = 2;
+    for (int64_t r : ranges)
+      flops *= double(r);
+    SmallVector<LoopLikeOpInterface> outputLoops; // batch..., then M and N (or N and M)
+    Operation *tile = nullptr;                    // the matmul's tile
+    rewriter.setInsertionPoint(op);
+    Location loc = op.getLoc();
+    std::string shape;
+    for (int64_t r : ranges)
+      shape += (shape.empty() ? "" : "x") + std::to_string(r);
+    std::string kernel = "matmul kernel " + shape + " (batch.., M, N, K) in " + std::to_string(rows) + "x" +
+                         std::to_string(columns) + " register tiles" + (pack ? ", B packed per column tile" : "") +
+                         (flops >= double(parallelMinFlops) ? ", tiles on the thread pool" : "");
+    std::string whyNot;
+    if (linalg::GenericOp epilogue = epilogueOf(op, whyNot)) {
+      kiln::explain(explain, loc, kernel + "; epilogue in registers: " +
+                                      kiln::describeSourceOps(epilogue.getLoc()));
+      // Tile the epilogue and fuse the matmul (and its zero fill) into
+      // it: each iteration computes one register tile of the product over
+      // all of K, then applies the epilogue to it.
+      scf::SCFTilingOptions tiling;
+      tiling.setTileSizes(ArrayRef(sizes).drop_back());
+      if (pack)
+        tiling.setInterchange({1, 0});
+      scf::SCFTileAndFuseOptions options;
+      options.setTilingOptions(tiling);
+      Operation *fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+      options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer, bool) {
+        return std::make_tuple(producer.getOwner() == op.getOperation() || producer.getOwner() == fill, false);
+      });
+      auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(epilogue.getOperation()), options);
+      if (failed(fused))
+        return;
+      for (auto [original, replacement] : fused->replacements)
+        rewriter.replaceAllUsesWith(original, replacement);
+      // (The matmul, its fill and the slices of them that fusion left
+      // behind are dead now; canonicalization below removes them.)
+      outputLoops.assign(fused->loops.begin(), fused->loops.end());
+      for (Operation *t : fused->tiledAndFusedOps)
+        if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
+          tile = g;
+      epilogues++;
+    } else {
+      // (A column block's consumer is its block loop: no epilogue to say.)
+      kiln::explain(explain, loc, isPacked(op) ? "column block: " + kernel : kernel + "; no epilogue: " + whyNot);
+      scf::SCFTilingOptions options;
+      options.setTileSizes(sizes);
+      if (pack)
+        options.setInterchange({1, 0, 2});
+      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled))
+        return; // leave it on the scalar path
+      rewriter.replaceOp(op, tiled->replacements);
+      outputLoops.assign(tiled->loops.begin(), tiled->loops.end());
+      if (!outputLoops.empty())
+        outputLoops.pop_back(); // the k loop
+      tile = tiled->tiledOps.back();
+    }
+    // The output-tile loops are independent (never the k loop): mark
+    // them for kiln-parallelize-loops when the matmul is worth threads.
+    if (flops >= double(parallelMinFlops))
+      for (LoopLikeOpInterface l : outputLoops)
+        l->setAttr(kParallelAttr, rewriter.getUnitAttr());
+    if (pack && outputLoops.size() == 2 && tile)
+      packB(rewriter, cast<scf::ForOp>(outputLoops[0].getOperation()), tile, ranges[1], ranges[2], columns);
+    // Peel the partial tiles of the N then the M loop: every tile gets a
+    // static shape, so it vectorizes without masks.
+    SmallVector<scf::ForOp> loops;
+    for (LoopLikeOpInterface l : outputLoops)
+      if (auto f = dyn_cast<scf::ForOp>(l.getOperation()))
+        loops.push_back(f);
+    if (loops.size() >= 2) {
+      // The inner of the two tile loops first: peeling the outer one then
+      // copies both of its parts.
+      scf::ForOp outer = loops[loops.size() - 2], inner = loops[loops.size() - 1];
+      scf::ForOp partial;
+      (void)scf::peelForLoopAndSimplifyBounds(rewriter, inner, partial);
+      (void)scf::peelForLoopAndSimplifyBounds(rewriter, outer, partial);
+    }
+  }
+
+  /// Tiles fused into an epilogue still span all of K: each gets its k
+  /// loop (one step per iteration). Then every register tile, its zero fill
+  /// and its epilogue are vectorized at their static shapes.
+  void vectorizeTiles(func::FuncOp f, IRRewriter &rewriter) {
     // A register tile is a tileable matmul of at most one register tile of
     // outputs (canonicalization re-creates the ops, so they are recognised
     // by shape).
@@ -454,6 +448,34 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       rewriter.setInsertionPoint(op);
       (void)linalg::vectorize(rewriter, op); // an op it cannot vectorize stays scalar
     }
+  }
+
+  void runOnOperation() override {
+    func::FuncOp f = getOperation();
+    IRRewriter rewriter(&getContext());
+    // 1. Broadcast batches read without their unit dimensions.
+    SmallVector<linalg::GenericOp> generics;
+    f.walk([&](linalg::GenericOp op) { generics.push_back(op); });
+    for (linalg::GenericOp op : generics)
+      if (op.getNumLoops() >= 4 && linalg::isReductionIterator(op.getIteratorTypesArray().back()))
+        dropBroadcastUnitDims(rewriter, op);
+    // 2. Big plain matmuls: column blocks, one packed B panel each.
+    blockColumns(f, rewriter);
+    if (failed(canonicalize(f)))
+      return signalPassFailure();
+    // 3. Every matmul (and each column block) to register tiles.
+    SmallVector<linalg::GenericOp> targets;
+    f.walk([&](linalg::GenericOp op) {
+      if (isTileableMatmul(op))
+        targets.push_back(op);
+    });
+    for (linalg::GenericOp op : targets)
+      tileToRegisters(op, rewriter);
+    // 4. The peeled bounds folded into static slice and tile shapes.
+    if (failed(canonicalize(f)))
+      return signalPassFailure();
+    // 5. k loops for fused tiles; vectors for every tile and epilogue.
+    vectorizeTiles(f, rewriter);
   }
 };
 
