@@ -160,8 +160,23 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+/* A child of fork() has none of the parent's workers (only the forking
+ * thread survives): it starts with an empty pool rather than wait forever
+ * for threads that do not exist. The workers' scratch stays theirs to reuse. */
+static void reset_after_fork(void) {
+  pthread_mutex_init(&pool.busy, NULL);
+  pthread_mutex_init(&pool.lock, NULL);
+  pthread_cond_init(&pool.wake, NULL);
+  pthread_cond_init(&pool.done, NULL);
+  pool.workers = 0;
+  atomic_store(&pool.pending, 0);
+}
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+static void install_fork_handler(void) { pthread_atfork(NULL, NULL, reset_after_fork); }
+
 /* Starts workers until there are `wanted`; returns how many there are. */
 static int grow_pool(int wanted) {
+  pthread_once(&fork_handler_once, install_fork_handler);
   while (pool.workers < wanted) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);

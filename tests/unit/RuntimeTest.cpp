@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -699,3 +700,32 @@ TEST(RuntimeParallel, NoIterationsRunsNothing) {
 }
 
 TEST(RuntimeParallel, DefaultThreadCountIsPositive) { EXPECT_GE(kiln_num_threads(), 1); }
+
+// A process that forks after using the pool: the child has none of the
+// parent's worker threads, and its parallel loops must still run (they
+// would wait forever for the parent's workers otherwise).
+TEST(RuntimeParallel, ChildOfForkRunsItsLoops) {
+  kiln_context ctx;
+  kiln_context_init(&ctx);
+  ctx.num_threads = 2;
+  Coverage warm(64);
+  kiln_parallel_begin(&ctx);
+  kiln_parallel_for(countChunk, 64, &warm, 4096); // the pool has a worker now
+  ASSERT_EQ(kiln_parallel_end(), KILN_OK);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(20); // a hang ends as SIGALRM, which the parent reports
+    Coverage c(100);
+    kiln_parallel_begin(&ctx);
+    kiln_parallel_for(countChunk, 100, &c, 4096);
+    bool ok = kiln_parallel_end() == KILN_OK;
+    for (int64_t i = 0; i < 100; ++i)
+      ok &= c.hits[size_t(i)].load() == 1;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
