@@ -3,6 +3,8 @@
 #include "passes/fusion/SourceOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -159,12 +161,16 @@ void dropBroadcastUnitDims(RewriterBase &rewriter, linalg::GenericOp op) {
   });
 }
 
-/// B already comes from a packed panel (kiln-tile-matmul's column blocks).
+/// B already comes from a packed panel (kiln-tile-matmul's column blocks,
+/// packed at run time or, for constant weights, at compile time).
 bool isPacked(linalg::GenericOp op) {
   Value b = op.getDpsInputs()[1];
   while (auto slice = b.getDefiningOp<tensor::ExtractSliceOp>())
     b = slice.getSource();
-  return b.getDefiningOp<linalg::CopyOp>() != nullptr;
+  if (b.getDefiningOp<linalg::CopyOp>())
+    return true; // a panel packed at run time
+  // A constant packed at compile time ([panels, K, width]; B itself is 2-D).
+  return b.getDefiningOp<arith::ConstantOp>() && cast<ShapedType>(b.getType()).getRank() == 3;
 }
 
 /// Register tile rows x columns for an m x n output: half the vector
@@ -176,6 +182,30 @@ std::pair<int64_t, int64_t> registerTile(int64_t vectorBits, int64_t m, int64_t 
   int64_t rows = std::min<int64_t>(m, vectorBits >= 512 ? 8 : 4);
   int64_t columns = lanes * std::max<int64_t>(accumulators / rows, 1);
   return {rows, std::min<int64_t>(columns, n)};
+}
+
+/// B as a compile-time constant, packed: panel p holds B[0:K, p*w : p*w+w]
+/// contiguously (the last one zero-padded), so the loop over panels reads
+/// slices and nothing is copied at run time. Null unless B is a dense
+/// float constant and `nLoop` walks the panels (from 0 in steps of w).
+Value packedConstant(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64_t n, int64_t k, int64_t w) {
+  auto constant = b.getDefiningOp<arith::ConstantOp>();
+  auto dense = constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
+  auto type = dyn_cast<RankedTensorType>(b.getType());
+  if (!dense || !type || type.getRank() != 2 || !isa<FloatType>(type.getElementType()) ||
+      getConstantIntValue(nLoop.getLowerBound()) != 0 || getConstantIntValue(nLoop.getStep()) != w)
+    return nullptr;
+  int64_t panels = (n + w - 1) / w;
+  auto elem = cast<FloatType>(type.getElementType());
+  SmallVector<APFloat> values(panels * k * w, APFloat::getZero(elem.getFloatSemantics()));
+  auto source = dense.getValues<APFloat>();
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c)
+      values[((c / w) * k + r) * w + c % w] = source[r * n + c];
+  auto packedType = RankedTensorType::get({panels, k, w}, elem);
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(constant);
+  return rewriter.create<arith::ConstantOp>(constant.getLoc(), DenseElementsAttr::get(packedType, values));
 }
 
 /// At the start of the column-tile loop `nLoop`, copies B[0:K, n0:n0+w]
@@ -199,13 +229,28 @@ void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n,
         AffineMap::get(1, 0, {rewriter.getAffineConstantExpr(columns), n - d0}, rewriter.getContext()),
         {iv});
   }
-  SmallVector<OpFoldResult> panelOffsets{rewriter.getIndexAttr(0), iv};
-  SmallVector<OpFoldResult> panelSizes{rewriter.getIndexAttr(k), width};
-  SmallVector<OpFoldResult> ones(2, rewriter.getIndexAttr(1));
-  Value source = rewriter.create<tensor::ExtractSliceOp>(loc, b, panelOffsets, panelSizes, ones);
-  Type elem = cast<RankedTensorType>(b.getType()).getElementType();
-  Value empty = rewriter.create<tensor::EmptyOp>(loc, panelSizes, elem);
-  Value panel = rewriter.create<linalg::CopyOp>(loc, source, empty).getResult(0);
+  Value panel;
+  if (auto packed = packedConstant(rewriter, b, nLoop, n, k, columns)) {
+    // Constant weights were packed at compile time: the panel is a slice
+    // of the packed constant, [iv / columns, 0:K, 0:width].
+    AffineExpr d0 = rewriter.getAffineDimExpr(0);
+    OpFoldResult index = affine::makeComposedFoldedAffineApply(rewriter, loc, d0.floorDiv(columns), {iv});
+    SmallVector<OpFoldResult> offsets{index, rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes{rewriter.getIndexAttr(1), rewriter.getIndexAttr(k), width};
+    SmallVector<OpFoldResult> strides(3, rewriter.getIndexAttr(1));
+    auto type = tensor::ExtractSliceOp::inferCanonicalRankReducedResultType(
+        2, cast<RankedTensorType>(packed.getType()), offsets, sizes, strides);
+    panel = rewriter.create<tensor::ExtractSliceOp>(loc, cast<RankedTensorType>(type), packed, offsets, sizes,
+                                                    strides);
+  } else {
+    SmallVector<OpFoldResult> panelOffsets{rewriter.getIndexAttr(0), iv};
+    SmallVector<OpFoldResult> panelSizes{rewriter.getIndexAttr(k), width};
+    SmallVector<OpFoldResult> ones(2, rewriter.getIndexAttr(1));
+    Value source = rewriter.create<tensor::ExtractSliceOp>(loc, b, panelOffsets, panelSizes, ones);
+    Type elem = cast<RankedTensorType>(b.getType()).getElementType();
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, panelSizes, elem);
+    panel = rewriter.create<linalg::CopyOp>(loc, source, empty).getResult(0);
+  }
   rewriter.setInsertionPoint(bSlice);
   SmallVector<OpFoldResult> offsets{bSlice.getMixedOffsets()[0], rewriter.getIndexAttr(0)};
   rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(bSlice, bSlice.getType(), panel, offsets,
