@@ -215,6 +215,8 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
     OpBuilder mb(ctx);
     mb.setInsertionPoint(parent);
     std::string name = (parent.getSymName() + "_parallel_" + Twine(index)).str();
+    for (unsigned again = 0; module.lookupSymbol(name); ++again) // a user's function may have the name
+      name = (parent.getSymName() + "_parallel_" + Twine(index) + "_" + Twine(again)).str();
     auto fn = mb.create<func::FuncOp>(loc, name, bodyType);
     fn.setPrivate();
     Block *entry = fn.addEntryBlock();

@@ -94,3 +94,25 @@ func.func @splat(%out: memref<64x16xf32>) {
   } {kiln.parallel}
   return
 }
+
+// -----
+
+// The outlined body's name never takes a user's function's.
+// CHECK-LABEL: func.func @taken_parallel_0(
+// CHECK-LABEL: func.func private @taken_parallel_0_0(
+// CHECK-LABEL: func.func @taken(
+// CHECK:         constant @taken_parallel_0_0
+func.func @taken_parallel_0() {
+  return
+}
+func.func @taken(%out: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %cst = arith.constant 1.0 : f32
+  scf.for %i = %c0 to %c64 step %c16 {
+    %dst = memref.subview %out[%i] [16] [1] : memref<64xf32> to memref<16xf32, strided<[1], offset: ?>>
+    linalg.fill ins(%cst : f32) outs(%dst : memref<16xf32, strided<[1], offset: ?>>)
+  } {kiln.parallel}
+  return
+}
