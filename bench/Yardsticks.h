@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <vector>
 
 namespace kiln::bench {
@@ -43,6 +44,17 @@ inline double measureTriad() {
     best = std::max(best, 3.0 * n * sizeof(float) / s / 1e9);
   }
   return best;
+}
+
+/// Both yardsticks, measured and printed in the line bench/run_bench.sh keeps.
+struct Yardsticks {
+  double peakGflops, triadGBs;
+};
+inline Yardsticks measureYardsticks() {
+  Yardsticks y{measurePeakAvx512(), measureTriad()};
+  std::printf("measured: peak f32 FMA %.1f GFLOP/s (1 core, AVX-512), stream triad %.1f GB/s (1 thread)\n",
+              y.peakGflops, y.triadGBs);
+  return y;
 }
 
 } // namespace kiln::bench

@@ -103,10 +103,9 @@ void onednnGemm(benchmark::State &state, Shape s, int threads) {
 } // namespace
 
 int main(int argc, char **argv) {
-  peakGflops = kiln::bench::measurePeakAvx512();
-  triadGBs = kiln::bench::measureTriad();
-  std::printf("measured: peak f32 FMA %.1f GFLOP/s (1 core, AVX-512), stream triad %.1f GB/s (1 thread)\n",
-              peakGflops, triadGBs);
+  auto [peak, triad] = kiln::bench::measureYardsticks();
+  peakGflops = peak;
+  triadGBs = triad;
   std::vector<Shape> shapes{{128, 128, 128},  {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024},
                             {2048, 2048, 2048}, {512, 768, 768}, {512, 3072, 768}, {1, 4096, 4096}};
   for (const Shape &s : shapes) {

@@ -311,10 +311,9 @@ void onednnRows(benchmark::State &state, bool layerNorm, int threads) {
 } // namespace
 
 int main(int argc, char **argv) {
-  peakGflops = kiln::bench::measurePeakAvx512();
-  triadGBs = kiln::bench::measureTriad();
-  std::printf("measured: peak f32 FMA %.1f GFLOP/s (1 core, AVX-512), stream triad %.1f GB/s (1 thread)\n",
-              peakGflops, triadGBs);
+  auto [peak, triad] = kiln::bench::measureYardsticks();
+  peakGflops = peak;
+  triadGBs = triad;
   auto add = [](const std::string &name, int threads, auto fn, auto... args) {
     benchmark::RegisterBenchmark((name + "/threads:" + std::to_string(threads)).c_str(), fn, args...)
         ->UseRealTime();

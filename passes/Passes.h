@@ -9,6 +9,12 @@
 #include <memory>
 
 namespace kiln {
+
+/// Marks a loop whose iterations write disjoint outputs and share no
+/// reduction: kiln-tile-matmul and kiln-tile-rows set it, and
+/// kiln-parallelize-loops runs such loops on the runtime's thread pool.
+constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 

@@ -36,10 +36,10 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using kiln::kParallelAttr;
 
 namespace {
 
-constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 constexpr llvm::StringLiteral kParallelFor = "kiln_rt1_parallel_for";
 constexpr int64_t kScratchAlignment = 64;
 

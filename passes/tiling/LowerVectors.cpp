@@ -52,7 +52,8 @@ struct FuseMultiplyAdd : OpRewritePattern<arith::AddFOp> {
 /// A transfer_read that reads one element and broadcasts it (a row's max or
 /// label, a scalar): one scalar load and a vector.broadcast. (The upstream
 /// lowering turns a trailing broadcast into a loop of insertelements, which
-/// LLVM builds through the stack: 96 lanes cost ~36k instructions.)
+/// LLVM builds through the stack: `kiln compile --emit=asm` of a 96-wide
+/// cross-entropy train step showed ~380 instructions per lane.)
 struct BroadcastScalarRead : OpRewritePattern<vector::TransferReadOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(vector::TransferReadOp read, PatternRewriter &rewriter) const override {

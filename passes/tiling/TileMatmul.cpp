@@ -1,6 +1,7 @@
 //===- TileMatmul.cpp - matmuls as vectorized register tiles -------------===//
 #include "passes/Passes.h"
 #include "passes/fusion/SourceOps.h"
+#include "passes/tiling/VectorizeSupport.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -20,12 +21,10 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using kiln::kParallelAttr;
 
 namespace {
 
-/// Marks a loop whose iterations write disjoint outputs and may run on
-/// different threads (see kiln-parallelize-loops).
-constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 
 /// A matmul-like contraction kiln can tile: static shapes, all loops parallel
 /// but the last (the reduction), projected-permutation maps, a multiply-add
@@ -91,25 +90,14 @@ linalg::GenericOp epilogueOf(linalg::GenericOp matmul, std::string &whyNot) {
       whyNot = "its consumer reads through a non-permutation map";
       return nullptr;
     }
-  // Booleans are bytes in memory but bits in a vector: a vectorized read of
-  // an i1 tensor (a mask) would read packed bits.
-  for (Value operand : consumer->getOperands())
-    if (getElementTypeOrSelf(operand.getType()).isInteger(1)) {
-      whyNot = "its consumer reads a boolean mask (bits in vectors, bytes in memory)";
-      return nullptr;
-    }
+  if (auto why = kiln::whyNotVectorizable(consumer)) {
+    whyNot = "its consumer cannot be vectorized: " + *why;
+    return nullptr;
+  }
   // Only arithmetic in the body (no tensor.extract, no linalg.index).
   for (Operation &op : consumer.getRegion().front().without_terminator())
     if (op.getNumRegions() != 0 || isa<linalg::IndexOp, tensor::ExtractOp>(op)) {
       whyNot = "its consumer indexes or gathers";
-      return nullptr;
-    }
-  // Math on vectors is native code only for f32 (kiln-approximate-math);
-  // f64's goes to libm one element at a time, which vectors cannot call.
-  for (Operation &op : consumer.getRegion().front().without_terminator())
-    if (op.getDialect() && op.getDialect()->getNamespace() == "math" &&
-        llvm::any_of(op.getOperandTypes(), [](Type t) { return !getElementTypeOrSelf(t).isF32(); })) {
-      whyNot = "its consumer has math on a type other than f32 (libm, per element)";
       return nullptr;
     }
   return consumer;
@@ -266,17 +254,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
             tileN > 0 ? std::min<int64_t>(tileN, n) : columns};
   }
 
-  /// As the canonicalize pass: every dialect's and op's patterns (linalg's
-  /// dialect-level ones fold static slice types into the tiles).
-  LogicalResult canonicalize(func::FuncOp f) {
-    MLIRContext *ctx = &getContext();
-    RewritePatternSet patterns(ctx);
-    for (Dialect *dialect : ctx->getLoadedDialects())
-      dialect->getCanonicalizationPatterns(patterns);
-    for (RegisteredOperationName name : ctx->getRegisteredOperations())
-      name.getCanonicalizationPatterns(patterns, ctx);
-    return applyPatternsAndFoldGreedily(f, std::move(patterns));
-  }
+  LogicalResult canonicalize(func::FuncOp f) { return kiln::canonicalizeWith(f, RewritePatternSet(&getContext())); }
 
   /// Column blocks for a big plain matmul: B is packed once per block of
   /// several register-tile columns (a K x block panel that stays in L2), and

@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 #include "passes/fusion/SourceOps.h"
+#include "passes/tiling/VectorizeSupport.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -41,10 +42,10 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using kiln::kParallelAttr;
 
 namespace {
 
-constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 /// Marks a row loop made here until its pieces are vectorized; the value is
 /// the number of row dimensions (all but the last).
 constexpr llvm::StringLiteral kRowKernelAttr = "kiln.row_kernel";
@@ -86,18 +87,8 @@ bool isRowAligned(linalg::GenericOp op, int64_t rowDims) {
   for (int64_t size : op.getStaticLoopRanges())
     if (ShapedType::isDynamic(size))
       return false;
-  // Math on vectors is native code only for f32 (kiln-approximate-math);
-  // f64's goes to libm one element at a time, which vectors cannot call.
-  for (Operation &inner : op.getRegion().front().without_terminator())
-    if (inner.getDialect() && inner.getDialect()->getNamespace() == "math" &&
-        llvm::any_of(inner.getOperandTypes(), [](Type t) { return !getElementTypeOrSelf(t).isF32(); }))
-      return false;
-  // Booleans are bytes in memory but bits in a vector: the row's pieces are
-  // vectorized, so a group never reads an i1 tensor (a mask) from memory.
-  for (Value operand : op->getOperands())
-    if (getElementTypeOrSelf(operand.getType()).isInteger(1))
-      return false;
-  return true;
+  // The row's pieces are vectorized.
+  return !kiln::whyNotVectorizable(op);
 }
 
 bool isRowReduction(linalg::GenericOp op, int64_t rowDims) {
@@ -223,11 +214,7 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
     // A row's temporaries: extract_slice(tensor.empty) becomes a one-row
     // tensor.empty, a buffer of the row loop's own (scratch when parallel).
     tensor::populateFoldTensorEmptyPatterns(patterns);
-    for (Dialect *dialect : getContext().getLoadedDialects())
-      dialect->getCanonicalizationPatterns(patterns);
-    for (RegisteredOperationName name : getContext().getRegisteredOperations())
-      name.getCanonicalizationPatterns(patterns, &getContext());
-    if (failed(applyPatternsAndFoldGreedily(f, std::move(patterns))))
+    if (failed(kiln::canonicalizeWith(f, std::move(patterns))))
       return signalPassFailure();
     SmallVector<Operation *> pieces;
     f.walk([&](scf::ForOp kernel) {

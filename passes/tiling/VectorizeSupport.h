@@ -1,0 +1,32 @@
+//===- VectorizeSupport.h - shared by the tiling passes ---------*- C++ -*-===//
+//
+// kiln-tile-matmul and kiln-tile-rows both tile, canonicalize, then
+// vectorize what they fused; these are the pieces they share.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_PASSES_TILING_VECTORIZESUPPORT_H
+#define KILN_PASSES_TILING_VECTORIZESUPPORT_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <optional>
+#include <string>
+
+namespace kiln {
+
+/// Why the elementwise body of `op` must not be vectorized, or nullopt:
+/// booleans are bytes in memory but bits in a vector (a vectorized read of
+/// an i1 mask would read packed bits), and math is native vector code only
+/// for f32 (kiln-approximate-math; f64's is libm, one element at a time).
+std::optional<std::string> whyNotVectorizable(mlir::linalg::GenericOp op);
+
+/// The canonicalize pass's patterns (every loaded dialect's and registered
+/// op's, which fold peeled bounds into static slice and tile shapes), plus
+/// `extra`, applied to `f`.
+mlir::LogicalResult canonicalizeWith(mlir::func::FuncOp f, mlir::RewritePatternSet extra);
+
+} // namespace kiln
+
+#endif
