@@ -84,9 +84,11 @@ static void optimize(llvm::Module &module, llvm::TargetMachine &tm) {
 }
 
 llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMachine &tm,
-                                         ArtifactKind kind) {
+                                         ArtifactKind kind, mlir::TimingScope &timing) {
   llvm::LLVMContext llvmContext;
+  mlir::TimingScope translating = timing.nest("llvm-ir: translate");
   std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext);
+  translating.stop();
   if (!llvmModule)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "translation of the LLVM dialect to LLVM IR failed");
@@ -101,7 +103,9 @@ llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMach
     if (!tm.getTargetFeatureString().empty())
       f.addFnAttr("target-features", tm.getTargetFeatureString());
   }
+  mlir::TimingScope optimizing = timing.nest("llvm-ir: optimize (O3, no unrolling)");
   optimize(*llvmModule, tm);
+  optimizing.stop();
 
   std::string out;
   llvm::raw_string_ostream os(out);
@@ -117,7 +121,9 @@ llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMach
   if (tm.addPassesToEmitFile(pm, bufferStream, nullptr, fileType))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "the target cannot emit this file type");
+  mlir::TimingScope generating = timing.nest("asm/obj: LLVM code generation");
   pm.run(*llvmModule);
+  generating.stop();
   return std::string(buffer.str());
 }
 

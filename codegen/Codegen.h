@@ -3,6 +3,7 @@
 #define KILN_CODEGEN_CODEGEN_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Target/TargetMachine.h"
 #include <memory>
@@ -18,9 +19,10 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(llvm::S
 enum class ArtifactKind { LLVMIR, Assembly, Object };
 
 /// Translates a module in the LLVM dialect, optimizes it at O3 for `tm` and
-/// returns LLVM IR text, assembly text or an ELF object.
+/// returns LLVM IR text, assembly text or an ELF object. Its three steps
+/// (translate, optimize, codegen) are timed under `timing` when it is enabled.
 llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMachine &tm,
-                                         ArtifactKind kind);
+                                         ArtifactKind kind, mlir::TimingScope &timing);
 
 } // namespace kiln
 

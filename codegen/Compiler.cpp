@@ -154,7 +154,7 @@ FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions
 
 LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
                           const PipelineOptions &pipeline, const CompileOptions &options,
-                          CompileReport *report) {
+                          TimingScope &root, CompileReport *report) {
   MLIRContext *context = module.getContext();
   if (!options.dumpDir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpDir))
@@ -184,9 +184,6 @@ LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
     });
 
   // One pass manager per phase, so dumps and timings are labelled by phase.
-  DefaultTimingManager timing;
-  timing.setEnabled(options.timing);
-  TimingScope root = timing.getRootScope();
   static int dumpCount = 0; // numbering continues across the calls of one compilation
   if (fromPhase < 0)
     dumpCount = 0;
@@ -267,7 +264,12 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
   pipeline->vectorBits = vectorBits(*tm);
   int target = kind ? last : phase;
   int split = std::min(gradPhase(), target);
-  if (failed(lowerModule(module, -1, split, *pipeline, options, report)))
+  // One timing report (--timing) for the whole compilation: MLIR's phases
+  // and passes, then LLVM's translation, optimization and code generation.
+  DefaultTimingManager timing;
+  timing.setEnabled(options.timing);
+  TimingScope root = timing.getRootScope();
+  if (failed(lowerModule(module, -1, split, *pipeline, options, root, report)))
     return failure();
   if (signature && target >= gradPhase()) {
     auto entry = nn::findEntry(module, pipeline->compiledEntry());
@@ -278,7 +280,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
       return failure();
     *signature = *sig;
   }
-  if (failed(lowerModule(module, split, target, *pipeline, options, report)))
+  if (failed(lowerModule(module, split, target, *pipeline, options, root, report)))
     return failure();
   if (report)
     if (auto size = module.lookupSymbol<LLVM::LLVMFuncOp>(options.symbol + "_workspace_size"))
@@ -292,7 +294,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
     module.print(os);
     return text;
   }
-  auto artifact = emitArtifact(module, *tm, *kind);
+  auto artifact = emitArtifact(module, *tm, *kind, root);
   if (!artifact)
     return module.emitError() << llvm::toString(artifact.takeError());
   return *artifact;

@@ -18,6 +18,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/SourceMgr.h"
 
 namespace kiln {
@@ -59,10 +60,10 @@ mlir::FailureOr<PipelineOptions> pipelineOptions(mlir::ModuleOp module,
                                                  const CompileOptions &options);
 
 /// Runs phases `fromPhase`+1 .. `toPhase` (indices into phases(); -1 is the
-/// parsed input) on `module` in place.
+/// parsed input) on `module` in place, each phase timed under `timing`.
 mlir::LogicalResult lowerModule(mlir::ModuleOp module, int fromPhase, int toPhase,
                                 const PipelineOptions &pipeline, const CompileOptions &options,
-                                CompileReport *report = nullptr);
+                                mlir::TimingScope &timing, CompileReport *report = nullptr);
 
 /// A module lowered all the way: its signature (read before lowering) and
 /// the object file bytes.

@@ -138,9 +138,14 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
     broadcasts and the elementwise parts of softmax, layer norm, losses and
     optimizer updates become single loops. A fused op's location joins
     those of what it absorbed (a FusedLoc of the nn ops' named locations).
+    A kernel's body is kept under `max-kernel-ops` operations: a longer
+    chain becomes several kernels, so that compile time stays linear in
+    the number of ops (LLVM's work per loop body grows faster than its size).
   }];
   let options = [
     Option<"explain", "explain", "bool", "false", "remark on each kernel and each producer left alone">,
+    Option<"maxKernelOps", "max-kernel-ops", "int64_t", "64",
+           "most operations in one fused kernel's body (longer chains are cut)">,
   ];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }

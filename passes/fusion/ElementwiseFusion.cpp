@@ -35,6 +35,23 @@ struct FuseElementwisePass : kiln::impl::FuseElementwiseBase<FuseElementwisePass
                                          " users; fusing it into each would compute it again for each"));
         return false;
       }
+      // A loop body's compile time grows faster than its length (LLVM's
+      // vectorizer and instruction selection work per basic block), so a
+      // chain longer than the limit is cut into kernels of bounded size:
+      // compile time stays linear in the number of ops, and each cut costs
+      // one extra pass over memory.
+      auto bodyOps = [](Operation *op) -> int64_t {
+        auto generic = dyn_cast<linalg::GenericOp>(op);
+        return generic ? int64_t(generic.getBlock()->getOperations().size()) : 1;
+      };
+      // The fused body: both bodies less the producer's yield.
+      if (bodyOps(producer) + bodyOps(consumer) - 1 > maxKernelOps) {
+        leftAlone.insert_or_assign(
+            producer, std::make_pair(producer->getLoc(),
+                                     "would make a kernel of more than " + std::to_string(maxKernelOps) +
+                                         " ops (max-kernel-ops: compile time grows faster than a loop body)"));
+        return false;
+      }
       // A permutation map reads each producer element exactly once.
       if (!consumer.getMatchingIndexingMap(fused).isPermutation()) {
         leftAlone.insert_or_assign(
