@@ -24,16 +24,52 @@ using namespace mlir;
 namespace kiln {
 
 std::unique_ptr<MLIRContext> createContext() {
+  auto context = std::make_unique<MLIRContext>(MLIRContext::Threading::DISABLED);
+  prepareContext(*context);
+  return context;
+}
+
+void prepareContext(MLIRContext &context) {
   // Textual phase pipelines look passes up by name in the global registry.
   static bool registered = (registerPassesAndPipelines(), true);
   (void)registered;
   DialectRegistry registry;
   registerDialects(registry);
-  auto context = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
-  context->loadAllAvailableDialects();
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
   // A user's error names the place; the op dump that MLIR appends is noise.
-  context->printOpOnDiagnostic(false);
-  return context;
+  context.printOpOnDiagnostic(false);
+}
+
+static std::string formatError(Diagnostic &diag) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  Location loc = diag.getLocation();
+  while (auto fused = dyn_cast<FusedLoc>(loc)) {
+    if (fused.getLocations().empty())
+      break;
+    loc = fused.getLocations().front();
+  }
+  if (auto name = dyn_cast<NameLoc>(loc))
+    loc = name.getChildLoc();
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    os << file.getFilename().getValue() << ":" << file.getLine() << ":" << file.getColumn() << ": ";
+  os << "error: " << diag.str();
+  for (Diagnostic &note : diag.getNotes())
+    os << "\nnote: " << note.str();
+  return s;
+}
+
+CollectedDiagnostics::CollectedDiagnostics(MLIRContext &context)
+    : handler_(&context, [this](Diagnostic &diag) {
+        if (diag.getSeverity() != DiagnosticSeverity::Error)
+          return failure(); // remarks (--explain-fusion) and warnings go on
+        text_ += (text_.empty() ? "" : "\n") + formatError(diag);
+        return success();
+      }) {}
+
+Error CollectedDiagnostics::error(const std::string &fallback) const {
+  return Error{text_.empty() ? fallback : text_};
 }
 
 OwningOpRef<ModuleOp> parseModule(llvm::SourceMgr &sourceMgr, MLIRContext &context) {

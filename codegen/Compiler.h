@@ -26,6 +26,24 @@ namespace kiln {
 /// An MLIR context with every dialect and translation kiln uses.
 std::unique_ptr<mlir::MLIRContext> createContext();
 
+/// Makes a context that a frontend created (with only the dialects it
+/// builds) able to run every phase: the dialects, interface models and
+/// translations of createContext(), loaded.
+void prepareContext(mlir::MLIRContext &context);
+
+/// While alive, collects a context's errors as "file:line:col: error:
+/// message" lines (the C++ builder's locations name the user's source).
+class CollectedDiagnostics {
+public:
+  explicit CollectedDiagnostics(mlir::MLIRContext &context);
+  /// The collected errors (or `fallback`) as an Error.
+  Error error(const std::string &fallback) const;
+
+private:
+  std::string text_;
+  mlir::ScopedDiagnosticHandler handler_;
+};
+
 /// Parses kiln IR from `sourceMgr` (diagnostics name the file:line:col).
 mlir::OwningOpRef<mlir::ModuleOp> parseModule(llvm::SourceMgr &sourceMgr,
                                               mlir::MLIRContext &context);

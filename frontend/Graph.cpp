@@ -1,5 +1,6 @@
 //===- Graph.cpp - build an nn graph from C++ ----------------------------===//
 #include "kiln/Graph.h"
+#include "frontend/GraphModule.h"
 
 #include "ir/Dialect.h"
 #include "ir/ShapeRules.h"
@@ -30,7 +31,9 @@ static std::string formatDiagnostic(Diagnostic &diag) {
 }
 
 struct Graph::Impl {
-  MLIRContext ctx;
+  // Compiled where it is built (api/Function.cpp): single-threaded like
+  // every kiln context (no thread pool of MLIR's own).
+  MLIRContext ctx{MLIRContext::Threading::DISABLED};
   OwningOpRef<ModuleOp> module;
   func::FuncOp func;
   OpBuilder builder{&ctx};
@@ -223,8 +226,8 @@ void Graph::output(Tensor value, const std::string &name, Where where) {
   impl_->outputNames.push_back(name);
 }
 
-std::string Graph::str(bool withLocations) const {
-  Impl &g = *impl_;
+OwningOpRef<ModuleOp> finishedModule(const Graph &graph) {
+  Graph::Impl &g = graph.impl();
   // Outputs are recorded as values of the original; the mapping finds them in the copy.
   IRMapping mapping;
   OwningOpRef<ModuleOp> copy(cast<ModuleOp>(g.module->getOperation()->clone(mapping)));
@@ -240,6 +243,11 @@ std::string Graph::str(bool withLocations) const {
     func.insertResult(i, results[i].getType(),
                       b.getDictionaryAttr(b.getNamedAttr(nn::kNameAttr,
                                                          b.getStringAttr(g.outputNames[i]))));
+  return copy;
+}
+
+std::string Graph::str(bool withLocations) const {
+  OwningOpRef<ModuleOp> copy = finishedModule(*this);
   std::string s;
   llvm::raw_string_ostream os(s);
   OpPrintingFlags flags;

@@ -4,9 +4,12 @@
 //   1. its definition here (summary, description, assembly format),
 //   2. its shape rule / verifier / folder in ir/Ops.cpp (shape rules shared
 //      with the C++ Graph API live in ir/ShapeRules.cpp),
-//   3. its reference semantics in ir/reference/Interpreter.cpp,
-//   4. its lowering in passes/lowering/NNToLinalg.cpp,
-//   5. its builder in frontend/kiln/Ops.h and a row in tests/unit/OpsTest.cpp.
+//   3. its gradient rule in ir/Gradients.cpp,
+//   4. its reference semantics in ir/reference/Interpreter.cpp,
+//   5. its lowering in passes/lowering/NNToLinalg.cpp,
+//   6. its C++ builder in include/kiln/Graph.h + frontend/Graph.cpp, and its
+//      rows in tests/unit/OpCases.h (forward and finite-difference cases).
+// (docs/design.md, "An op's places", says the same.)
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_NN_OPS

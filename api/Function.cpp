@@ -4,6 +4,7 @@
 
 #include "codegen/Compiler.h"
 #include "codegen/Jit.h"
+#include "frontend/GraphModule.h"
 #include "ir/GraphDot.h"
 #include "ir/reference/Interpreter.h"
 
@@ -80,16 +81,15 @@ Result<std::string> lowerToStage(const std::string &source, const std::string &s
   return *out;
 }
 
-Result<Function> Function::compileSource(const std::string &source, const std::string &sourceName,
-                                         const CompileOptions &options) {
-  ParsedSource parsed(source, sourceName);
-  if (!parsed.module)
-    return parsed.error("cannot parse " + sourceName);
+/// Compiles `module` to an object and loads it into `impl`; `error` gives
+/// the diagnostics collected meanwhile as an Error.
+template <typename ErrorFn>
+static Status compileModule(ModuleOp module, const CompileOptions &options, ErrorFn error,
+                            Function::Impl *impl) {
   nn::Signature signature;
-  auto object = lowerAndEmit(*parsed.module, "obj", options, &signature);
+  auto object = lowerAndEmit(module, "obj", options, &signature);
   if (failed(object))
-    return parsed.error("compilation of " + sourceName + " failed");
-  auto impl = std::make_unique<Impl>();
+    return error();
   for (TensorInfo &info : describe(signature))
     (impl->args.size() < signature.args.size() ? impl->args : impl->results).push_back(info);
   auto jit = JitObject::load(*object, options.symbol);
@@ -100,6 +100,20 @@ Result<Function> Function::compileSource(const std::string &source, const std::s
   impl->workspace = HostTensor(DType::i32, {int64_t((impl->jit->workspaceSize() + 3) / 4)});
   for (const TensorInfo &arg : impl->args)
     impl->paramValues.push_back(arg.isParam ? initialValue(arg) : HostTensor());
+  return {};
+}
+
+Result<Function> Function::compileSource(const std::string &source, const std::string &sourceName,
+                                         const CompileOptions &options) {
+  ParsedSource parsed(source, sourceName);
+  if (!parsed.module)
+    return parsed.error("cannot parse " + sourceName);
+  auto impl = std::make_unique<Impl>();
+  Status status = compileModule(
+      *parsed.module, options, [&] { return parsed.error("compilation of " + sourceName + " failed"); },
+      impl.get());
+  if (!status)
+    return Error{status.error()};
   return Function(std::move(impl));
 }
 
@@ -126,7 +140,19 @@ Result<Function> train_step(const Graph &graph, const std::string &loss,
 Result<Function> Function::compile(const Graph &graph, const CompileOptions &options) {
   if (Status s = graph.status(); !s)
     return Error{s.error()};
-  return compileSource(graph.str(/*withLocations=*/true), graph.name(), options);
+  // The graph's own module, compiled in the graph's context: no text is
+  // printed or parsed, weights stay the builder's attributes, and the
+  // builder's locations (the user's file:line) name every error.
+  OwningOpRef<ModuleOp> module = finishedModule(graph);
+  prepareContext(*module->getContext());
+  CollectedDiagnostics diagnostics(*module->getContext());
+  auto impl = std::make_unique<Impl>();
+  Status status = compileModule(
+      *module, options, [&] { return diagnostics.error("compilation of " + graph.name() + " failed"); },
+      impl.get());
+  if (!status)
+    return Error{status.error()};
+  return Function(std::move(impl));
 }
 
 std::vector<TensorInfo> Function::inputs() const {
