@@ -501,7 +501,8 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   for (auto &[phase, s] : compileReport.phaseSeconds)
     phasesSeconds += s;
   report.phaseSeconds = compileReport.phaseSeconds;
-  report.phaseSeconds.push_back({"codegen", codegenSeconds - phasesSeconds});
+  report.phaseSeconds.push_back(
+      {compileReport.fromCache ? "object from the cache" : "codegen", codegenSeconds - phasesSeconds});
   report.workspaceBytes = compileReport.workspaceBytes;
   report.kernels = compileReport.kernels;
 

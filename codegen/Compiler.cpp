@@ -1,6 +1,7 @@
 //===- Compiler.cpp - parse, verify, lower through the phases, emit ------===//
 #include "codegen/Compiler.h"
 #include "codegen/Codegen.h"
+#include "codegen/ObjectCache.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -316,6 +317,33 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
       return failure();
     *signature = *sig;
   }
+  // An unchanged model compiled before: its object from the cache. Never
+  // when the user asked to see the compilation itself.
+  std::string cacheDir, cacheKey;
+  bool watched = options.timing || options.printIrAfterAll || !options.dumpDir.empty() ||
+                 options.explainFusion;
+  if (kind == ArtifactKind::Object && !watched && !holdsLargeConstants(module))
+    cacheDir = objectCacheDirectory(options.cache);
+  if (!cacheDir.empty()) {
+    std::string settings;
+    llvm::raw_string_ostream os(settings);
+    os << "entry=" << pipeline->compiledEntry() << " symbol=" << pipeline->symbol
+       << " tile=" << pipeline->tileRows << "x" << pipeline->tileColumns
+       << " vector-bits=" << pipeline->vectorBits << " cpu=" << tm->getTargetCPU()
+       << " features=" << tm->getTargetFeatureString() << " triple=" << tm->getTargetTriple().str();
+    cacheKey = objectCacheKey(module, settings);
+    if (auto hit = lookupObject(cacheDir, cacheKey)) {
+      if (report) {
+        report->workspaceBytes = hit->workspaceBytes;
+        report->kernels = hit->kernels;
+        report->fromCache = true;
+      }
+      return std::move(hit->object);
+    }
+  }
+  CompileReport local;
+  if (!report && !cacheDir.empty())
+    report = &local; // the entry records the workspace size and kernel count
   if (failed(lowerModule(module, split, target, *pipeline, options, root, report)))
     return failure();
   if (report)
@@ -333,6 +361,8 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
   auto artifact = emitArtifact(module, *tm, *kind, root);
   if (!artifact)
     return module.emitError() << llvm::toString(artifact.takeError());
+  if (!cacheDir.empty())
+    storeObject(cacheDir, cacheKey, {*artifact, report->workspaceBytes, report->kernels});
   return *artifact;
 }
 

@@ -71,6 +71,7 @@ struct CompileReport {
   int64_t workspaceBytes = 0;
   int64_t kernels = 0; // linalg ops in the compiled entry after the linalg phase
   std::vector<std::pair<std::string, double>> phaseSeconds;
+  bool fromCache = false; // the object came from the on-disk cache (codegen/ObjectCache.h)
 };
 
 /// The pipeline options `options` ask for (entry resolved in `module`).

@@ -73,6 +73,9 @@ options:
   --timing                print the time of every pass, per phase (stderr)
   --explain-fusion        per kernel: the ops fused into it; per op left
                           alone: why (stderr, one line each, file:line:col)
+  --no-cache              compile again even if this model was compiled before
+                          (the object cache: $XDG_CACHE_HOME/kiln, or
+                          $KILN_CACHE_DIR; KILN_CACHE=off turns it off)
 )";
 
 struct Args {
@@ -215,6 +218,8 @@ int parseArgs(int argc, char **argv, Args &args) {
       }
     } else if (arg == "--print-ir-after-all") {
       args.options.printIrAfterAll = true;
+    } else if (arg == "--no-cache") {
+      args.options.cache = false;
     } else if (arg == "--timing") {
       args.options.timing = true;
     } else if (arg == "--explain-fusion") {

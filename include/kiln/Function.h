@@ -76,6 +76,10 @@ struct CompileOptions {
   /// take a cotangent input d_<output>; rank-0 outputs are seeded with 1.
   std::optional<std::vector<std::string>> gradientWrt;
   std::optional<TrainStepRequest> trainStep;
+  /// Reuse an object compiled before from the same IR, options, target and
+  /// kiln build ($XDG_CACHE_HOME/kiln; off also with KILN_CACHE=off). Never
+  /// used when IR printing, dumps, timing or --explain-fusion are asked for.
+  bool cache = true;
 };
 
 /// The library's version, "major.minor.patch".

@@ -9,6 +9,9 @@ config.excludes = ["Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "tests", "lit")
 
+# Every kiln command compiles for real: the object cache is off.
+config.environment["KILN_CACHE"] = "off"
+
 tools = os.path.join(config.kiln_obj_root, "tools")
 config.environment["PATH"] = os.pathsep.join(
     [tools, config.llvm_tools_dir, config.environment.get("PATH", "")])
