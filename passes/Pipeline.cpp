@@ -48,8 +48,13 @@ static const Phase kPhases[] = {
      }},
 
     {"linalg", "nn ops as linalg/tensor/arith/math ops writing into destinations",
-     [](const PipelineOptions &) -> std::string {
-       return "func.func(kiln-lower-nn-to-linalg),canonicalize,cse";
+     [](const PipelineOptions &o) -> std::string {
+       // A gradient or training step's forward model is not compiled: only
+       // the compiled entry and what it calls go on.
+       std::string keepEntry = o.gradient || o.trainStep
+                                   ? "symbol-privatize{exclude=" + o.compiledEntry() + "},symbol-dce,"
+                                   : "";
+       return keepEntry + "func.func(kiln-lower-nn-to-linalg),canonicalize,cse";
      }},
 
     {"fused",
