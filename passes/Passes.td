@@ -217,6 +217,28 @@ def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def BufferizeModule : Pass<"kiln-bufferize-module", "mlir::ModuleOp"> {
+  let summary = "One-shot bufferization of the whole module, as kiln's ABI needs it";
+  let description = [{
+    MLIR's one-shot module bufferization with function boundaries
+    bufferized and identity layouts at them (every buffer the entry takes
+    is a plain row-major array), the other settings MLIR's defaults. One
+    pass with fixed settings rather than `one-shot-bufferize{...}`, so that
+    the pipeline is built from typed constructors and prints as it runs.
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect", "mlir::memref::MemRefDialect"];
+}
+
+def ResultsToOutParams : Pass<"kiln-results-to-out-params", "mlir::ModuleOp"> {
+  let summary = "Function results as caller-owned out-parameters";
+  let description = [{
+    MLIR's buffer-results-to-out-params with static allocations hoisted
+    into the caller: a result becomes an argument the caller provides, and
+    the entry writes its results straight into the caller's buffers.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def PlanWorkspace : Pass<"kiln-plan-workspace", "mlir::ModuleOp"> {
   let summary = "Place the entry's temporaries in one workspace, reusing memory by liveness";
   let description = [{

@@ -2,129 +2,171 @@
 //
 // Read top to bottom, this is the compiler: each phase is a named, printable
 // pass pipeline whose output can be dumped, read back and fed to kiln-opt.
+// Every pass comes from its typed constructor and options struct (a
+// misspelt pass or option does not compile); phasePipelineText prints a
+// phase as the textual pipeline it is.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Pipeline.h"
 
-#include "mlir/Pass/PassRegistry.h"
+#include "passes/Passes.h"
 
-#include <cstdio>
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/STLExtras.h"
 
 namespace kiln {
 
-/// A double that reads back exactly (std::to_string would print 1e-8 as 0.000000).
-static std::string number(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", v);
-  return buffer;
-}
+using mlir::OpPassManager;
+namespace bufferization = mlir::bufferization;
 
-static std::string flag(bool on) { return on ? "1" : "0"; }
+/// A pass manager for the functions of a module.
+static OpPassManager &functions(OpPassManager &pm) { return pm.nest<mlir::func::FuncOp>(); }
+
+static void addCleanup(OpPassManager &pm) {
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+}
 
 static const Phase kPhases[] = {
     {"nn", "the verified nn graph, canonicalized (folds) and deduplicated",
-     [](const PipelineOptions &) -> std::string { return "canonicalize,cse"; }},
+     [](OpPassManager &pm, const PipelineOptions &) { addCleanup(pm); }},
 
     {"grad",
      "reverse-mode gradients or a whole training step, still as nn ops (only when requested)",
-     [](const PipelineOptions &o) -> std::string {
-       auto list = [](const std::vector<std::string> &names) {
-         std::string s;
-         for (const std::string &n : names)
-           s += (s.empty() ? "" : ",") + n;
-         return s;
-       };
-       if (o.gradient)
-         return "kiln-differentiate{func=" + o.entry +
-                (o.wrt.empty() ? "" : " wrt=" + list(o.wrt)) + "},canonicalize,cse";
-       if (o.trainStep)
-         return "kiln-make-train-step{func=" + o.entry + " optimizer=" + o.optimizer +
-                (o.loss.empty() ? "" : " loss=" + o.loss) +
-                (o.trainParams.empty() ? "" : " params=" + list(o.trainParams)) +
-                " momentum=" + number(o.momentum) + " beta1=" + number(o.beta1) +
-                " beta2=" + number(o.beta2) + " eps=" + number(o.eps) +
-                " weight-decay=" + number(o.weightDecay) + "},canonicalize,cse";
-       return "";
+     [](OpPassManager &pm, const PipelineOptions &o) {
+       if (o.gradient) {
+         DifferentiateOptions d;
+         d.func = o.entry;
+         d.wrt = o.wrt;
+         pm.addPass(createDifferentiate(d));
+       } else if (o.trainStep) {
+         MakeTrainStepOptions t;
+         t.func = o.entry;
+         t.optimizer = o.optimizer;
+         t.loss = o.loss;
+         t.params = o.trainParams;
+         t.momentum = o.momentum;
+         t.beta1 = o.beta1;
+         t.beta2 = o.beta2;
+         t.eps = o.eps;
+         t.weightDecay = o.weightDecay;
+         pm.addPass(createMakeTrainStep(t));
+       } else {
+         return; // nothing requested
+       }
+       addCleanup(pm);
      }},
 
     {"linalg", "nn ops as linalg/tensor/arith/math ops writing into destinations",
-     [](const PipelineOptions &o) -> std::string {
+     [](OpPassManager &pm, const PipelineOptions &o) {
        // A gradient or training step's forward model is not compiled: only
        // the compiled entry and what it calls go on.
-       std::string keepEntry = o.gradient || o.trainStep
-                                   ? "symbol-privatize{exclude=" + o.compiledEntry() + "},symbol-dce,"
-                                   : "";
-       return keepEntry + "func.func(kiln-lower-nn-to-linalg),canonicalize,cse";
+       if (o.gradient || o.trainStep) {
+         pm.addPass(mlir::createSymbolPrivatizePass({o.compiledEntry()}));
+         pm.addPass(mlir::createSymbolDCEPass());
+       }
+       functions(pm).addPass(createLowerNNToLinalg());
+       addCleanup(pm);
      }},
 
     {"fused",
      "elementwise chains as one loop each; a kernel's location lists its nn ops "
      "(matmul epilogues and row kernels are fused as they are tiled)",
-     [](const PipelineOptions &o) -> std::string {
-       return "func.func(kiln-fuse-elementwise{explain=" + flag(o.explainFusion) + "}),canonicalize,cse";
+     [](OpPassManager &pm, const PipelineOptions &o) {
+       FuseElementwiseOptions f;
+       f.explain = o.explainFusion;
+       functions(pm).addPass(createFuseElementwise(f));
+       addCleanup(pm);
      }},
 
     {"tiled",
      "matmuls as peeled, vectorized register tiles sized for the target (8x32 on AVX-512), "
      "an elementwise consumer applied in registers as their epilogue; softmax, layer_norm and "
      "losses as one vectorized kernel per row; big ones marked for the thread pool",
-     [](const PipelineOptions &o) -> std::string {
+     [](OpPassManager &pm, const PipelineOptions &o) {
+       TileMatmulOptions m;
+       m.vectorBits = o.vectorBits;
+       m.tileM = o.tileRows;
+       m.tileN = o.tileColumns;
+       m.explain = o.explainFusion;
+       TileRowsOptions r;
+       r.vectorBits = o.vectorBits;
+       r.explain = o.explainFusion;
+       OpPassManager &f = functions(pm);
+       f.addPass(createTileMatmul(m));
+       f.addPass(createTileRows(r));
+       addCleanup(pm);
        // Subset hoisting keeps each tile's accumulator in a loop-carried
        // vector across the k loop (on tensors, where nothing aliases).
-       return "func.func(kiln-tile-matmul{vector-bits=" + std::to_string(o.vectorBits) +
-              " tile-m=" + std::to_string(o.tileRows) + " tile-n=" + std::to_string(o.tileColumns) +
-              " explain=" + flag(o.explainFusion) + "},kiln-tile-rows{vector-bits=" +
-              std::to_string(o.vectorBits) + " explain=" + flag(o.explainFusion) + "}),canonicalize,cse,"
-              "func.func(loop-invariant-code-motion,loop-invariant-subset-hoisting),canonicalize";
+       OpPassManager &hoist = functions(pm);
+       hoist.addPass(mlir::createLoopInvariantCodeMotionPass());
+       hoist.addPass(mlir::createLoopInvariantSubsetHoistingPass());
+       pm.addPass(mlir::createCanonicalizerPass());
      }},
 
     {"bufferized",
      "tensors become buffers: results are caller-owned out-parameters, temporaries are freed",
-     [](const PipelineOptions &o) -> std::string {
-       return "func.func(kiln-split-destinations,kiln-update-in-place,kiln-materialize-results),"
-              "eliminate-empty-tensors,"
-              "one-shot-bufferize{bufferize-function-boundaries=1 "
-              "function-boundary-type-conversion=identity-layout-map},"
-              // Loops yield the buffer they were given: folding their results
-              // to it lets a result's buffer be the caller's out-parameter
-              // (no copy), as buffer-results-to-out-params sees the alloc.
-              "canonicalize,"
-              "drop-equivalent-buffer-results,"
-              "buffer-results-to-out-params{hoist-static-allocs=1},"
-              "func.func(kiln-copies-to-linalg),canonicalize,"
-              // Before hoisting: a buffer private to a parallel loop's
-              // iterations moves to each thread's scratch, not out of the loop.
-              "kiln-parallelize-loops,"
-              "func.func(buffer-loop-hoisting),"
-              "canonicalize,"
-              "ownership-based-buffer-deallocation,"
-              "canonicalize,"
-              "buffer-deallocation-simplification,"
-              "bufferization-lower-deallocations,"
-              "cse,canonicalize,"  // folds the ownership checks to plain deallocs
-              "kiln-plan-workspace{entry=" + o.compiledEntry() + "},"
-              "canonicalize";
+     [](OpPassManager &pm, const PipelineOptions &o) {
+       OpPassManager &f = functions(pm);
+       f.addPass(createSplitDestinations());
+       f.addPass(createUpdateInPlace());
+       f.addPass(createMaterializeResults());
+       pm.addPass(bufferization::createEmptyTensorEliminationPass());
+       pm.addPass(createBufferizeModule());
+       // Loops yield the buffer they were given: folding their results to
+       // it lets a result's buffer be the caller's out-parameter (no copy),
+       // as kiln-results-to-out-params sees the alloc.
+       pm.addPass(mlir::createCanonicalizerPass());
+       pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+       pm.addPass(createResultsToOutParams());
+       functions(pm).addPass(createCopiesToLinalg());
+       pm.addPass(mlir::createCanonicalizerPass());
+       // Before hoisting: a buffer private to a parallel loop's iterations
+       // moves to each thread's scratch, not out of the loop.
+       pm.addPass(createParallelizeLoops());
+       functions(pm).addPass(bufferization::createBufferLoopHoistingPass());
+       pm.addPass(mlir::createCanonicalizerPass());
+       pm.addPass(bufferization::createOwnershipBasedBufferDeallocationPass());
+       pm.addPass(mlir::createCanonicalizerPass());
+       pm.addPass(bufferization::createBufferDeallocationSimplificationPass());
+       pm.addPass(bufferization::createLowerDeallocationsPass());
+       addCleanup(pm); // folds the ownership checks to plain deallocs
+       pm.addPass(mlir::createCanonicalizerPass());
+       PlanWorkspaceOptions w;
+       w.entry = o.compiledEntry();
+       pm.addPass(createPlanWorkspace(w));
+       pm.addPass(mlir::createCanonicalizerPass());
      }},
 
     {"llvm", "loops lowered to the LLVM dialect, wrapped in the ABI entry function",
-     [](const PipelineOptions &o) -> std::string {
-       return "func.func(kiln-lower-vectors,convert-linalg-to-loops),"
-              "convert-vector-to-scf{full-unroll=1},"
-              "lower-affine,"
-              "convert-scf-to-cf,"
-              "kiln-approximate-math,"
-              "expand-strided-metadata,"
-              "lower-affine,"
-              "convert-vector-to-llvm,"
-              "finalize-memref-to-llvm,"
-              "convert-math-to-llvm,"
-              "convert-math-to-libm,"
-              "convert-arith-to-llvm,"
-              "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-              "convert-cf-to-llvm,"
-              "reconcile-unrealized-casts,"
-              "kiln-emit-entry{entry=" +
-              o.compiledEntry() + " symbol=" + o.symbol + "}";
+     [](OpPassManager &pm, const PipelineOptions &o) {
+       OpPassManager &f = functions(pm);
+       f.addPass(createLowerVectors());
+       f.addPass(mlir::createConvertLinalgToLoopsPass());
+       pm.addPass(mlir::createConvertVectorToSCFPass(mlir::VectorTransferToSCFOptions().enableFullUnroll()));
+       pm.addPass(mlir::createLowerAffinePass());
+       pm.addPass(mlir::createConvertSCFToCFPass());
+       pm.addPass(createApproximateMath());
+       pm.addPass(mlir::memref::createExpandStridedMetadataPass());
+       pm.addPass(mlir::createLowerAffinePass());
+       pm.addPass(mlir::createConvertVectorToLLVMPass());
+       pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
+       pm.addPass(mlir::createConvertMathToLLVMPass());
+       pm.addPass(mlir::createConvertMathToLibmPass());
+       pm.addPass(mlir::createArithToLLVMConversionPass());
+       mlir::ConvertFuncToLLVMPassOptions calls;
+       calls.useBarePtrCallConv = true;
+       pm.addPass(mlir::createConvertFuncToLLVMPass(calls));
+       pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+       pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+       EmitEntryOptions e;
+       e.entry = o.compiledEntry();
+       e.symbol = o.symbol;
+       pm.addPass(createEmitEntry(e));
      }},
 };
 
@@ -139,19 +181,19 @@ int phaseIndex(llvm::StringRef name) {
   return -1;
 }
 
-mlir::LogicalResult addPhases(mlir::OpPassManager &pm, int from, int to,
-                              const PipelineOptions &options, std::string &error) {
-  for (int i = from + 1; i <= to; ++i) {
-    std::string text = kPhases[i].passes(options);
-    if (text.empty())
-      continue; // a phase with nothing requested (grad)
-    llvm::raw_string_ostream os(error);
-    if (mlir::failed(mlir::parsePassPipeline(text, pm, os))) {
-      os << " (in phase '" << kPhases[i].name << "')";
-      return mlir::failure();
-    }
-  }
-  return mlir::success();
+void addPhases(OpPassManager &pm, int from, int to, const PipelineOptions &options) {
+  for (int i = from + 1; i <= to; ++i)
+    kPhases[i].addPasses(pm, options);
+}
+
+std::string phasePipelineText(const Phase &phase, const PipelineOptions &options) {
+  OpPassManager pm(mlir::ModuleOp::getOperationName());
+  phase.addPasses(pm, options);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvm::interleave(
+      pm.getPasses(), os, [&](mlir::Pass &pass) { pass.printAsTextualPipeline(os); }, ",");
+  return text;
 }
 
 } // namespace kiln

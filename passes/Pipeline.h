@@ -41,8 +41,9 @@ struct PipelineOptions {
 struct Phase {
   const char *name;
   const char *summary;
-  /// The textual pass pipeline that produces this phase from the previous one.
-  std::string (*passes)(const PipelineOptions &);
+  /// Adds the passes that produce this phase from the previous one, each
+  /// from its typed constructor and options struct.
+  void (*addPasses)(mlir::OpPassManager &pm, const PipelineOptions &options);
 };
 
 /// The MLIR phases, in order. After the last one, codegen produces
@@ -57,8 +58,11 @@ int phaseIndex(llvm::StringRef name);
 
 /// Adds the passes that take a module from phase `from` (exclusive; -1 is
 /// the parsed input) through phase `to` (inclusive).
-mlir::LogicalResult addPhases(mlir::OpPassManager &pm, int from, int to,
-                              const PipelineOptions &options, std::string &error);
+void addPhases(mlir::OpPassManager &pm, int from, int to, const PipelineOptions &options);
+
+/// The passes of `phase` as a textual pipeline, as `mlir-opt
+/// --pass-pipeline` and `kiln-opt` read it ("" when it adds none).
+std::string phasePipelineText(const Phase &phase, const PipelineOptions &options);
 
 /// Registers the nn dialect and everything the pipeline needs: every MLIR
 /// dialect, interface external model and LLVM IR translation (without the

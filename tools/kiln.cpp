@@ -425,7 +425,7 @@ int graphCommand(const Args &args) {
 int phasesCommand() {
   kiln::PipelineOptions options;
   for (const kiln::Phase &p : kiln::phases())
-    std::cout << p.name << "\n    " << p.summary << "\n    passes: " << p.passes(options) << "\n";
+    std::cout << p.name << "\n    " << p.summary << "\n    passes: " << kiln::phasePipelineText(p, options) << "\n";
   std::cout << "llvm-ir\n    LLVM IR after translation and O3 for the target CPU\n";
   std::cout << "asm\n    the target's assembly\n";
   std::cout << "obj\n    an ELF object (the JIT loads this very file)\n";
