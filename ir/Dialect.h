@@ -11,6 +11,10 @@
 
 namespace kiln::nn {
 class NNBuilder;
+
+/// Marks an op that has no gradient by design (ir/NNBase.td).
+template <typename ConcreteType>
+class NotDifferentiable : public mlir::OpTrait::TraitBase<ConcreteType, NotDifferentiable> {};
 } // namespace kiln::nn
 
 #include "ir/Interfaces.h.inc"

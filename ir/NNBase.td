@@ -18,6 +18,13 @@ include "ir/Interfaces.td"
 
 // An op with a gradient rule in ir/Gradients.cpp.
 defvar Differentiable = DeclareOpInterfaceMethods<DifferentiableOpInterface>;
+// An op with no gradient, by design: its result is boolean or integer, or
+// does not depend on a differentiable input (autodiff treats it as a
+// constant). tests/unit/OpCompletenessTest.cpp wants every op to be one of
+// the two.
+def NotDifferentiable : NativeOpTrait<"NotDifferentiable"> {
+  let cppNamespace = "::kiln::nn";
+}
 
 def NN_Dialect : Dialect {
   let name = "nn";
@@ -77,7 +84,7 @@ class NN_BinaryOp<string mnemonic, string formula, list<Trait> traits = []>
 
 // lhs <cmp> rhs elementwise with broadcasting; an i1 result.
 class NN_CompareOp<string mnemonic, string formula>
-    : NN_Op<mnemonic, [Pure]> {
+    : NN_Op<mnemonic, [Pure, NotDifferentiable]> {
   let summary = "elementwise comparison " # formula # " with broadcasting";
   let description = "True where `" # formula # "`, after broadcasting `lhs` "
       "and `rhs` (same element type) to a common shape. Comparisons with NaN "

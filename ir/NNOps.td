@@ -222,7 +222,7 @@ def NN_SliceOp : NN_Op<"slice", [Pure, Differentiable]> {
   let hasVerifier = 1;
 }
 
-def NN_IotaOp : NN_Op<"iota", [Pure]> {
+def NN_IotaOp : NN_Op<"iota", [Pure, NotDifferentiable]> {
   let summary = "the index along one axis, as a tensor";
   let description = [{
     `result[i...] = i[axis]`, e.g. `nn.iota axis 0 : tensor<5xi64>` is
@@ -323,7 +323,7 @@ def NN_BroadcastToOp : NN_Op<"broadcast_to", [Pure, Differentiable]> {
   let hasFolder = 1;            // broadcast of a same-shape value -> x
 }
 
-def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike]> {
+def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike, NotDifferentiable]> {
   let summary = "a constant tensor";
   let description = [{
     ```mlir
