@@ -95,6 +95,87 @@ struct Tensor {
   int64_t bytes() const { return count() * int64_t(dtypeSize(info.dtype)); }
 };
 
+/// Stored weights are raw bytes, never C source: one block per parameter,
+/// each 64-byte aligned, in tensor order. Embedded, the blocks are a
+/// read-only section assembled from the file with .incbin; external, the
+/// file `OUT.weights` starts with a header naming each block and its
+/// FNV-1a checksum (docs/abi.md).
+constexpr uint64_t kWeightAlignment = 64;
+constexpr uint32_t kWeightsFormatVersion = 2;
+
+uint64_t alignUp(uint64_t v) { return (v + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment; }
+
+/// FNV-1a, 64 bits: the same function in the generated C reader.
+uint64_t fnv1a(const char *data, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; ++i)
+    h = (h ^ uint8_t(data[i])) * 0x100000001b3ull;
+  return h;
+}
+
+/// Offsets of the stored parameters' blocks from `base` (-1: none).
+std::vector<int64_t> weightOffsets(const std::vector<Tensor> &tensors, uint64_t base, uint64_t *end) {
+  std::vector<int64_t> offsets;
+  uint64_t at = alignUp(base);
+  for (const Tensor &t : tensors) {
+    if (t.kind != Tensor::Param || t.stored.empty()) {
+      offsets.push_back(-1);
+      continue;
+    }
+    offsets.push_back(int64_t(at));
+    at = alignUp(at + t.stored.size());
+  }
+  *end = at;
+  return offsets;
+}
+
+/// Writes the stored parameters' blocks at their offsets (after `header`).
+bool writeWeightBlocks(const std::string &path, const std::string &header, const std::vector<Tensor> &tensors,
+                       const std::vector<int64_t> &offsets) {
+  std::ofstream w(path, std::ios::binary);
+  w.write(header.data(), std::streamsize(header.size()));
+  uint64_t at = header.size();
+  static const char zeros[kWeightAlignment] = {};
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (offsets[i] < 0)
+      continue;
+    w.write(zeros, std::streamsize(uint64_t(offsets[i]) - at));
+    w.write(tensors[i].stored.data(), std::streamsize(tensors[i].stored.size()));
+    at = uint64_t(offsets[i]) + tensors[i].stored.size();
+  }
+  return bool(w);
+}
+
+/// The external weights file's header: magic, version, count, then per
+/// block its name, offset, size and checksum (little-endian).
+std::string externalWeightsHeader(const std::vector<Tensor> &tensors, std::vector<int64_t> *offsets) {
+  std::string h("KILNWTS\0", 8);
+  auto u32 = [&](uint32_t v) { h.append(reinterpret_cast<const char *>(&v), 4); };
+  auto u64 = [&](uint64_t v) { h.append(reinterpret_cast<const char *>(&v), 8); };
+  uint32_t count = 0;
+  uint64_t headerBytes = 16;
+  for (const Tensor &t : tensors)
+    if (t.kind == Tensor::Param && !t.stored.empty()) {
+      ++count;
+      headerBytes += 4 + t.info.name.size() + 24;
+    }
+  uint64_t end;
+  *offsets = weightOffsets(tensors, headerBytes, &end);
+  u32(kWeightsFormatVersion);
+  u32(count);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if ((*offsets)[i] < 0)
+      continue;
+    const Tensor &t = tensors[i];
+    u32(uint32_t(t.info.name.size()));
+    h += t.info.name;
+    u64(uint64_t((*offsets)[i]));
+    u64(t.stored.size());
+    u64(fnv1a(t.stored.data(), t.stored.size()));
+  }
+  return h;
+}
+
 std::string shapeList(const Shape &s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i)
@@ -120,7 +201,8 @@ std::string header(const std::string &name, const std::vector<Tensor> &tensors, 
     << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
     << "enum {\n  " << N << "_OK = 0,\n  " << N << "_ERR_NULL_BUFFER = 1,\n  " << N
     << "_ERR_MISALIGNED = 2,\n  " << N << "_ERR_INDEX_RANGE = 3,\n  " << N
-    << "_ERR_OUT_OF_MEMORY = 4,\n  " << N << "_ERR_IO = 5,\n  " << N << "_ERR_FORMAT = 6\n};\n\n"
+    << "_ERR_OUT_OF_MEMORY = 4,\n  " << N << "_ERR_IO = 5,\n  " << N << "_ERR_FORMAT = 6,\n  " << N
+    << "_ERR_VERSION = 10,\n  " << N << "_ERR_CHECKSUM = 11\n};\n\n"
     << "enum { " << N << "_DTYPE_F32 = 0, " << N << "_DTYPE_F64 = 1, " << N << "_DTYPE_I32 = 2, "
     << N << "_DTYPE_I64 = 3, " << N << "_DTYPE_BOOL = 4 };\n"
     << "enum { " << N << "_INPUT = 0, " << N << "_PARAM = 1, " << N << "_OUTPUT = 2 };\n\n";
@@ -159,7 +241,9 @@ std::string header(const std::string &name, const std::vector<Tensor> &tensors, 
     << " * Buffers of inputs and outputs are not touched and may be NULL. */\n"
     << "int32_t " << name << "_init_params(void *const *buffers, uint64_t seed);\n"
     << "/* Reads weights written by kiln compile --weights=external into the\n"
-    << " * parameter buffers. Returns 0, " << N << "_ERR_IO or " << N << "_ERR_FORMAT. */\n"
+    << " * parameter buffers. Returns 0, " << N << "_ERR_IO, " << N << "_ERR_FORMAT, " << N
+    << "_ERR_VERSION (written\n * by a kiln with another weights format) or " << N
+    << "_ERR_CHECKSUM (a block's bytes changed). */\n"
     << "int32_t " << name << "_load_weights(void *const *buffers, const char *path);\n\n"
     << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << N << "_H */\n";
   return h.str();
@@ -179,29 +263,12 @@ std::string support(const std::string &name, const std::vector<Tensor> &tensors,
       << "}, " << t.count() << ", " << t.bytes() << "},\n";
   }
   c << "};\n\n";
-  // Stored weights as exact bit patterns.
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const Tensor &t = tensors[i];
-    if (t.kind != Tensor::Param || t.stored.empty() || external)
-      continue;
-    bool wide = dtypeSize(t.info.dtype) == 8;
-    c << "static const " << (wide ? "uint64_t" : "uint32_t") << " weights_" << i << "["
-      << t.count() << "] = {";
-    for (int64_t k = 0; k < t.count(); ++k) {
-      if (k % 8 == 0)
-        c << "\n ";
-      if (wide) {
-        uint64_t v;
-        std::memcpy(&v, t.stored.data() + 8 * k, 8);
-        c << " 0x" << std::hex << v << std::dec << "ull,";
-      } else {
-        uint32_t v;
-        std::memcpy(&v, t.stored.data() + 4 * k, 4);
-        c << " 0x" << std::hex << v << std::dec << "u,";
-      }
-    }
-    c << "\n};\n";
-  }
+  // Stored weights: raw bytes in a read-only section (weights.s, .incbin),
+  // at their offsets in the block.
+  uint64_t blockEnd;
+  std::vector<int64_t> offsets = weightOffsets(tensors, 0, &blockEnd);
+  if (!external && blockEnd > 0)
+    c << "extern const unsigned char " << name << "__weight_block[];\n";
   c << "\nint32_t " << name << "_init_params(void *const *buffers, uint64_t seed) {\n"
     << "  if (!buffers)\n    return 1;\n";
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -215,7 +282,8 @@ std::string support(const std::string &name, const std::vector<Tensor> &tensors,
                        "ull : " + std::to_string(init.seed) + "ull)";
     if (!t.stored.empty()) {
       if (!external)
-        c << "  memcpy(buffers[" << i << "], weights_" << i << ", " << t.bytes() << ");\n";
+        c << "  memcpy(buffers[" << i << "], " << name << "__weight_block + " << offsets[i] << ", "
+          << t.bytes() << ");\n";
       continue; // external: filled by load_weights
     }
     char line[256];
@@ -236,25 +304,45 @@ std::string support(const std::string &name, const std::vector<Tensor> &tensors,
     c << line;
   }
   c << "  return 0;\n}\n\n";
-  // External weights: "KILNWTS1", count, then per tensor: name length, name, bytes, data.
+  // External weights (docs/abi.md): "KILNWTS\\0", version, count, then per
+  // block name, offset, size and FNV-1a checksum; every stored parameter
+  // must be there, whole and unchanged.
+  int stored = 0;
+  for (const Tensor &t : tensors)
+    stored += t.kind == Tensor::Param && !t.stored.empty();
+  c << "static uint64_t " << name << "__fnv1a(const unsigned char *p, uint64_t n, uint64_t h) {\n"
+    << "  uint64_t i;\n  for (i = 0; i < n; ++i)\n    h = (h ^ p[i]) * 0x100000001b3ull;\n  return h;\n}\n\n";
   c << "int32_t " << name << "_load_weights(void *const *buffers, const char *path) {\n"
-    << "  FILE *f;\n  char magic[8];\n  uint32_t count, i;\n"
+    << "  FILE *f;\n  char magic[8];\n  uint32_t version, count, i;\n  int loaded = 0;\n"
+    << "  unsigned char seen[" << tensors.size() << "] = {0};\n"
     << "  if (!buffers || !path)\n    return 1;\n"
     << "  f = fopen(path, \"rb\");\n  if (!f)\n    return 5;\n"
-    << "  if (fread(magic, 1, 8, f) != 8 || memcmp(magic, \"KILNWTS1\", 8) != 0 ||\n"
-    << "      fread(&count, 4, 1, f) != 1) {\n    fclose(f);\n    return 6;\n  }\n"
+    << "  if (fread(magic, 1, 8, f) != 8 || memcmp(magic, \"KILNWTS\\0\", 8) != 0 ||\n"
+    << "      fread(&version, 4, 1, f) != 1 || fread(&count, 4, 1, f) != 1) {\n    fclose(f);\n    return 6;\n  }\n"
+    << "  if (version != " << kWeightsFormatVersion << ") {\n    fclose(f);\n    return 10;\n  }\n"
     << "  for (i = 0; i < count; ++i) {\n"
-    << "    uint32_t length, k;\n    uint64_t bytes;\n    char tensorName[256];\n    int found = -1;\n"
+    << "    uint32_t length, k;\n    uint64_t offset, bytes, checksum, h = 0xcbf29ce484222325ull, done = 0;\n"
+    << "    char tensorName[256];\n    unsigned char *to;\n    long next;\n    int found = -1;\n"
     << "    if (fread(&length, 4, 1, f) != 1 || length >= sizeof tensorName ||\n"
-    << "        fread(tensorName, 1, length, f) != length || fread(&bytes, 8, 1, f) != 1) {\n"
+    << "        fread(tensorName, 1, length, f) != length || fread(&offset, 8, 1, f) != 1 ||\n"
+    << "        fread(&bytes, 8, 1, f) != 1 || fread(&checksum, 8, 1, f) != 1) {\n"
     << "      fclose(f);\n      return 6;\n    }\n"
     << "    tensorName[length] = 0;\n"
     << "    for (k = 0; k < " << tensors.size() << "; ++k)\n"
     << "      if (" << name << "_tensors[k].kind == 1 && strcmp(" << name
     << "_tensors[k].name, tensorName) == 0)\n        found = (int)k;\n"
-    << "    if (found < 0 || (int64_t)bytes != " << name << "_tensors[found].bytes || !buffers[found] ||\n"
-    << "        fread(buffers[found], 1, (size_t)bytes, f) != bytes) {\n      fclose(f);\n      return 6;\n    }\n"
-    << "  }\n  fclose(f);\n  return 0;\n}\n\n";
+    << "    if (found < 0 || seen[found] || (int64_t)bytes != " << name << "_tensors[found].bytes || !buffers[found]) {\n"
+    << "      fclose(f);\n      return 6;\n    }\n"
+    << "    next = ftell(f);\n    to = (unsigned char *)buffers[found];\n"
+    << "    if (next < 0 || fseek(f, (long)offset, SEEK_SET) != 0) {\n      fclose(f);\n      return 6;\n    }\n"
+    << "    while (done < bytes) {\n"
+    << "      size_t piece = bytes - done > (1u << 20) ? (size_t)1 << 20 : (size_t)(bytes - done);\n"
+    << "      if (fread(to + done, 1, piece, f) != piece) {\n        fclose(f);\n        return 6;\n      }\n"
+    << "      h = " << name << "__fnv1a(to + done, piece, h);\n      done += piece;\n    }\n"
+    << "    if (h != checksum) {\n      fclose(f);\n      return 11;\n    }\n"
+    << "    if (fseek(f, next, SEEK_SET) != 0) {\n      fclose(f);\n      return 6;\n    }\n"
+    << "    seen[found] = 1;\n    ++loaded;\n"
+    << "  }\n  fclose(f);\n  return loaded == " << stored << " ? 0 : 6;\n}\n\n";
   c << "const char *" << name << "_strerror(int32_t status) { return kiln_strerror(status); }\n";
   return c.str();
 }
@@ -557,6 +645,21 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   llvm::sys::path::remove_filename(runtimeInclude);
   std::string log = d + "/tool.log";
   std::vector<std::string> objects{d + "/model.o", d + "/support.o"};
+  uint64_t blockEnd;
+  std::vector<int64_t> blockOffsets = weightOffsets(tensors, 0, &blockEnd);
+  if (!external && blockEnd > 0) {
+    // The weights as raw bytes in a read-only section of their own object.
+    std::string asmText = "\t.section .rodata.kiln_weights,\"a\",@progbits\n\t.balign " +
+                          std::to_string(kWeightAlignment) + "\n\t.globl " + name + "__weight_block\n" +
+                          name + "__weight_block:\n\t.incbin \"" + d + "/weights.bin\"\n" +
+                          "\t.section .note.GNU-stack,\"\",@progbits\n";
+    if (!writeWeightBlocks(d + "/weights.bin", "", tensors, blockOffsets) ||
+        !writeFile(d + "/weights.s", asmText)) {
+      cleanup();
+      return Error{"cannot write the weights in " + d};
+    }
+    objects.push_back(d + "/weights.o");
+  }
   std::vector<std::string> ccFlags{"-std=c99", "-O2", "-fPIC", "-ffp-contract=off", "-I", d};
   auto linkStart = Clock::now();
   // kiln_rt.h: installed beside include/, or in the source tree's runtime/.
@@ -576,6 +679,11 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
     cleanup();
     return Error{*err};
   }
+  if (!external && blockEnd > 0)
+    if (auto err = run("cc", {"-c", d + "/weights.s", "-o", d + "/weights.o"}, log)) {
+      cleanup();
+      return Error{*err};
+    }
   if (kind == "exe") {
     if (!writeFile(d + "/main.c", exeMain(name))) {
       cleanup();
@@ -635,23 +743,9 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   }
   if (external) {
     std::string weights = out + ".weights";
-    std::ofstream w(weights, std::ios::binary);
-    uint32_t count = 0;
-    for (const Tensor &t : tensors)
-      count += t.kind == Tensor::Param && !t.stored.empty();
-    w.write("KILNWTS1", 8);
-    w.write((const char *)&count, 4);
-    for (const Tensor &t : tensors) {
-      if (t.kind != Tensor::Param || t.stored.empty())
-        continue;
-      uint32_t length = uint32_t(t.info.name.size());
-      uint64_t bytes = t.stored.size();
-      w.write((const char *)&length, 4);
-      w.write(t.info.name.data(), length);
-      w.write((const char *)&bytes, 8);
-      w.write(t.stored.data(), std::streamsize(bytes));
-    }
-    if (!w) {
+    std::vector<int64_t> offsets;
+    std::string fileHeader = externalWeightsHeader(tensors, &offsets);
+    if (!writeWeightBlocks(weights, fileHeader, tensors, offsets)) {
       cleanup();
       return Error{"cannot write " + weights};
     }

@@ -61,6 +61,8 @@ typedef enum kiln_status {
   KILN_ERR_DTYPE = 7,          /* an unsupported or mismatched element type */
   KILN_ERR_SHAPE = 8,          /* a mismatched shape */
   KILN_ERR_INVALID_ARGUMENT = 9,
+  KILN_ERR_VERSION = 10,       /* a file written for another format version */
+  KILN_ERR_CHECKSUM = 11,      /* a file's contents do not match its checksum */
 } kiln_status;
 
 /* A short, static description of a status code. */

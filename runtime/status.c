@@ -33,6 +33,10 @@ const char *kiln_strerror(int32_t status) {
     return "shape mismatch";
   case KILN_ERR_INVALID_ARGUMENT:
     return "invalid argument";
+  case KILN_ERR_VERSION:
+    return "file written for another format version (recompile the model with this kiln)";
+  case KILN_ERR_CHECKSUM:
+    return "file contents do not match their checksum (damaged or changed)";
   default:
     return "unknown error";
   }

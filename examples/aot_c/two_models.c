@@ -31,9 +31,12 @@ int main(int argc, char **argv) {
   printf("\n");
   if (mlp_init_params(mb, 0) != 0)
     return 1;
-  if (weights && mlp_load_weights(mb, weights) != 0) {
-    fprintf(stderr, "mlp_load_weights(%s) failed\n", weights);
-    return 1;
+  if (weights) {
+    int32_t loaded = mlp_load_weights(mb, weights);
+    if (loaded != 0) {
+      fprintf(stderr, "mlp_load_weights(%s): %s\n", weights, mlp_strerror(loaded));
+      return 1;
+    }
   }
   float *img = mb[MLP_x];
   for (int i = 0; i < MLP_x_COUNT; ++i)

@@ -58,21 +58,43 @@ func.func @main(%x: tensor<4x6xf32> {nn.name = "x"},
 }
 MLIR
 "$kiln" compile model.mlir --emit=static-lib -o libneuron.a --name neuron > /dev/null
-"$kiln" compile "$src/examples/mlp/mlp.mlir" --emit=static-lib -o libmlp.a --weights=external > /dev/null
+# Trained weights for the MLP (stored, so they travel in the weights file).
+mkdir -p mlp_params
+for p in w1:784,256 b1:256 w2:256,256 b2:256 w3:256,10 b3:10; do
+  $npy write "mlp_params/${p%%:*}.npy" f32 "${p#*:}" "random:${#p}"
+done
+"$kiln" compile "$src/examples/mlp/mlp.mlir" --emit=static-lib -o libmlp.a --weights=external --params-dir mlp_params > /dev/null
 cp "$src/examples/aot_c/two_models.c" two_models.c
 cc -std=c99 -O1 -Wall -Werror -I. two_models.c libneuron.a libmlp.a -lm -o two_static
 ./two_static libmlp.a.weights > static.txt || fail "two models (static) failed: $(cat static.txt)"
 grep -q "sums to 1.00000" static.txt || fail "static: probabilities: $(cat static.txt)"
 mkdir -p shared && cd shared
 "$kiln" compile ../model.mlir --emit=shared-lib -o libneuron.so --name neuron > /dev/null
-"$kiln" compile "$src/examples/mlp/mlp.mlir" --emit=shared-lib -o libmlp.so --weights=external > /dev/null
+"$kiln" compile "$src/examples/mlp/mlp.mlir" --emit=shared-lib -o libmlp.so --weights=external --params-dir ../mlp_params > /dev/null
 cc -std=c99 -O1 -Wall -Werror -I. ../two_models.c -L. -lneuron -lmlp -Wl,-rpath,"$PWD" -o two_shared
 ./two_shared libmlp.so.weights > shared.txt || fail "two models (shared) failed"
 cd ..
 diff static.txt shared/shared.txt || fail "static and shared artifacts disagree"
-# A wrong weights file is an error code, not a crash.
+# A wrong weights file is an error code with its reason, not a crash.
 printf 'KILNWTS1\377\377\377\377' > bad.weights
 ! ./two_static bad.weights > /dev/null 2>&1 || fail "a bad weights file was accepted"
+# Another format version (byte 8), a changed weight (the last byte), a cut file.
+cp libmlp.a.weights version.weights
+printf '\007' | dd of=version.weights bs=1 seek=8 conv=notrunc 2> /dev/null
+! ./two_static version.weights 2> version.txt > /dev/null || fail "a weights file of another version was accepted"
+grep -q "another format version" version.txt || fail "version mismatch: $(cat version.txt)"
+cp libmlp.a.weights changed.weights
+size=$(stat -c %s changed.weights)
+printf '\125' | dd of=changed.weights bs=1 seek=$((size - 1)) conv=notrunc 2> /dev/null
+! ./two_static changed.weights 2> changed.txt > /dev/null || fail "a changed weights file was accepted"
+grep -q "checksum" changed.txt || fail "changed weights: $(cat changed.txt)"
+head -c $((size / 2)) libmlp.a.weights > cut.weights
+! ./two_static cut.weights > /dev/null 2>&1 || fail "a truncated weights file was accepted"
+# Stored weights are raw bytes in a read-only section, never C source: the
+# embedded MLP's parameters are in .rodata.kiln_weights, whole.
+"$kiln" compile "$src/examples/mlp/mlp.mlir" --emit=obj -o mlp_embedded.o --name mlpe --params-dir mlp_params > /dev/null
+section=$(objdump -h mlp_embedded.o | awk '$2 == ".rodata.kiln_weights" {print $3}')
+[ -n "$section" ] && [ $((16#$section)) -ge $((784 * 256 * 4)) ] || fail "no weights section of the MLP's size: '$section'"
 
 # 4. Only libc/libm left undefined; only NAME_* exported; NEEDED only libc, libm, the loader.
 "$kiln" compile model.mlir --emit=obj -o model.o --name gated > /dev/null
