@@ -1,7 +1,9 @@
 //===- Codegen.cpp - LLVM dialect -> LLVM IR -> asm / object -------------===//
 #include "codegen/Codegen.h"
 
+#include "llvm/IR/PassTimingInfo.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/StandardInstrumentations.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -64,12 +66,17 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(llvm::S
 /// model's training step grew to 170k lines of IR and 20 s of codegen).
 /// Vectorization (loop and SLP) stays on; unrolling of register tiles is
 /// the job of kiln's own tiling passes.
-static void optimize(llvm::Module &module, llvm::TargetMachine &tm) {
+/// With `timePasses`, LLVM's own per-pass times follow (stderr), as
+/// `--timing` asks.
+static void optimize(llvm::Module &module, llvm::TargetMachine &tm, bool timePasses) {
   llvm::PipelineTuningOptions tuning;
   tuning.LoopUnrolling = false;
   tuning.LoopVectorization = true;
   tuning.SLPVectorization = true;
-  llvm::PassBuilder pb(&tm, tuning);
+  llvm::PassInstrumentationCallbacks instrumentation;
+  llvm::TimePassesHandler passTimes(timePasses);
+  passTimes.registerCallbacks(instrumentation);
+  llvm::PassBuilder pb(&tm, tuning, std::nullopt, &instrumentation);
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -81,10 +88,13 @@ static void optimize(llvm::Module &module, llvm::TargetMachine &tm) {
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
   mpm.run(module, mam);
+  if (timePasses)
+    passTimes.print();
 }
 
 llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMachine &tm,
-                                         ArtifactKind kind, mlir::TimingScope &timing) {
+                                         ArtifactKind kind, mlir::TimingScope &timing,
+                                         bool llvmPassTimes) {
   llvm::LLVMContext llvmContext;
   mlir::TimingScope translating = timing.nest("llvm-ir: translate");
   std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext);
@@ -104,7 +114,7 @@ llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMach
       f.addFnAttr("target-features", tm.getTargetFeatureString());
   }
   mlir::TimingScope optimizing = timing.nest("llvm-ir: optimize (O3, no unrolling)");
-  optimize(*llvmModule, tm);
+  optimize(*llvmModule, tm, llvmPassTimes);
   optimizing.stop();
 
   std::string out;

@@ -20,9 +20,11 @@ enum class ArtifactKind { LLVMIR, Assembly, Object };
 
 /// Translates a module in the LLVM dialect, optimizes it at O3 for `tm` and
 /// returns LLVM IR text, assembly text or an ELF object. Its three steps
-/// (translate, optimize, codegen) are timed under `timing` when it is enabled.
+/// (translate, optimize, codegen) are timed under `timing` when it is enabled;
+/// with `llvmPassTimes`, LLVM's own per-pass times follow on stderr.
 llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMachine &tm,
-                                         ArtifactKind kind, mlir::TimingScope &timing);
+                                         ArtifactKind kind, mlir::TimingScope &timing,
+                                         bool llvmPassTimes = false);
 
 } // namespace kiln
 

@@ -356,7 +356,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
     module.print(os);
     return text;
   }
-  auto artifact = emitArtifact(module, *tm, *kind, root);
+  auto artifact = emitArtifact(module, *tm, *kind, root, options.timing);
   if (!artifact)
     return module.emitError() << llvm::toString(artifact.takeError());
   if (!cacheDir.empty())

@@ -146,6 +146,7 @@ static const Phase kPhases[] = {
      [](OpPassManager &pm, const PipelineOptions &o) {
        OpPassManager &f = functions(pm);
        f.addPass(createLowerVectors());
+       f.addPass(createCollapseLoops());
        f.addPass(mlir::createConvertLinalgToLoopsPass());
        pm.addPass(mlir::createConvertVectorToSCFPass(mlir::VectorTransferToSCFOptions().enableFullUnroll()));
        pm.addPass(mlir::createLowerAffinePass());
