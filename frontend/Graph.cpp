@@ -328,18 +328,39 @@ Tensor create(Graph &g, const Where &where, Type resultType, Args &&...args) {
   return g.wrap(op.getResult().getAsOpaquePointer());
 }
 
+/// An op whose result type is its own shape rule's (InferTypeOpInterface,
+/// ir/Ops.cpp): built with a placeholder type, typed by the op's
+/// inferReturnTypes, then verified. A rule that fails has reported its
+/// message at the user's file:line, and the op is removed again.
+template <typename OpT, typename... Args>
+Tensor createInferred(Graph &g, const Where &where, Args &&...args) {
+  Graph::Impl &impl = g.impl();
+  Location loc = impl.loc(where);
+  auto op = impl.builder.create<OpT>(loc, impl.builder.getNoneType(), std::forward<Args>(args)...);
+  SmallVector<Type> types;
+  Operation *raw = op.getOperation();
+  if (failed(OpT::inferReturnTypes(raw->getContext(), loc, raw->getOperands(), raw->getRawDictionaryAttrs(),
+                                   raw->getPropertiesStorage(), raw->getRegions(), types))) {
+    op->erase();
+    return {};
+  }
+  op->getResult(0).setType(types.front());
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return {};
+  }
+  return g.wrap(op->getResult(0).getAsOpaquePointer());
+}
+
 template <typename OpT> Tensor unary(Tensor x, const Where &where) {
   Graph *g = graphOf({x}, where);
   if (!g)
     return {};
-  return create<OpT>(*g, where, typeOf(x), valueOf(x));
+  return createInferred<OpT>(*g, where, valueOf(x));
 }
 
-using BinaryRule = FailureOr<RankedTensorType> (*)(nn::MaybeLoc, StringRef, RankedTensorType,
-                                                   RankedTensorType);
-
 /// Resolves scalar operands to rank-0 constants of the other operand's dtype.
-template <typename OpT, BinaryRule Rule = nn::inferBroadcast>
+template <typename OpT>
 Tensor binary(Operand a, Operand b, const Where &where) {
   if (a.isScalar && b.isScalar)
     return {}; // not reachable through the public overloads with a Tensor
@@ -350,11 +371,7 @@ Tensor binary(Operand a, Operand b, const Where &where) {
   Graph *g = graphOf({a.tensor, b.tensor}, where);
   if (!g)
     return {};
-  auto type = Rule(g->impl().loc(where), OpT::getOperationName(), typeOf(a.tensor),
-                   typeOf(b.tensor));
-  if (failed(type))
-    return {};
-  return create<OpT>(*g, where, *type, valueOf(a.tensor), valueOf(b.tensor));
+  return createInferred<OpT>(*g, where, valueOf(a.tensor), valueOf(b.tensor));
 }
 
 template <typename OpT>
@@ -362,12 +379,8 @@ Tensor reduction(Tensor x, const std::vector<int64_t> &axes, bool keepdims, cons
   Graph *g = graphOf({x}, where);
   if (!g)
     return {};
-  auto type = nn::inferReduce(g->impl().loc(where), OpT::getOperationName(), typeOf(x), axes,
-                              keepdims);
-  if (failed(type))
-    return {};
   OpBuilder &b = g->impl().builder;
-  return create<OpT>(*g, where, *type, valueOf(x), b.getDenseI64ArrayAttr(axes),
+  return createInferred<OpT>(*g, where, valueOf(x), b.getDenseI64ArrayAttr(axes),
                      keepdims ? b.getUnitAttr() : UnitAttr());
 }
 
@@ -375,10 +388,7 @@ template <typename OpT> Tensor loss(Tensor p, Tensor l, const Where &where) {
   Graph *g = graphOf({p, l}, where);
   if (!g)
     return {};
-  auto type = nn::inferLoss(g->impl().loc(where), OpT::getOperationName(), typeOf(p), typeOf(l));
-  if (failed(type))
-    return {};
-  return create<OpT>(*g, where, *type, valueOf(p), valueOf(l));
+  return createInferred<OpT>(*g, where, valueOf(p), valueOf(l));
 }
 
 } // namespace
@@ -412,11 +422,8 @@ Tensor matmul(Tensor a, Tensor b, bool ta, bool tb, Where where) {
   Graph *g = graphOf({a, b}, where);
   if (!g)
     return {};
-  auto type = nn::inferMatmul(g->impl().loc(where), typeOf(a), typeOf(b), ta, tb);
-  if (failed(type))
-    return {};
   OpBuilder &builder = g->impl().builder;
-  return create<nn::MatmulOp>(*g, where, *type, valueOf(a), valueOf(b),
+  return createInferred<nn::MatmulOp>(*g, where, valueOf(a), valueOf(b),
                               ta ? builder.getUnitAttr() : UnitAttr(),
                               tb ? builder.getUnitAttr() : UnitAttr());
 }
@@ -451,10 +458,7 @@ Tensor transpose(Tensor x, std::vector<int64_t> perm, Where where) {
   Graph *g = graphOf({x}, where);
   if (!g)
     return {};
-  auto type = nn::inferTranspose(g->impl().loc(where), typeOf(x), perm);
-  if (failed(type))
-    return {};
-  return create<nn::TransposeOp>(*g, where, *type, valueOf(x),
+  return createInferred<nn::TransposeOp>(*g, where, valueOf(x),
                                  g->impl().builder.getDenseI64ArrayAttr(perm));
 }
 
@@ -467,12 +471,12 @@ Tensor broadcast_to(Tensor x, const Shape &shape, Where where) {
 }
 
 Tensor pow(Operand a, Operand b, Where w) { return binary<nn::PowOp>(a, b, w); }
-Tensor eq(Operand a, Operand b, Where w) { return binary<nn::EqOp, nn::inferCompare>(a, b, w); }
-Tensor ne(Operand a, Operand b, Where w) { return binary<nn::NeOp, nn::inferCompare>(a, b, w); }
-Tensor lt(Operand a, Operand b, Where w) { return binary<nn::LtOp, nn::inferCompare>(a, b, w); }
-Tensor le(Operand a, Operand b, Where w) { return binary<nn::LeOp, nn::inferCompare>(a, b, w); }
-Tensor gt(Operand a, Operand b, Where w) { return binary<nn::GtOp, nn::inferCompare>(a, b, w); }
-Tensor ge(Operand a, Operand b, Where w) { return binary<nn::GeOp, nn::inferCompare>(a, b, w); }
+Tensor eq(Operand a, Operand b, Where w) { return binary<nn::EqOp>(a, b, w); }
+Tensor ne(Operand a, Operand b, Where w) { return binary<nn::NeOp>(a, b, w); }
+Tensor lt(Operand a, Operand b, Where w) { return binary<nn::LtOp>(a, b, w); }
+Tensor le(Operand a, Operand b, Where w) { return binary<nn::LeOp>(a, b, w); }
+Tensor gt(Operand a, Operand b, Where w) { return binary<nn::GtOp>(a, b, w); }
+Tensor ge(Operand a, Operand b, Where w) { return binary<nn::GeOp>(a, b, w); }
 
 Tensor select(Tensor cond, Operand a, Operand b, Where where) {
   if (!cond.valid())
@@ -486,10 +490,7 @@ Tensor select(Tensor cond, Operand a, Operand b, Where where) {
   Graph *g = graphOf({cond, a.tensor, b.tensor}, where);
   if (!g)
     return {};
-  auto type = nn::inferSelect(g->impl().loc(where), typeOf(cond), typeOf(a.tensor), typeOf(b.tensor));
-  if (failed(type))
-    return {};
-  return create<nn::SelectOp>(*g, where, *type, valueOf(cond), valueOf(a.tensor), valueOf(b.tensor));
+  return createInferred<nn::SelectOp>(*g, where, valueOf(cond), valueOf(a.tensor), valueOf(b.tensor));
 }
 
 Tensor cast(Tensor x, DType to, Where where) {
@@ -544,10 +545,7 @@ Tensor gather(Tensor table, Tensor indices, Where where) {
   Graph *g = graphOf({table, indices}, where);
   if (!g)
     return {};
-  auto type = nn::inferGather(g->impl().loc(where), typeOf(table), typeOf(indices));
-  if (failed(type))
-    return {};
-  return create<nn::GatherOp>(*g, where, *type, valueOf(table), valueOf(indices));
+  return createInferred<nn::GatherOp>(*g, where, valueOf(table), valueOf(indices));
 }
 
 Tensor concat(const std::vector<Tensor> &inputs, int64_t axis, Where where) {
@@ -567,10 +565,7 @@ Tensor concat(const std::vector<Tensor> &inputs, int64_t axis, Where where) {
   }
   if (!g)
     return {}; // no inputs: nothing to attach an error to
-  auto type = nn::inferConcat(g->impl().loc(where), types, axis);
-  if (failed(type))
-    return {};
-  return create<nn::ConcatOp>(*g, where, *type, values, g->impl().builder.getI64IntegerAttr(axis));
+  return createInferred<nn::ConcatOp>(*g, where, values, g->impl().builder.getI64IntegerAttr(axis));
 }
 
 Tensor slice(Tensor x, std::vector<int64_t> starts, std::vector<int64_t> stops,
@@ -580,11 +575,8 @@ Tensor slice(Tensor x, std::vector<int64_t> starts, std::vector<int64_t> stops,
     return {};
   if (steps.empty())
     steps.assign(starts.size(), 1);
-  auto type = nn::inferSlice(g->impl().loc(where), typeOf(x), starts, stops, steps);
-  if (failed(type))
-    return {};
   OpBuilder &b = g->impl().builder;
-  return create<nn::SliceOp>(*g, where, *type, valueOf(x), b.getDenseI64ArrayAttr(starts),
+  return createInferred<nn::SliceOp>(*g, where, valueOf(x), b.getDenseI64ArrayAttr(starts),
                              b.getDenseI64ArrayAttr(stops), b.getDenseI64ArrayAttr(steps));
 }
 
@@ -592,10 +584,7 @@ Tensor cross_entropy(Tensor logits, Tensor labels, Where where) {
   Graph *g = graphOf({logits, labels}, where);
   if (!g)
     return {};
-  auto type = nn::inferCrossEntropy(g->impl().loc(where), typeOf(logits), typeOf(labels));
-  if (failed(type))
-    return {};
-  return create<nn::CrossEntropyOp>(*g, where, *type, valueOf(logits), valueOf(labels));
+  return createInferred<nn::CrossEntropyOp>(*g, where, valueOf(logits), valueOf(labels));
 }
 
 Tensor slice_scatter(Tensor src, const Shape &shape, std::vector<int64_t> starts,

@@ -15,6 +15,21 @@ class NNBuilder;
 /// Marks an op that has no gradient by design (ir/NNBase.td).
 template <typename ConcreteType>
 class NotDifferentiable : public mlir::OpTrait::TraitBase<ConcreteType, NotDifferentiable> {};
+
+/// The declared result type must be the op's own rule's (ir/NNBase.td).
+mlir::LogicalResult verifyResultTypeFromRule(mlir::Operation *op, mlir::LogicalResult inferred,
+                                               mlir::TypeRange types);
+template <typename ConcreteType>
+class ResultTypeFromRule : public mlir::OpTrait::TraitBase<ConcreteType, ResultTypeFromRule> {
+public:
+  static mlir::LogicalResult verifyTrait(mlir::Operation *op) {
+    llvm::SmallVector<mlir::Type> types;
+    mlir::LogicalResult inferred = ConcreteType::inferReturnTypes(
+        op->getContext(), op->getLoc(), op->getOperands(), op->getRawDictionaryAttrs(),
+        op->getPropertiesStorage(), op->getRegions(), types);
+    return verifyResultTypeFromRule(op, inferred, types);
+  }
+};
 } // namespace kiln::nn
 
 #include "ir/Interfaces.h.inc"

@@ -25,6 +25,13 @@ defvar Differentiable = DeclareOpInterfaceMethods<DifferentiableOpInterface>;
 def NotDifferentiable : NativeOpTrait<"NotDifferentiable"> {
   let cppNamespace = "::kiln::nn";
 }
+// Verifies the result type against the op's own rule (its inferReturnTypes,
+// through ShapeRules) before MLIR's InferTypeOpInterface check, so that a
+// user sees the rule's located message alone, or "result type X differs
+// from the inferred Y", and not MLIR's "failed to infer returned types" too.
+def ResultTypeFromRule : NativeOpTrait<"ResultTypeFromRule"> {
+  let cppNamespace = "::kiln::nn";
+}
 
 def NN_Dialect : Dialect {
   let name = "nn";
@@ -71,7 +78,7 @@ class NN_UnaryOp<string mnemonic, string formula>
 
 // z = f(x, y) elementwise with NumPy broadcasting of the two shapes.
 class NN_BinaryOp<string mnemonic, string formula, list<Trait> traits = []>
-    : NN_Op<mnemonic, !listconcat([Pure, Differentiable], traits)> {
+    : NN_Op<mnemonic, !listconcat([Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor], traits)> {
   let summary = "elementwise " # formula # " with broadcasting";
   let description = "Computes `" # formula # "` elementwise after "
       "broadcasting `lhs` and `rhs` to a common shape (NumPy rules). "
@@ -79,12 +86,12 @@ class NN_BinaryOp<string mnemonic, string formula, list<Trait> traits = []>
   let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs);
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
-  let hasVerifier = 1;  // the result type is ShapeRules' inferBroadcast
+  // The result type: inferReturnTypes (ShapeRules' inferBroadcast).
 }
 
 // lhs <cmp> rhs elementwise with broadcasting; an i1 result.
 class NN_CompareOp<string mnemonic, string formula>
-    : NN_Op<mnemonic, [Pure, NotDifferentiable]> {
+    : NN_Op<mnemonic, [Pure, NotDifferentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "elementwise comparison " # formula # " with broadcasting";
   let description = "True where `" # formula # "`, after broadcasting `lhs` "
       "and `rhs` (same element type) to a common shape. Comparisons with NaN "
@@ -92,12 +99,12 @@ class NN_CompareOp<string mnemonic, string formula>
   let arguments = (ins NN_NumericTensor:$lhs, NN_NumericTensor:$rhs);
   let results = (outs NN_BoolTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
-  let hasVerifier = 1;  // the result shape is ShapeRules' inferBroadcast, element type i1
+  // The result type: inferReturnTypes (ShapeRules' inferCompare).
 }
 
 // A reduction over `axes` (negatives allowed, non-empty, no duplicates).
 class NN_ReduceOp<string mnemonic, string what>
-    : NN_Op<mnemonic, [Pure, Differentiable]> {
+    : NN_Op<mnemonic, [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = what # " over axes";
   let description = "Reduces `x` by " # what # " over `axes`. With "
       "`keepdims` the reduced axes stay as size-1 dimensions, otherwise they "
@@ -105,12 +112,12 @@ class NN_ReduceOp<string mnemonic, string what>
   let arguments = (ins NN_FloatTensor:$x, DenseI64ArrayAttr:$axes, UnitAttr:$keepdims);
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$x `axes` $axes (`keepdims` $keepdims^)? attr-dict `:` type($x) `->` type($result)";
-  let hasVerifier = 1;  // the result type is ShapeRules' inferReduce
+  // The result type: inferReturnTypes (ShapeRules' inferReduce).
 }
 
 // A loss: mean over all elements of a pointwise penalty; a rank-0 result.
 class NN_LossOp<string mnemonic, string formula>
-    : NN_Op<mnemonic, [Pure, Differentiable]> {
+    : NN_Op<mnemonic, [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "mean of " # formula;
   let description = "Returns the mean over all elements of `" # formula #
       "` as a rank-0 tensor. `prediction` and `label` have the same shape "
@@ -118,7 +125,7 @@ class NN_LossOp<string mnemonic, string formula>
   let arguments = (ins NN_FloatTensor:$prediction, NN_FloatTensor:$label);
   let results = (outs NN_ScalarFloatTensor:$result);
   let assemblyFormat = "$prediction `,` $label attr-dict `:` functional-type(operands, results)";
-  let hasVerifier = 1;  // the result type is ShapeRules' inferLoss
+  // The result type: inferReturnTypes (ShapeRules' inferLoss).
 }
 
 #endif // KILN_NN_BASE

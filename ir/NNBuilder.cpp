@@ -3,20 +3,10 @@
 #include "ir/Dialect.h"
 #include "ir/ShapeRules.h"
 
-#include "llvm/Support/ErrorHandling.h"
 
 using namespace mlir;
 
 namespace kiln::nn {
-
-/// The shape rule's type, or a fatal error: a rule failing here is a bug in
-/// a gradient or training-step builder, not bad user input.
-static RankedTensorType must(FailureOr<RankedTensorType> type, StringRef what) {
-  if (failed(type))
-    llvm::report_fatal_error(llvm::Twine("kiln: internal error: ill-shaped ") + what +
-                             " while building gradient IR");
-  return *type;
-}
 
 Value NNBuilder::scalar(double value, Type elementType) {
   return splat(value, RankedTensorType::get({}, elementType));
@@ -29,22 +19,18 @@ Value NNBuilder::splat(double value, RankedTensorType type) {
   return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, element));
 }
 
-// Binary ops and comparisons differ only in their result-type rule.
-#define KILN_BINARY(Name, OpT, infer)                                                          \
-  Value NNBuilder::Name(Value x, Value y) {                                                    \
-    auto t = must(infer(std::nullopt, OpT::getOperationName(), typeOf(x), typeOf(y)),          \
-                  OpT::getOperationName());                                                    \
-    return b.create<OpT>(loc, t, x, y);                                                        \
-  }
-KILN_BINARY(add, AddOp, inferBroadcast)
-KILN_BINARY(sub, SubOp, inferBroadcast)
-KILN_BINARY(mul, MulOp, inferBroadcast)
-KILN_BINARY(div, DivOp, inferBroadcast)
-KILN_BINARY(pow, PowOp, inferBroadcast)
-KILN_BINARY(gt, GtOp, inferCompare)
-KILN_BINARY(lt, LtOp, inferCompare)
-KILN_BINARY(eq, EqOp, inferCompare)
-#undef KILN_BINARY
+// Result types come from each op's own rule (InferTypeOpInterface): the
+// builders without a result type infer it. A rule failing here is a bug in
+// a gradient or training-step builder (MLIR stops with "Failed to infer
+// result type(s)" after the rule's message), not bad user input.
+Value NNBuilder::add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
+Value NNBuilder::sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
+Value NNBuilder::mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
+Value NNBuilder::div(Value x, Value y) { return b.create<DivOp>(loc, x, y); }
+Value NNBuilder::pow(Value x, Value y) { return b.create<PowOp>(loc, x, y); }
+Value NNBuilder::gt(Value x, Value y) { return b.create<GtOp>(loc, x, y); }
+Value NNBuilder::lt(Value x, Value y) { return b.create<LtOp>(loc, x, y); }
+Value NNBuilder::eq(Value x, Value y) { return b.create<EqOp>(loc, x, y); }
 
 Value NNBuilder::neg(Value x) { return b.create<NegOp>(loc, x); }
 Value NNBuilder::exp(Value x) { return b.create<ExpOp>(loc, x); }
@@ -53,8 +39,7 @@ Value NNBuilder::sqrt(Value x) { return b.create<SqrtOp>(loc, x); }
 Value NNBuilder::tanh(Value x) { return b.create<TanhOp>(loc, x); }
 
 Value NNBuilder::select(Value cond, Value x, Value y) {
-  auto t = must(inferSelect(std::nullopt, typeOf(cond), typeOf(x), typeOf(y)), "nn.select");
-  return b.create<SelectOp>(loc, t, cond, x, y);
+  return b.create<SelectOp>(loc, cond, x, y);
 }
 
 Value NNBuilder::indicator(Value cond, Type elementType) { return cast(cond, elementType); }
@@ -66,22 +51,17 @@ Value NNBuilder::cast(Value x, Type elementType) {
 }
 
 Value NNBuilder::matmul(Value x, Value y, bool ta, bool tb) {
-  auto t = must(inferMatmul(std::nullopt, typeOf(x), typeOf(y), ta, tb), "nn.matmul");
-  return b.create<MatmulOp>(loc, t, x, y, ta ? b.getUnitAttr() : UnitAttr(),
+  return b.create<MatmulOp>(loc, x, y, ta ? b.getUnitAttr() : UnitAttr(),
                             tb ? b.getUnitAttr() : UnitAttr());
 }
 
 Value NNBuilder::reduceSum(Value x, ArrayRef<int64_t> axes, bool keepdims) {
-  auto t = must(inferReduce(std::nullopt, "nn.reduce_sum", typeOf(x), axes, keepdims),
-                "nn.reduce_sum");
-  return b.create<ReduceSumOp>(loc, t, x, b.getDenseI64ArrayAttr(axes),
+  return b.create<ReduceSumOp>(loc, x, b.getDenseI64ArrayAttr(axes),
                                keepdims ? b.getUnitAttr() : UnitAttr());
 }
 
 Value NNBuilder::reduceMean(Value x, ArrayRef<int64_t> axes, bool keepdims) {
-  auto t = must(inferReduce(std::nullopt, "nn.reduce_mean", typeOf(x), axes, keepdims),
-                "nn.reduce_mean");
-  return b.create<ReduceMeanOp>(loc, t, x, b.getDenseI64ArrayAttr(axes),
+  return b.create<ReduceMeanOp>(loc, x, b.getDenseI64ArrayAttr(axes),
                                 keepdims ? b.getUnitAttr() : UnitAttr());
 }
 
@@ -93,8 +73,7 @@ Value NNBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
 }
 
 Value NNBuilder::transpose(Value x, ArrayRef<int64_t> perm) {
-  auto t = must(inferTranspose(std::nullopt, typeOf(x), perm), "nn.transpose");
-  return b.create<TransposeOp>(loc, t, x, b.getDenseI64ArrayAttr(perm));
+  return b.create<TransposeOp>(loc, x, b.getDenseI64ArrayAttr(perm));
 }
 
 Value NNBuilder::broadcastTo(Value x, ArrayRef<int64_t> shape) {
@@ -110,8 +89,7 @@ Value NNBuilder::softmax(Value x, int64_t axis) {
 
 Value NNBuilder::slice(Value x, ArrayRef<int64_t> starts, ArrayRef<int64_t> stops,
                        ArrayRef<int64_t> steps) {
-  auto t = must(inferSlice(std::nullopt, typeOf(x), starts, stops, steps), "nn.slice");
-  return b.create<SliceOp>(loc, t, x, b.getDenseI64ArrayAttr(starts), b.getDenseI64ArrayAttr(stops),
+  return b.create<SliceOp>(loc, x, b.getDenseI64ArrayAttr(starts), b.getDenseI64ArrayAttr(stops),
                            b.getDenseI64ArrayAttr(steps));
 }
 

@@ -2,8 +2,11 @@
 //
 // Adding an op touches a short, known list of places:
 //   1. its definition here (summary, description, assembly format),
-//   2. its shape rule / verifier / folder in ir/Ops.cpp (shape rules shared
-//      with the C++ Graph API live in ir/ShapeRules.cpp),
+//   2. its result type: `ResultTypeFromRule, InferTypeOpAdaptor` in its
+//      traits and its inferReturnTypes in ir/Ops.cpp, calling its shape rule
+//      in ir/ShapeRules.cpp (the verifier, NNBuilder and the C++ Graph all
+//      type the op through it; SameOperandsAndResultType ops get it from
+//      ODS); other checks, folds in ir/Ops.cpp,
 //   3. its gradient rule in ir/Gradients.cpp,
 //   4. its reference semantics in ir/reference/Interpreter.cpp,
 //   5. its lowering in passes/lowering/NNToLinalg.cpp,
@@ -60,7 +63,7 @@ def NN_LeOp : NN_CompareOp<"le", "lhs <= rhs">;
 def NN_GtOp : NN_CompareOp<"gt", "lhs > rhs">;
 def NN_GeOp : NN_CompareOp<"ge", "lhs >= rhs">;
 
-def NN_SelectOp : NN_Op<"select", [Pure, Differentiable]> {
+def NN_SelectOp : NN_Op<"select", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "choose elementwise between two tensors";
   let description = [{
     `cond ? a : b` elementwise after broadcasting all three operands to a
@@ -70,7 +73,7 @@ def NN_SelectOp : NN_Op<"select", [Pure, Differentiable]> {
   let arguments = (ins NN_BoolTensor:$cond, NN_Tensor:$a, NN_Tensor:$b);
   let results = (outs NN_Tensor:$result);
   let assemblyFormat = "$cond `,` $a `,` $b attr-dict `:` functional-type(operands, results)";
-  let hasVerifier = 1;
+  // The result type: inferReturnTypes (ShapeRules).
 }
 
 def NN_CastOp : NN_Op<"cast", [Pure, Differentiable]> {
@@ -90,7 +93,7 @@ def NN_CastOp : NN_Op<"cast", [Pure, Differentiable]> {
 // Matmul
 //===----------------------------------------------------------------------===//
 
-def NN_MatmulOp : NN_Op<"matmul", [Pure, Differentiable]> {
+def NN_MatmulOp : NN_Op<"matmul", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "batched matrix product with broadcast batch dimensions";
   let description = [{
     `a` is `[..., M, K]` (or `[..., K, M]` with `transpose_a`), `b` is
@@ -107,7 +110,7 @@ def NN_MatmulOp : NN_Op<"matmul", [Pure, Differentiable]> {
                        UnitAttr:$transpose_a, UnitAttr:$transpose_b);
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$a `,` $b attr-dict `:` functional-type(operands, results)";
-  let hasVerifier = 1;  // the result type is ShapeRules' inferMatmul
+  // The result type: inferReturnTypes (ShapeRules).
 }
 
 //===----------------------------------------------------------------------===//
@@ -141,7 +144,7 @@ def NN_LogSoftmaxOp : NN_Op<"log_softmax", [Pure, Differentiable, SameOperandsAn
   let hasVerifier = 1;
 }
 
-def NN_LayerNormOp : NN_Op<"layer_norm", [Pure, Differentiable, AttrSizedOperandSegments]> {
+def NN_LayerNormOp : NN_Op<"layer_norm", [Pure, Differentiable, AttrSizedOperandSegments, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "layer normalization over trailing axes";
   let description = [{
     `(x - mean) / sqrt(var + eps) * gamma + beta`, with mean and (biased)
@@ -179,7 +182,7 @@ def NN_GeluOp : NN_Op<"gelu", [Pure, Differentiable, SameOperandsAndResultType]>
 // Indexing: gather, concat, slice, iota
 //===----------------------------------------------------------------------===//
 
-def NN_GatherOp : NN_Op<"gather", [Pure, Differentiable]> {
+def NN_GatherOp : NN_Op<"gather", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "select rows of a table by index (embedding lookup)";
   let description = [{
     `result[i..., j...] = table[indices[i...], j...]`: PyTorch's
@@ -191,10 +194,10 @@ def NN_GatherOp : NN_Op<"gather", [Pure, Differentiable]> {
   let arguments = (ins NN_Tensor:$table, NN_IndexTensor:$indices);
   let results = (outs NN_Tensor:$result);
   let assemblyFormat = "$table `[` $indices `]` attr-dict `:` functional-type(operands, results)";
-  let hasVerifier = 1;
+  // The result type: inferReturnTypes (ShapeRules).
 }
 
-def NN_ConcatOp : NN_Op<"concat", [Pure, Differentiable]> {
+def NN_ConcatOp : NN_Op<"concat", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "join tensors along an axis";
   let description = [{
     All inputs have one element type and equal sizes except along `axis`
@@ -203,10 +206,10 @@ def NN_ConcatOp : NN_Op<"concat", [Pure, Differentiable]> {
   let arguments = (ins Variadic<NN_Tensor>:$inputs, I64Attr:$axis);
   let results = (outs NN_Tensor:$result);
   let assemblyFormat = "$inputs `axis` $axis attr-dict `:` functional-type($inputs, results)";
-  let hasVerifier = 1;
+  // The result type: inferReturnTypes (ShapeRules).
 }
 
-def NN_SliceOp : NN_Op<"slice", [Pure, Differentiable]> {
+def NN_SliceOp : NN_Op<"slice", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "a strided window, NumPy's x[start:stop:step] per axis";
   let description = [{
     One `start`, `stop` and `step` per axis with NumPy's rules: negative
@@ -219,7 +222,7 @@ def NN_SliceOp : NN_Op<"slice", [Pure, Differentiable]> {
   let assemblyFormat = [{
     $x `[` $starts `:` $stops `:` $steps `]` attr-dict `:` type($x) `->` type($result)
   }];
-  let hasVerifier = 1;
+  // The result type: inferReturnTypes (ShapeRules).
 }
 
 def NN_IotaOp : NN_Op<"iota", [Pure, NotDifferentiable]> {
@@ -296,7 +299,7 @@ def NN_ReshapeOp : NN_Op<"reshape", [Pure, Differentiable]> {
   let hasCanonicalizer = 1;     // reshape(reshape(x)) -> reshape(x)
 }
 
-def NN_TransposeOp : NN_Op<"transpose", [Pure, Differentiable]> {
+def NN_TransposeOp : NN_Op<"transpose", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "permute dimensions";
   let description = [{
     `result.shape[i] = x.shape[perm[i]]`; `perm` is a permutation of
@@ -305,7 +308,7 @@ def NN_TransposeOp : NN_Op<"transpose", [Pure, Differentiable]> {
   let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$perm);
   let results = (outs NN_Tensor:$result);
   let assemblyFormat = "$x `perm` $perm attr-dict `:` type($x) `->` type($result)";
-  let hasVerifier = 1;          // the result type is ShapeRules' inferTranspose
+  // The result type: inferReturnTypes (ShapeRules).
   let hasFolder = 1;            // identity permutation -> x
   let hasCanonicalizer = 1;     // transpose(transpose(x)) -> one transpose (or x)
 }
@@ -323,7 +326,7 @@ def NN_BroadcastToOp : NN_Op<"broadcast_to", [Pure, Differentiable]> {
   let hasFolder = 1;            // broadcast of a same-shape value -> x
 }
 
-def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike, NotDifferentiable]> {
+def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike, NotDifferentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "a constant tensor";
   let description = [{
     ```mlir
@@ -336,9 +339,6 @@ def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike, NotDifferentiable]> {
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
   let hasFolder = 1;
-  let builders = [OpBuilder<(ins "::mlir::ElementsAttr":$value), [{
-    build($_builder, $_state, value.getType(), value);
-  }]>];
 }
 
 //===----------------------------------------------------------------------===//
@@ -348,7 +348,7 @@ def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike, NotDifferentiable]> {
 def NN_L1LossOp : NN_LossOp<"l1_loss", "|prediction - label|">;
 def NN_MseLossOp : NN_LossOp<"mse_loss", "(prediction - label)^2">;
 
-def NN_CrossEntropyOp : NN_Op<"cross_entropy", [Pure, Differentiable]> {
+def NN_CrossEntropyOp : NN_Op<"cross_entropy", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "mean cross-entropy of logits against integer labels";
   let description = [{
     `logits` is `[..., C]`, `labels` is `[...]` (i32 or i64, each in
@@ -360,7 +360,7 @@ def NN_CrossEntropyOp : NN_Op<"cross_entropy", [Pure, Differentiable]> {
   let arguments = (ins NN_FloatTensor:$logits, NN_IndexTensor:$labels);
   let results = (outs NN_ScalarFloatTensor:$result);
   let assemblyFormat = "$logits `,` $labels attr-dict `:` functional-type(operands, results)";
-  let hasVerifier = 1;
+  // The result type: inferReturnTypes (ShapeRules).
 }
 
 #endif // KILN_NN_OPS

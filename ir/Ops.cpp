@@ -16,16 +16,27 @@ using namespace kiln::nn;
 #include "ir/NNOps.cpp.inc"
 
 
-/// An op whose result type follows a shape rule: the rule has already
-/// emitted its own message if it failed; otherwise the declared type must
-/// equal the inferred one.
-static LogicalResult verifyResultType(Operation *op, FailureOr<RankedTensorType> inferred) {
+/// An op's result type is its shape rule's (ShapeRules.cpp), through
+/// InferTypeOpInterface: the verifier (MLIR checks the declared type against
+/// the inferred one), NNBuilder (builders without a result type) and the C++
+/// Graph (kiln::inferResultType, frontend/Graph.cpp) all use it. A rule that
+/// fails has emitted its own message at the op's location.
+static LogicalResult result(FailureOr<RankedTensorType> inferred, SmallVectorImpl<Type> &types) {
   if (failed(inferred))
     return failure();
-  Type declared = op->getResult(0).getType();
-  if (declared != *inferred)
+  types.push_back(*inferred);
+  return success();
+}
+
+static RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+LogicalResult kiln::nn::verifyResultTypeFromRule(Operation *op, LogicalResult inferred,
+                                                 TypeRange types) {
+  if (failed(inferred))
+    return failure(); // the rule has said why, at the op's location
+  if (types != op->getResultTypes())
     return op->emitOpError("result type ")
-           << declared << " differs from the inferred " << *inferred;
+           << op->getResultTypes() << " differs from the inferred " << types;
   return success();
 }
 
@@ -36,9 +47,11 @@ static LogicalResult verifyResultType(Operation *op, FailureOr<RankedTensorType>
 // Binary ops and comparisons: the result type must be what the op's shape
 // rule (ShapeRules) infers from the two operand types.
 #define KILN_VERIFY_BY_RULE(OpT, infer)                                                        \
-  LogicalResult OpT::verify() {                                                                \
-    return verifyResultType(                                                                   \
-        *this, infer(getLoc(), getOperationName(), getLhs().getType(), getRhs().getType()));   \
+  LogicalResult OpT::inferReturnTypes(MLIRContext *, std::optional<Location> loc,             \
+                                      Adaptor adaptor, SmallVectorImpl<Type> &types) {        \
+    return result(infer(loc, getOperationName(), tensorType(adaptor.getLhs()),                 \
+                        tensorType(adaptor.getRhs())),                                         \
+                  types);                                                                      \
   }
 KILN_VERIFY_BY_RULE(AddOp, inferBroadcast)
 KILN_VERIFY_BY_RULE(SubOp, inferBroadcast)
@@ -87,9 +100,11 @@ KILN_VERIFY_BY_RULE(GtOp, inferCompare)
 KILN_VERIFY_BY_RULE(GeOp, inferCompare)
 #undef KILN_VERIFY_BY_RULE
 
-LogicalResult SelectOp::verify() {
-  return verifyResultType(*this, inferSelect(getLoc(), getCond().getType(), getA().getType(),
-                                             getB().getType()));
+LogicalResult SelectOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  return result(inferSelect(loc, tensorType(adaptor.getCond()), tensorType(adaptor.getA()),
+                            tensorType(adaptor.getB())),
+                types);
 }
 
 LogicalResult CastOp::verify() {
@@ -110,9 +125,11 @@ OpFoldResult CastOp::fold(FoldAdaptor) {
 // MatmulOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatmulOp::verify() {
-  return verifyResultType(*this, inferMatmul(getLoc(), getA().getType(), getB().getType(),
-                                             getTransposeA(), getTransposeB()));
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  return result(inferMatmul(loc, tensorType(adaptor.getA()), tensorType(adaptor.getB()),
+                            adaptor.getTransposeA(), adaptor.getTransposeB()),
+                types);
 }
 
 //===----------------------------------------------------------------------===//
@@ -120,9 +137,11 @@ LogicalResult MatmulOp::verify() {
 //===----------------------------------------------------------------------===//
 
 #define KILN_REDUCE_VERIFY(OpT)                                                                \
-  LogicalResult OpT::verify() {                                                                \
-    return verifyResultType(*this, inferReduce(getLoc(), getOperationName(), getX().getType(), \
-                                               getAxes(), getKeepdims()));                     \
+  LogicalResult OpT::inferReturnTypes(MLIRContext *, std::optional<Location> loc,             \
+                                      Adaptor adaptor, SmallVectorImpl<Type> &types) {        \
+    return result(inferReduce(loc, getOperationName(), tensorType(adaptor.getX()),             \
+                              adaptor.getAxes(), adaptor.getKeepdims()),                       \
+                  types);                                                                      \
   }
 KILN_REDUCE_VERIFY(ReduceSumOp)
 KILN_REDUCE_VERIFY(ReduceMeanOp)
@@ -143,10 +162,14 @@ LogicalResult LogSoftmaxOp::verify() {
   return normalizeAxes(getLoc(), getOperationName(), {getAxisAttr().getInt()}, rank);
 }
 
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  types.push_back(adaptor.getX().getType());
+  return success();
+}
+
 LogicalResult LayerNormOp::verify() {
   auto typeOr = [](Value v) { return v ? cast<RankedTensorType>(v.getType()) : RankedTensorType(); };
-  if (getX().getType() != getType())
-    return emitOpError("result type ") << getType() << " differs from the input's " << getX().getType();
   if (getEps().convertToDouble() < 0)
     return emitOpError("eps must not be negative");
   return verifyLayerNorm(getLoc(), getX().getType(), typeOr(getGamma()), typeOr(getBeta()),
@@ -164,21 +187,25 @@ LogicalResult GeluOp::verify() {
 // Indexing: gather, concat, slice, iota
 //===----------------------------------------------------------------------===//
 
-LogicalResult GatherOp::verify() {
-  return verifyResultType(*this,
-                          inferGather(getLoc(), getTable().getType(), getIndices().getType()));
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  return result(inferGather(loc, tensorType(adaptor.getTable()), tensorType(adaptor.getIndices())),
+                types);
 }
 
-LogicalResult ConcatOp::verify() {
-  SmallVector<RankedTensorType> types;
-  for (Value v : getInputs())
-    types.push_back(cast<RankedTensorType>(v.getType()));
-  return verifyResultType(*this, inferConcat(getLoc(), types, getAxisAttr().getInt()));
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  SmallVector<RankedTensorType> inputs;
+  for (Value v : adaptor.getInputs())
+    inputs.push_back(tensorType(v));
+  return result(inferConcat(loc, inputs, adaptor.getAxis()), types);
 }
 
-LogicalResult SliceOp::verify() {
-  return verifyResultType(*this, inferSlice(getLoc(), getX().getType(), getStarts(), getStops(),
-                                            getSteps()));
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  return result(inferSlice(loc, tensorType(adaptor.getX()), adaptor.getStarts(), adaptor.getStops(),
+                           adaptor.getSteps()),
+                types);
 }
 
 LogicalResult IotaOp::verify() {
@@ -246,8 +273,9 @@ void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRCont
 // TransposeOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult TransposeOp::verify() {
-  return verifyResultType(*this, inferTranspose(getLoc(), getX().getType(), getPerm()));
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  return result(inferTranspose(loc, tensorType(adaptor.getX()), adaptor.getPerm()), types);
 }
 
 /// The permutation with negative entries made positive.
@@ -330,6 +358,12 @@ void ConstantOp::print(OpAsmPrinter &p) {
   p.printAttribute(getValue());
 }
 
+LogicalResult ConstantOp::inferReturnTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+                                           SmallVectorImpl<Type> &types) {
+  types.push_back(adaptor.getValue().getType());
+  return success();
+}
+
 LogicalResult ConstantOp::verify() {
   if (getValue().getType() != getType())
     return emitOpError("value type ") << getValue().getType() << " differs from result type "
@@ -342,15 +376,18 @@ LogicalResult ConstantOp::verify() {
 //===----------------------------------------------------------------------===//
 
 #define KILN_LOSS_VERIFY(OpT)                                                                  \
-  LogicalResult OpT::verify() {                                                                \
-    return verifyResultType(*this, inferLoss(getLoc(), getOperationName(),                     \
-                                             getPrediction().getType(), getLabel().getType()));\
+  LogicalResult OpT::inferReturnTypes(MLIRContext *, std::optional<Location> loc,             \
+                                      Adaptor adaptor, SmallVectorImpl<Type> &types) {        \
+    return result(inferLoss(loc, getOperationName(), tensorType(adaptor.getPrediction()),      \
+                            tensorType(adaptor.getLabel())),                                   \
+                  types);                                                                      \
   }
 KILN_LOSS_VERIFY(L1LossOp)
 KILN_LOSS_VERIFY(MseLossOp)
 #undef KILN_LOSS_VERIFY
 
-LogicalResult CrossEntropyOp::verify() {
-  return verifyResultType(*this, inferCrossEntropy(getLoc(), getLogits().getType(),
-                                                   getLabels().getType()));
+LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                               Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  return result(inferCrossEntropy(loc, tensorType(adaptor.getLogits()), tensorType(adaptor.getLabels())),
+                types);
 }

@@ -6,7 +6,9 @@
 //     the reference interpreter, so it proves the reference too), and
 //   - a gradient case (a case GradTest checks against finite differences,
 //     or one naming the GradTest test that checks it), unless the op is
-//     marked NotDifferentiable in ODS.
+//     marked NotDifferentiable in ODS, and
+//   - its result-type rule as InferTypeOpInterface, unless the result type
+//     is given in the IR by design (a cast's or reshape's target type).
 // An op both differentiable and marked is an error too. Adding an op
 // without its rows fails here (the list in ir/NNOps.td's header says where
 // each piece goes).
@@ -19,6 +21,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 
 #include <set>
 
@@ -60,6 +63,11 @@ TEST(OpCompleteness, EveryNNOpHasForwardAndGradientCases) {
     if (differentiable)
       gradient.insert(ops.begin(), ops.end());
   }
+  // Ops whose result type is not a function of their operands and
+  // attributes: the IR states it (the target of a cast, reshape or
+  // broadcast, an iota's shape, the full shape a scatter writes into).
+  const std::set<std::string> typedInTheIR = {"nn.cast", "nn.reshape", "nn.broadcast_to",
+                                              "nn.iota", "nn.slice_scatter", "nn.scatter_add"};
   mlir::MLIRContext context;
   context.loadDialect<nn::NNDialect>();
   int checked = 0;
@@ -73,6 +81,9 @@ TEST(OpCompleteness, EveryNNOpHasForwardAndGradientCases) {
     EXPECT_TRUE(forward.count(op)) << op << ": no forward case in tests/unit/OpCases.h";
     EXPECT_NE(marked, hasRule) << op << ": needs either a gradient rule (Differentiable) or the "
                                << "NotDifferentiable mark, not " << (marked ? "both" : "neither");
+    EXPECT_NE(name.hasInterface<mlir::InferTypeOpInterface>(), typedInTheIR.count(op) > 0)
+        << op << ": its result type must come from its rule (InferTypeOpInterface), or the op must be "
+        << "listed here as typed in the IR";
     if (hasRule)
       EXPECT_TRUE(gradient.count(op)) << op << ": no gradient case (a row with float inputs and a "
                                       << "float output) in tests/unit/OpCases.h";
