@@ -106,13 +106,15 @@ std::vector<std::string> phaseNames() { return stageNames(); }
 
 namespace {
 
-/// True when printing with elided constants would drop data.
+/// True when printing with elided constants would drop data: a dense
+/// constant of more than `limit` elements, or any blob resource (dumps print
+/// blobs longer than `limit` characters of hex as nothing at all).
 bool hasLargeConstants(Operation *root, int64_t limit) {
   bool found = false;
   root->walk([&](Operation *op) {
     for (NamedAttribute attr : op->getAttrs())
       if (auto elements = dyn_cast<ElementsAttr>(attr.getValue()))
-        if (elements.getNumElements() > limit)
+        if (elements.getNumElements() > limit || isa<DenseResourceElementsAttr>(elements))
           found = true;
   });
   return found;
@@ -144,9 +146,9 @@ public:
     constexpr int64_t kLimit = 16;
     if (hasLargeConstants(op, kLimit))
       os << "// NOT RUNNABLE: constants with more than " << kLimit
-         << " elements are elided in this dump.\n";
+         << " elements and blob resources are elided in this dump.\n";
     os << "// after pass '" << pass->getArgument() << "' (phase " << phase_ << ")\n";
-    op->print(os, OpPrintingFlags().elideLargeElementsAttrs(kLimit));
+    op->print(os, OpPrintingFlags().elideLargeElementsAttrs(kLimit).elideLargeResourceString(kLimit));
     os << "\n";
   }
 

@@ -6,7 +6,9 @@
 #include "ir/ShapeRules.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/IRMapping.h"
@@ -181,30 +183,47 @@ Tensor Graph::param(const std::string &name, const Shape &shape, const ParamInit
                   .getAsOpaquePointer());
 }
 
+/// `value` as a DenseElementsAttr of `type`.
+static DenseElementsAttr denseAttr(RankedTensorType type, const HostTensor &value) {
+  switch (value.dtype()) {
+  case DType::f32:
+    return DenseElementsAttr::get(type, ArrayRef<float>(value.data<float>(), value.size()));
+  case DType::f64:
+    return DenseElementsAttr::get(type, ArrayRef<double>(value.data<double>(), value.size()));
+  case DType::i32:
+    return DenseElementsAttr::get(type, ArrayRef<int32_t>(value.data<int32_t>(), value.size()));
+  case DType::i64:
+    return DenseElementsAttr::get(type, ArrayRef<int64_t>(value.data<int64_t>(), value.size()));
+  case DType::boolean:
+    break;
+  }
+  SmallVector<bool> bits;
+  for (int64_t i = 0; i < value.size(); ++i)
+    bits.push_back(value.data<uint8_t>()[i] != 0);
+  return DenseElementsAttr::get(type, bits);
+}
+
+/// Constants with more elements than this travel as blobs.
+constexpr int64_t kBlobMinElements = 1024;
+
 Tensor Graph::constant(const HostTensor &value, Where where) {
   Impl &g = *impl_;
   auto type = RankedTensorType::get(value.shape(), g.elementType(value.dtype()));
-  DenseElementsAttr attr;
-  switch (value.dtype()) {
-  case DType::f32:
-    attr = DenseElementsAttr::get(type, ArrayRef<float>(value.data<float>(), value.size()));
-    break;
-  case DType::f64:
-    attr = DenseElementsAttr::get(type, ArrayRef<double>(value.data<double>(), value.size()));
-    break;
-  case DType::i32:
-    attr = DenseElementsAttr::get(type, ArrayRef<int32_t>(value.data<int32_t>(), value.size()));
-    break;
-  case DType::i64:
-    attr = DenseElementsAttr::get(type, ArrayRef<int64_t>(value.data<int64_t>(), value.size()));
-    break;
-  case DType::boolean: {
-    SmallVector<bool> bits;
-    for (int64_t i = 0; i < value.size(); ++i)
-      bits.push_back(value.data<uint8_t>()[i] != 0);
-    attr = DenseElementsAttr::get(type, bits);
-    break;
-  }
+  ElementsAttr attr;
+  if (value.dtype() == DType::boolean || value.size() <= kBlobMinElements) {
+    // Booleans stay dense (i1 blobs have no agreed byte layout), and so do
+    // small constants (scalars, short tables): folders read them, and
+    // MLIR 19's tensor.extract folder crashes on a blob.
+    attr = denseAttr(type, value);
+  } else {
+    // The values as a blob resource: copied once, never uniqued, hashed or
+    // printed element by element; the compiler reads them as bytes
+    // (ir/ConstantValues.h) and dumps elide them.
+    size_t bytes = size_t(value.bytes());
+    attr = DenseResourceElementsAttr::get(
+        type, "kiln_constant",
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(
+            ArrayRef<char>(static_cast<const char *>(value.data()), bytes), alignof(double)));
   }
   return wrap(g.builder.create<nn::ConstantOp>(g.loc(where), attr).getResult().getAsOpaquePointer());
 }

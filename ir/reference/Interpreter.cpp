@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/reference/Interpreter.h"
+#include "ir/ConstantValues.h"
 #include "ir/Dialect.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -264,21 +265,15 @@ std::vector<int64_t> sliceIndices(int64_t dim, int64_t start, int64_t stop, int6
   return out;
 }
 
-RefTensor constant(ElementsAttr attr) {
-  RefTensor r;
-  auto type = cast<RankedTensorType>(attr.getType());
-  r.shape.assign(type.getShape().begin(), type.getShape().end());
-  Type elem = type.getElementType();
-  if (isa<FloatType>(elem))
-    for (APFloat v : attr.getValues<APFloat>())
-      r.data.push_back(v.convertToDouble());
-  else if (elem.isInteger(1))
-    for (APInt v : attr.getValues<APInt>())
-      r.data.push_back(v.isZero() ? 0.0 : 1.0);
-  else
-    for (APInt v : attr.getValues<APInt>())
-      r.data.push_back(double(v.getSExtValue()));
-  return r;
+std::optional<RefTensor> constant(ConstantOp op) {
+  auto type = cast<RankedTensorType>(op.getType());
+  auto values = constantValues(op.getValue());
+  if (failed(values)) {
+    op.emitError() << "reference interpreter: cannot read the constant's values";
+    return std::nullopt;
+  }
+  return RefTensor{std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+                   std::move(*values)};
 }
 
 } // namespace
@@ -381,7 +376,7 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
               return map2(in(0), RefTensor{{}, {0.0}}, outShape,
                           [](double x, double) { return x; });
             })
-            .Case([&](ConstantOp c) { return constant(c.getValue()); })
+            .Case([&](ConstantOp c) { return constant(c); })
             .Case([&](PowOp) {
               return map2(in(0), in(1), outShape, [](double a, double b) { return std::pow(a, b); });
             })

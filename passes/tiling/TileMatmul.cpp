@@ -1,5 +1,6 @@
 //===- TileMatmul.cpp - matmuls as vectorized register tiles -------------===//
 #include "passes/Passes.h"
+#include "ir/ConstantValues.h"
 #include "passes/fusion/SourceOps.h"
 #include "passes/tiling/VectorizeSupport.h"
 
@@ -178,18 +179,24 @@ std::pair<int64_t, int64_t> registerTile(int64_t vectorBits, int64_t m, int64_t 
 /// float constant and `nLoop` walks the panels (from 0 in steps of w).
 Value packedConstant(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64_t n, int64_t k, int64_t w) {
   auto constant = b.getDefiningOp<arith::ConstantOp>();
-  auto dense = constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
+  auto elements = constant ? dyn_cast<ElementsAttr>(constant.getValue()) : nullptr;
   auto type = dyn_cast<RankedTensorType>(b.getType());
-  if (!dense || !type || type.getRank() != 2 || !isa<FloatType>(type.getElementType()) ||
+  if (!elements || !type || type.getRank() != 2 || !(type.getElementType().isF32() || type.getElementType().isF64()) ||
       getConstantIntValue(nLoop.getLowerBound()) != 0 || getConstantIntValue(nLoop.getStep()) != w)
+    return nullptr;
+  // Dense values or a blob (a constant from the C++ Graph), read once.
+  auto source = kiln::nn::constantValues(elements);
+  if (failed(source))
     return nullptr;
   int64_t panels = (n + w - 1) / w;
   auto elem = cast<FloatType>(type.getElementType());
   SmallVector<APFloat> values(panels * k * w, APFloat::getZero(elem.getFloatSemantics()));
-  auto source = dense.getValues<APFloat>();
+  bool single = elem.isF32();
   for (int64_t r = 0; r < k; ++r)
-    for (int64_t c = 0; c < n; ++c)
-      values[((c / w) * k + r) * w + c % w] = source[r * n + c];
+    for (int64_t c = 0; c < n; ++c) {
+      double v = (*source)[r * n + c];
+      values[((c / w) * k + r) * w + c % w] = single ? APFloat(float(v)) : APFloat(v);
+    }
   auto packedType = RankedTensorType::get({panels, k, w}, elem);
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(constant);

@@ -4,7 +4,8 @@
 // [panels, K, width] constant, the last panel zero-padded) instead of
 // copied into panels at run time: per column tile (N = 70: 32 + 32 + 6) and
 // per column block (N = 300: 128 + 128 + 44). The compiled code must hold no
-// run-time panel copy and agree with the reference interpreter.
+// run-time panel copy and agree with the reference interpreter. The weights
+// are Graph constants large enough to be blob resources.
 //
 //===----------------------------------------------------------------------===//
 #include "TestUtil.h"
@@ -20,6 +21,8 @@ void checkConstantWeights(int64_t m, int64_t k, int64_t n) {
   Tensor x = g.input("x", {m, k});
   Tensor w = g.constant(randomTensor(DType::f32, {k, n}, -1, 1, 11));
   g.output(matmul(x, w), "y");
+  // A constant of this size travels as a blob (read as bytes when packed).
+  EXPECT_NE(g.str().find("dense_resource<kiln_constant"), std::string::npos);
   auto tiled = lowerToStage(g.str(), "constant_weights", "tiled");
   ASSERT_TRUE(tiled.ok()) << tiled.error();
   EXPECT_EQ(tiled->find("linalg.copy"), std::string::npos) << "B is still packed at run time";
