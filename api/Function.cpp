@@ -259,9 +259,19 @@ Result<std::string> toGraphviz(const std::string &source, const std::string &sou
   return dot;
 }
 
-Result<ModelSignature> readSignature(const std::string &source, const std::string &sourceName,
-                                     const std::string &entryName) {
-  ParsedSource parsed(source, sourceName);
+namespace {
+/// kiln IR parsed, its entry function found and its signature read.
+struct ParsedEntry {
+  std::unique_ptr<ParsedSource> parsed;
+  func::FuncOp entry;
+  nn::Signature signature;
+};
+
+/// Parses `source` and reads its entry's signature; errors name the source.
+Result<ParsedEntry> parseEntry(const std::string &source, const std::string &sourceName,
+                               const std::string &entryName) {
+  ParsedEntry out{std::make_unique<ParsedSource>(source, sourceName), {}, {}};
+  ParsedSource &parsed = *out.parsed;
   if (!parsed.module)
     return parsed.error("cannot parse " + sourceName);
   auto entry = nn::findEntry(*parsed.module, entryName);
@@ -270,6 +280,18 @@ Result<ModelSignature> readSignature(const std::string &source, const std::strin
   auto signature = nn::readSignature(*entry);
   if (failed(signature))
     return parsed.error("bad signature in " + sourceName);
+  out.entry = *entry;
+  out.signature = *signature;
+  return out;
+}
+} // namespace
+
+Result<ModelSignature> readSignature(const std::string &source, const std::string &sourceName,
+                                     const std::string &entryName) {
+  auto parsed = parseEntry(source, sourceName, entryName);
+  if (!parsed)
+    return Error{parsed.error()};
+  const nn::Signature *signature = &parsed->signature;
   ModelSignature out;
   std::vector<TensorInfo> infos = describe(*signature);
   for (size_t i = 0; i < infos.size(); ++i) {
@@ -310,15 +332,11 @@ Result<std::vector<HostTensor>> runReference(const std::string &source,
                                              const std::string &sourceName,
                                              const std::vector<HostTensor> &inputs,
                                              const std::string &entryName) {
-  ParsedSource parsed(source, sourceName);
-  if (!parsed.module)
-    return parsed.error("cannot parse " + sourceName);
-  auto entry = nn::findEntry(*parsed.module, entryName);
-  if (failed(entry))
-    return parsed.error("no entry function in " + sourceName);
-  auto signature = nn::readSignature(*entry);
-  if (failed(signature))
-    return parsed.error("bad signature in " + sourceName);
+  auto parsedEntry = parseEntry(source, sourceName, entryName);
+  if (!parsedEntry)
+    return Error{parsedEntry.error()};
+  ParsedSource &parsed = *parsedEntry->parsed;
+  const nn::Signature *signature = &parsedEntry->signature;
   std::vector<TensorInfo> infos = describe(*signature);
   std::vector<nn::RefTensor> args;
   size_t next = 0;
@@ -342,7 +360,7 @@ Result<std::vector<HostTensor>> runReference(const std::string &source,
   if (next != inputs.size())
     return Error{"expected " + std::to_string(next) + " inputs, given " +
                  std::to_string(inputs.size())};
-  auto results = nn::interpret(*entry, args);
+  auto results = nn::interpret(parsedEntry->entry, args);
   if (failed(results))
     return parsed.error("the reference interpreter failed");
   std::vector<HostTensor> out;
