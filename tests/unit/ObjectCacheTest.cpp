@@ -151,6 +151,30 @@ TEST_F(ObjectCache, SizeLimitEvictsTheEntriesUsedLongestAgo) {
   EXPECT_TRUE(hit) << "the newest entry was evicted";
 }
 
+// A weight blob's bytes are part of the key: the same graph with other
+// constant values (a blob resource, > 1024 elements) is another entry.
+TEST_F(ObjectCache, ConstantBlobValuesArePartOfTheKey) {
+  auto compileWith = [&](uint32_t seed, std::vector<HostTensor> *out) {
+    Graph g("blob_model");
+    Tensor x = g.input("x", {3, 40});
+    Tensor w = g.constant(test::randomTensor(DType::f32, {40, 50}, -1, 1, seed));
+    g.output(matmul(x, w), "y");
+    auto fn = Function::compile(g);
+    ASSERT_TRUE(fn.ok()) << fn.error();
+    auto y = fn->run({{"x", test::randomTensor(DType::f32, {3, 40}, -1, 1, 5)}});
+    ASSERT_TRUE(y.ok()) << y.error();
+    *out = *y;
+  };
+  std::vector<HostTensor> a, b, again;
+  compileWith(1, &a);
+  compileWith(2, &b);
+  EXPECT_EQ(entries().size(), 2u) << "other weights hit the first model's entry";
+  EXPECT_NE(std::memcmp(a[0].data(), b[0].data(), a[0].bytes()), 0);
+  compileWith(1, &again);
+  EXPECT_EQ(entries().size(), 2u);
+  EXPECT_EQ(std::memcmp(a[0].data(), again[0].data(), a[0].bytes()), 0);
+}
+
 TEST_F(ObjectCache, FunctionFromACachedObjectComputesTheSame) {
   auto first = Function::compileSource(kModel, "model.mlir");
   ASSERT_TRUE(first.ok()) << first.error();
