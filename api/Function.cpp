@@ -9,6 +9,7 @@
 #include "ir/reference/Interpreter.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -124,6 +125,15 @@ Result<Function> Function::compileSource(const std::string &source, const std::s
 }
 
 Result<Function> Function::compileFile(const std::string &path, const CompileOptions &options) {
+  // Checked before reading: a directory or a device (/dev/zero) is no model.
+  llvm::sys::fs::file_status status;
+  if (std::error_code ec = llvm::sys::fs::status(path, status))
+    return Error{path + ": cannot read: " + ec.message()};
+  if (!llvm::sys::fs::is_regular_file(status))
+    return Error{path + ": not a regular file"};
+  if (status.getSize() > (uint64_t(1) << 30))
+    return Error{path + ": " + std::to_string(status.getSize()) +
+                 " bytes, more than the 1073741824 a model file may have"};
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
     return Error{path + ": cannot read: " + buffer.getError().message()};

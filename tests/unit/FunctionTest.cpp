@@ -202,3 +202,15 @@ TEST(Function, DumpDirHoldsOneNumberedFilePerPass) {
 }
 
 } // namespace
+
+namespace {
+// A path that is no regular file is an error before anything is read.
+TEST(Function, CompileFileRefusesDirectoriesAndDevices) {
+  auto dir = Function::compileFile(std::filesystem::temp_directory_path().string());
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.error().find("not a regular file"), std::string::npos) << dir.error();
+  auto device = Function::compileFile("/dev/zero");
+  ASSERT_FALSE(device.ok());
+  EXPECT_NE(device.error().find("/dev/zero: not a regular file"), std::string::npos) << device.error();
+}
+} // namespace
