@@ -569,6 +569,23 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
     return Error{"--name '" + name + "' is not a C identifier"};
   if (name == "main")
     return Error{"--name main would clash with a C program's main(); choose another name"};
+  // The artifact's symbols are NAME and NAME_*: kiln's runtime owns kiln_*,
+  // and a C keyword cannot name a function.
+  if (name == "kiln" || name.rfind("kiln_", 0) == 0)
+    return Error{"the artifact name '" + name + "' is reserved (kiln's runtime uses kiln_*); " +
+                 (artifact.name.empty() ? "name the output file otherwise or " : "") + "choose another --name"};
+  static const char *const keywords[] = {
+      "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
+      "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict",
+      "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union",
+      "unsigned", "void", "volatile", "while", "bool", "true", "false", "class", "namespace",
+      "new", "delete", "template", "this", "operator", "private", "public", "protected", "virtual"};
+  for (const char *keyword : keywords)
+    if (name == keyword)
+      return Error{"the artifact name '" + name + "' is a C or C++ keyword; " +
+                   (artifact.name.empty() ? "name the output file otherwise or " : "") + "choose another --name"};
+  if (!artifact.paramsDir.empty() && !llvm::sys::fs::is_directory(artifact.paramsDir))
+    return Error{"--params-dir " + artifact.paramsDir + ": not a directory (the trained weights would be missing)"};
 
   // Compile the model to an object, with the signature of its entry.
   ParsedSource parsed(source, sourceName);
@@ -597,6 +614,8 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   // The tensors, with stored parameter values.
   std::vector<Tensor> tensors;
   std::vector<TensorInfo> infos = describe(signature);
+  std::string paramNames;
+  int loadedParams = 0;
   for (size_t i = 0; i < infos.size(); ++i) {
     Tensor t{infos[i], i >= signature.args.size() ? Tensor::Output
                        : infos[i].isParam         ? Tensor::Param
@@ -612,6 +631,7 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
           return Error{"parameter \"" + t.info.name + "\": expected " + dtypeName(t.info.dtype) +
                        shapeString(t.info.shape) + ", given " + value->typeString() + " in " + npy};
         t.stored.assign((const char *)value->data(), (const char *)value->data() + value->bytes());
+        ++loadedParams;
       } else if (t.info.init.kind == ParamInit::Kind::Values) {
         HostTensor value(t.info.dtype, t.info.shape);
         for (int64_t k = 0; k < value.size(); ++k)
@@ -619,9 +639,15 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
         t.stored.assign((const char *)value.data(), (const char *)value.data() + value.bytes());
       }
       report.weightBytes += int64_t(t.stored.size());
+      paramNames += (paramNames.empty() ? "" : ", ") + t.info.name + ".npy";
     }
     tensors.push_back(std::move(t));
   }
+  // A --params-dir that holds none of the parameters is a mistake, not an
+  // untrained model to ship.
+  if (!artifact.paramsDir.empty() && !paramNames.empty() && loadedParams == 0)
+    return Error{"--params-dir " + artifact.paramsDir + " holds none of the model's parameters (expected " +
+                 paramNames + ")"};
 
   // Write the pieces into a temporary directory and join them.
   llvm::SmallString<128> dir;

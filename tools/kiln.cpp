@@ -498,12 +498,15 @@ int main(int argc, char **argv) {
   Args args;
   if (int code = parseArgs(argc, argv, args))
     return code;
+  if (args.wrtGiven && args.wrt.empty())
+    return usageError("--wrt needs argument names, e.g. --wrt w1,b1 (it was empty)");
+  // --wrt compiles the gradient function, for compile as for grad.
+  if (args.wrtGiven && args.command != "grad")
+    args.options.gradientWrt = args.wrt;
   if (args.command == "run")
     return runCommand(args);
   if (args.command == "compile")
     return compileCommand(args);
-  if (args.wrtGiven && args.command != "grad")
-    args.options.gradientWrt = args.wrt;
   if (args.command == "grad")
     return gradCommand(args);
   if (args.command == "graph")
