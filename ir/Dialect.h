@@ -16,6 +16,17 @@ class NNBuilder;
 template <typename ConcreteType>
 class NotDifferentiable : public mlir::OpTrait::TraitBase<ConcreteType, NotDifferentiable> {};
 
+/// No attribute the op does not declare, except kiln.* (ir/NNBase.td).
+mlir::LogicalResult verifyOnlyDeclaredAttributes(mlir::Operation *op,
+                                                 llvm::ArrayRef<llvm::StringRef> declared);
+template <typename ConcreteType>
+class OnlyDeclaredAttributes : public mlir::OpTrait::TraitBase<ConcreteType, OnlyDeclaredAttributes> {
+public:
+  static mlir::LogicalResult verifyTrait(mlir::Operation *op) {
+    return verifyOnlyDeclaredAttributes(op, ConcreteType::getAttributeNames());
+  }
+};
+
 /// The declared result type must be the op's own rule's (ir/NNBase.td).
 mlir::LogicalResult verifyResultTypeFromRule(mlir::Operation *op, mlir::LogicalResult inferred,
                                                mlir::TypeRange types);

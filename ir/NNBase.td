@@ -63,8 +63,15 @@ def NN_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
 def NN_BoolTensor : StaticShapeTensorOf<[I1]>;
 def NN_NumericTensor : StaticShapeTensorOf<[F32, F64, I32, I64]>;
 
+// An attribute an nn op does not declare is an error (a misspelt
+// `approximation` would otherwise be ignored and the default used), except
+// kiln's own discardable `kiln.*` attributes.
+def OnlyDeclaredAttributes : NativeOpTrait<"OnlyDeclaredAttributes"> {
+  let cppNamespace = "::kiln::nn";
+}
+
 class NN_Op<string mnemonic, list<Trait> traits = []>
-    : Op<NN_Dialect, mnemonic, traits>;
+    : Op<NN_Dialect, mnemonic, !listconcat([OnlyDeclaredAttributes], traits)>;
 
 // y = f(x) elementwise; same type in and out.
 class NN_UnaryOp<string mnemonic, string formula>

@@ -8,6 +8,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace kiln::nn;
@@ -29,6 +30,25 @@ static LogicalResult result(FailureOr<RankedTensorType> inferred, SmallVectorImp
 }
 
 static RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+LogicalResult kiln::nn::verifyOnlyDeclaredAttributes(Operation *op, ArrayRef<StringRef> declared) {
+  for (NamedAttribute attr : op->getDiscardableAttrs()) {
+    StringRef name = attr.getName().getValue();
+    if (name.starts_with("kiln.") || llvm::is_contained(declared, name))
+      continue;
+    SmallVector<StringRef> shown; // what a user writes (not operand segment sizes)
+    for (StringRef d : declared)
+      if (d != "operandSegmentSizes" && d != "resultSegmentSizes")
+        shown.push_back(d);
+    InFlightDiagnostic diag = op->emitOpError("has no attribute '") << name << "'";
+    if (shown.empty())
+      diag << " (it takes none)";
+    else
+      diag << " (its attributes: " << llvm::join(shown, ", ") << ")";
+    return diag;
+  }
+  return success();
+}
 
 LogicalResult kiln::nn::verifyResultTypeFromRule(Operation *op, LogicalResult inferred,
                                                  TypeRange types) {

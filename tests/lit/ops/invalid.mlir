@@ -296,3 +296,36 @@ func.func @iota_axis() -> tensor<3xi64> {
   %0 = nn.iota axis 1 : tensor<3xi64>
   return %0 : tensor<3xi64>
 }
+
+// -----
+
+// A misspelt attribute is an error, not ignored for the default (issue 11).
+func.func @misspelt_attribute(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'nn.gelu' op has no attribute 'approximation' (its attributes: approximate)}}
+  %0 = nn.gelu %x {approximation = "tanh"} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @misspelt_epsilon(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'nn.layer_norm' op has no attribute 'epsilon' (its attributes: axes, eps)}}
+  %0 = nn.layer_norm %x axes [1] {epsilon = 0.5 : f64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @attribute_on_an_op_without_any(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'nn.tanh' op has no attribute 'fast' (it takes none)}}
+  %0 = nn.tanh %x {fast} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// kiln's own discardable attributes stay legal.
+func.func @kiln_attribute(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = nn.tanh %x {kiln.note = "kept"} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
