@@ -246,11 +246,14 @@ SliceAxis sliceAxis(int64_t dim, int64_t start, int64_t stop, int64_t step) {
     return v;
   };
   int64_t first = clamp(start, true), last = clamp(stop, false);
+  // 1 + (span - 1) / |step|: no overflow for any step (INT64_MAX once gave
+  // a count of -1, INT64_MIN has no positive negation).
+  uint64_t stride = step > 0 ? uint64_t(step) : uint64_t(0) - uint64_t(step);
   int64_t count = 0;
   if (step > 0 && last > first)
-    count = (last - first + step - 1) / step;
+    count = int64_t(1 + uint64_t(last - first - 1) / stride);
   else if (step < 0 && first > last)
-    count = (first - last + (-step) - 1) / (-step);
+    count = int64_t(1 + uint64_t(first - last - 1) / stride);
   return {first, count};
 }
 
