@@ -33,6 +33,11 @@ namespace {
 bool isTileableMatmul(linalg::GenericOp op) {
   if (op.getNumDpsInits() != 1 || op.getNumDpsInputs() != 2 || !op.hasPureTensorSemantics())
     return false;
+  // An empty dimension (M, N or K of 0) leaves nothing to tile: the plain
+  // loops run zero times and the zero fill stays (the tile sizing divided
+  // by it).
+  if (llvm::is_contained(op.getStaticLoopRanges(), 0))
+    return false;
   auto iterators = op.getIteratorTypesArray();
   if (iterators.size() < 3 || !linalg::isReductionIterator(iterators.back()))
     return false;

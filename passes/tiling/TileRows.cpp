@@ -132,6 +132,9 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
       auto g = dyn_cast<linalg::GenericOp>(op);
       if (!g || g.getNumDpsInits() != 1 || g.getNumLoops() < 2 || done.contains(g))
         continue;
+      // Empty rows or no rows: plain loops that run zero times.
+      if (llvm::is_contained(g.getStaticLoopRanges(), 0))
+        continue;
       int64_t rowDims = int64_t(g.getNumLoops()) - 1;
       if (!isRowAligned(g, rowDims) || !linalg::isParallelIterator(g.getIteratorTypesArray().back()))
         continue;
