@@ -85,11 +85,12 @@ Result<std::string> lowerToStage(const std::string &source, const std::string &s
   return *out;
 }
 
-/// Compiles `module` to an object and loads it into `impl`; `error` gives
-/// the diagnostics collected meanwhile as an Error.
+/// Compiles `module` to an object and loads it; `error` gives the
+/// diagnostics collected meanwhile as an Error.
 template <typename ErrorFn>
-static Status compileModule(ModuleOp module, const CompileOptions &options, ErrorFn error,
-                            Function::Impl *impl) {
+static Result<std::unique_ptr<Function::Impl>> compileModule(ModuleOp module, const CompileOptions &options,
+                                                             ErrorFn error) {
+  auto impl = std::make_unique<Function::Impl>();
   nn::Signature signature;
   auto object = lowerAndEmit(module, "obj", options, &signature);
   if (failed(object))
@@ -107,7 +108,7 @@ static Status compileModule(ModuleOp module, const CompileOptions &options, Erro
                  std::to_string(impl->jit->workspaceSize()) + " bytes)"};
   for (const TensorInfo &arg : impl->args)
     impl->paramValues.push_back(arg.isParam ? initialValue(arg) : HostTensor());
-  return {};
+  return impl;
 }
 
 Result<Function> Function::compileSource(const std::string &source, const std::string &sourceName,
@@ -115,13 +116,11 @@ Result<Function> Function::compileSource(const std::string &source, const std::s
   ParsedSource parsed(source, sourceName);
   if (!parsed.module)
     return parsed.error("cannot parse " + sourceName);
-  auto impl = std::make_unique<Impl>();
-  Status status = compileModule(
-      *parsed.module, options, [&] { return parsed.error("compilation of " + sourceName + " failed"); },
-      impl.get());
-  if (!status)
-    return Error{status.error()};
-  return Function(std::move(impl));
+  auto impl = compileModule(*parsed.module, options,
+                            [&] { return parsed.error("compilation of " + sourceName + " failed"); });
+  if (!impl)
+    return Error{impl.error()};
+  return Function(std::move(*impl));
 }
 
 Result<Function> Function::compileFile(const std::string &path, const CompileOptions &options) {
@@ -162,13 +161,11 @@ Result<Function> Function::compile(const Graph &graph, const CompileOptions &opt
   OwningOpRef<ModuleOp> module = finishedModule(graph);
   prepareContext(*module->getContext());
   CollectedDiagnostics diagnostics(*module->getContext());
-  auto impl = std::make_unique<Impl>();
-  Status status = compileModule(
-      *module, options, [&] { return diagnostics.error("compilation of " + graph.name() + " failed"); },
-      impl.get());
-  if (!status)
-    return Error{status.error()};
-  return Function(std::move(impl));
+  auto impl = compileModule(*module, options,
+                            [&] { return diagnostics.error("compilation of " + graph.name() + " failed"); });
+  if (!impl)
+    return Error{impl.error()};
+  return Function(std::move(*impl));
 }
 
 std::vector<TensorInfo> Function::inputs() const {
