@@ -123,20 +123,27 @@ Result<Function> Function::compileSource(const std::string &source, const std::s
   return Function(std::move(*impl));
 }
 
-Result<Function> Function::compileFile(const std::string &path, const CompileOptions &options) {
-  // Checked before reading: a directory or a device (/dev/zero) is no model.
+Result<std::string> readModelFile(const std::string &path) {
   llvm::sys::fs::file_status status;
   if (std::error_code ec = llvm::sys::fs::status(path, status))
-    return Error{path + ": cannot read: " + ec.message()};
+    return Error{path + ": cannot open: " + ec.message()};
   if (!llvm::sys::fs::is_regular_file(status))
-    return Error{path + ": not a regular file"};
-  if (status.getSize() > (uint64_t(1) << 30))
-    return Error{path + ": " + std::to_string(status.getSize()) +
-                 " bytes, more than the 1073741824 a model file may have"};
+    return Error{path + ": not a regular file" +
+                 (llvm::sys::fs::is_directory(status) ? std::string(" (a directory)") : std::string())};
+  if (status.getSize() > kMaxModelFileBytes)
+    return Error{path + ": " + std::to_string(status.getSize()) + " bytes, more than the " +
+                 std::to_string(kMaxModelFileBytes) + " a model file may have"};
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
-    return Error{path + ": cannot read: " + buffer.getError().message()};
-  return compileSource((*buffer)->getBuffer().str(), path, options);
+    return Error{path + ": cannot open: " + buffer.getError().message()};
+  return (*buffer)->getBuffer().str();
+}
+
+Result<Function> Function::compileFile(const std::string &path, const CompileOptions &options) {
+  auto source = readModelFile(path);
+  if (!source)
+    return Error{source.error()};
+  return compileSource(*source, path, options);
 }
 
 Result<Function> grad(const Graph &graph, const std::vector<std::string> &wrt,

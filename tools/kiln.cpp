@@ -237,37 +237,15 @@ int parseArgs(int argc, char **argv, Args &args) {
   return 0;
 }
 
-/// Model files larger than this are refused before they are read.
-constexpr uintmax_t kMaxModelFileBytes = uintmax_t(1) << 30;
-
-/// The model file's text. A directory, a device (/dev/zero would be read
-/// until memory runs out) or a file over kMaxModelFileBytes is an error
-/// naming the file, checked before reading.
+/// The model file's text (kiln::readModelFile: a directory, a device or a
+/// file over 1 GiB is an error naming the file, checked before reading).
 std::string readFile(const std::string &path, std::string &error) {
-  std::error_code ec;
-  auto status = std::filesystem::status(path, ec);
-  if (ec) {
-    error = path + ": cannot open: " + ec.message();
+  auto text = kiln::readModelFile(path);
+  if (!text) {
+    error = text.error();
     return {};
   }
-  if (!std::filesystem::is_regular_file(status)) {
-    error = path + ": not a regular file" +
-            (std::filesystem::is_directory(status) ? std::string(" (a directory)") : std::string());
-    return {};
-  }
-  uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec || size > kMaxModelFileBytes) {
-    error = path + ": " + (ec ? ec.message() : std::to_string(size) + " bytes, more than the " +
-                                                   std::to_string(kMaxModelFileBytes) +
-                                                   " a model file may have");
-    return {};
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open: " + std::strerror(errno);
-    return {};
-  }
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return std::move(*text);
 }
 
 /// Loads every --input NAME=FILE.npy; returns 0 or the exit code after

@@ -89,6 +89,15 @@ const char *version();
 /// codegen stages (llvm-ir, asm, obj).
 std::vector<std::string> phaseNames();
 
+/// Model files larger than this (1 GiB) are refused before they are read.
+inline constexpr uint64_t kMaxModelFileBytes = uint64_t(1) << 30;
+
+/// The text of a model file. A path that is no regular file (a directory; a
+/// device such as /dev/zero, which would be read until memory runs out) or
+/// a file over kMaxModelFileBytes is an error naming the path, checked
+/// before anything is read.
+Result<std::string> readModelFile(const std::string &path);
+
 /// Lowers `mlirSource` (kiln IR text) to `stage` and returns the text (or
 /// the object bytes for "obj"). `sourceName` names the input in messages.
 Result<std::string> lowerToStage(const std::string &mlirSource, const std::string &sourceName,
