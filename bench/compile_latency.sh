@@ -43,15 +43,6 @@ export KILN_CACHE=off
 echo "-- chains of N nn.tanh ops (one run each, cache off)"
 runs=1
 for n in 1000 10000 20000; do
-  python3 - "$n" > "$work/chain$n.mlir" <<'PY'
-import sys
-n = int(sys.argv[1])
-print('func.func @main(%x: tensor<64xf32> {nn.name = "x"}) -> (tensor<64xf32> {nn.name = "y"}) {')
-prev = '%x'
-for i in range(n):
-    print(f'  %t{i} = nn.tanh {prev} : tensor<64xf32>')
-    prev = f'%t{i}'
-print(f'  return {prev} : tensor<64xf32>\n}}')
-PY
+  python3 "$src/tests/tools/tanh_chain.py" "$n" > "$work/chain$n.mlir"
   measure "chain of $n tanh ops, obj" chain$n.o "$work/chain$n.mlir" --emit=obj
 done

@@ -9,16 +9,7 @@ kiln=$1
 work=$2
 n=${3:-20000}
 mkdir -p "$work"
-python3 - "$n" > "$work/chain.mlir" <<'PY'
-import sys
-n = int(sys.argv[1])
-print('func.func @main(%x: tensor<64xf32> {nn.name = "x"}) -> (tensor<64xf32> {nn.name = "y"}) {')
-prev = '%x'
-for i in range(n):
-    print(f'  %t{i} = nn.tanh {prev} : tensor<64xf32>')
-    prev = f'%t{i}'
-print(f'  return {prev} : tensor<64xf32>\n}}')
-PY
+python3 "$(dirname "$0")/../tools/tanh_chain.py" "$n" > "$work/chain.mlir"
 "$kiln" compile "$work/chain.mlir" --emit=obj -o "$work/chain.o" > /dev/null
 test -s "$work/chain.o"
 echo "a chain of $n tanh ops compiled"
