@@ -6,6 +6,11 @@
 # compile against the weights' size. Needs ~2 GB of disk in TMPDIR.
 # Usage: bench/big_weights.sh [BUILD_DIR] [LAYERS] [WIDTH]
 set -euo pipefail
+# Peak memory comes from GNU time (Debian's package `time`, not in every image).
+if [ ! -x /usr/bin/time ]; then
+  echo "bench/big_weights.sh needs /usr/bin/time: apt-get install time" >&2
+  exit 1
+fi
 build=$(cd "${1:-build}" && pwd)
 layers=${2:-10}
 width=${3:-3200}
@@ -13,7 +18,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export KILN_CACHE=off
 python3 - "$work" "$layers" "$width" <<'PY'
-import struct, sys
+import os, struct, sys
 work, layers, width = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 # The model: x [1, width] through `layers` matmul + relu layers.
 lines = [f'func.func @main(%x: tensor<1x{width}xf32> {{nn.name = "x"}}']
@@ -27,11 +32,11 @@ for i in range(layers):
     prev = f'%h{i}'
 lines.append(f'  return {prev} : tensor<1x{width}xf32>\n}}')
 open(f'{work}/big.mlir', 'w').write('\n'.join(lines) + '\n')
-# Trained weights: small finite values, a different pattern per layer.
+# Trained weights: the same small, finite values in every layer (the
+# compile carries bytes; their values do not matter here).
 header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({width}, {width}), }}"
 header += ' ' * (64 - (10 + len(header) + 1) % 64) + '\n'
 row = struct.pack(f'<{width}f', *[((k * 37) % 101 - 50) / 5000.0 for k in range(width)])
-import os
 os.makedirs(f'{work}/params')
 for i in range(layers):
     with open(f'{work}/params/w{i}.npy', 'wb') as f:

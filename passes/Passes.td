@@ -93,11 +93,12 @@ def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
 def CollapseLoops : Pass<"kiln-collapse-loops", "mlir::func::FuncOp"> {
   let summary = "Merge the loops of linalg ops over contiguous buffers into one";
   let description = [{
-    A linalg op left for loops (elementwise kernels, fills, copies,
-    transposes that were not vectorized) whose consecutive loops walk every
-    operand contiguously (the same order in each indexing map, buffers with
-    identity layouts) runs them as one loop: `memref<32x64x128xf32>` is
-    walked as 262144 elements, not three nested loops. LLVM's per-loop work
+    A linalg op left for loops (elementwise kernels and broadcasts, copies)
+    whose consecutive loops walk every operand contiguously (the same order
+    in each indexing map, buffers with identity layouts) runs them as one
+    loop: `memref<32x64x128xf32>` is walked as 262144 elements, not three
+    nested loops. Transposes, reads through a constant index, fills (a
+    scalar operand) and strided views are left alone. LLVM's per-loop work
     (induction variables, rotation, vectorization) shrinks with the number
     of loops; the code it vectorizes is one long loop instead of short
     inner ones.
