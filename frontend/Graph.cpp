@@ -213,7 +213,8 @@ Tensor Graph::constant(const HostTensor &value, Where where) {
   if (value.dtype() == DType::boolean || value.size() <= kBlobMinElements) {
     // Booleans stay dense (i1 blobs have no agreed byte layout), and so do
     // small constants (scalars, short tables): folders read them, and
-    // MLIR 19's tensor.extract folder crashes on a blob.
+    // a folder in MLIR 19 crashed on small blobs (ElementsAttr::getValues<Attribute>,
+    // as Graph.OperatorsAndScalars showed with rank-0 blobs).
     attr = denseAttr(type, value);
   } else {
     // The values as a blob resource: copied once, never uniqued, hashed or
