@@ -6,6 +6,7 @@
 #include "codegen/Jit.h"
 #include "frontend/GraphModule.h"
 #include "ir/GraphDot.h"
+#include "ir/ModelLimits.h"
 #include "ir/reference/Interpreter.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -21,8 +22,11 @@ namespace kiln {
 
 namespace {
 
-HostTensor initialValue(const TensorInfo &info) {
-  HostTensor t(info.dtype, info.shape);
+Result<HostTensor> initialValue(const TensorInfo &info) {
+  auto allocated = HostTensor::allocate(info.dtype, info.shape, "parameter \"" + info.name + "\"");
+  if (!allocated)
+    return allocated;
+  HostTensor &t = *allocated;
   auto dtype = kiln_dtype(info.dtype);
   const ParamInit &init = info.init;
   switch (init.kind) {
@@ -39,7 +43,7 @@ HostTensor initialValue(const TensorInfo &info) {
       t.set(i, init.values[i]);
     break;
   }
-  return t;
+  return allocated;
 }
 
 std::string describeMismatch(const std::string &what, const TensorInfo &expected,
@@ -90,6 +94,19 @@ Result<std::string> lowerToStage(const std::string &source, const std::string &s
 template <typename ErrorFn>
 static Result<std::unique_ptr<Function::Impl>> compileModule(ModuleOp module, const CompileOptions &options,
                                                              ErrorFn error) {
+  // Instrumented code calls ThreadSanitizer's runtime, which only a process
+  // built with -fsanitize=thread has.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KILN_HOST_HAS_TSAN 1
+#endif
+#endif
+#ifndef KILN_HOST_HAS_TSAN
+  if (options.threadSanitizer)
+    return Error{"threadSanitizer: JIT-compiled code can be instrumented only in a process "
+                 "built with -fsanitize=thread (configure kiln with -DKILN_SANITIZE=thread); "
+                 "for AOT artifacts use `kiln compile --sanitize=thread`"};
+#endif
   auto impl = std::make_unique<Function::Impl>();
   nn::Signature signature;
   auto object = lowerAndEmit(module, "obj", options, &signature);
@@ -106,8 +123,16 @@ static Result<std::unique_ptr<Function::Impl>> compileModule(ModuleOp module, co
   if (!impl->workspace)
     return Error{"cannot allocate the compiled function's workspace (" +
                  std::to_string(impl->jit->workspaceSize()) + " bytes)"};
-  for (const TensorInfo &arg : impl->args)
-    impl->paramValues.push_back(arg.isParam ? initialValue(arg) : HostTensor());
+  for (const TensorInfo &arg : impl->args) {
+    if (!arg.isParam) {
+      impl->paramValues.emplace_back();
+      continue;
+    }
+    auto value = initialValue(arg);
+    if (!value)
+      return Error{value.error()};
+    impl->paramValues.push_back(std::move(*value));
+  }
   return impl;
 }
 
@@ -219,8 +244,12 @@ Result<std::vector<HostTensor>> Function::run(const std::vector<HostTensor> &inp
     buffers.push_back(const_cast<void *>(given.data()));
   }
   std::vector<HostTensor> outputs;
-  for (const TensorInfo &res : impl_->results)
-    outputs.emplace_back(res.dtype, res.shape);
+  for (const TensorInfo &res : impl_->results) {
+    auto out = HostTensor::allocate(res.dtype, res.shape, "output \"" + res.name + "\"");
+    if (!out)
+      return Error{out.error()};
+    outputs.push_back(std::move(*out));
+  }
   for (HostTensor &out : outputs)
     buffers.push_back(out.data());
   kiln_context ctx;
@@ -300,6 +329,8 @@ Result<ParsedEntry> parseEntry(const std::string &source, const std::string &sou
   auto signature = nn::readSignature(*entry);
   if (failed(signature))
     return parsed.error("bad signature in " + sourceName);
+  if (failed(nn::verifyTensorSizes(*parsed.module)))
+    return parsed.error("a tensor too large in " + sourceName);
   out.entry = *entry;
   out.signature = *signature;
   return out;
@@ -351,7 +382,8 @@ Status Function::loadParam(const std::string &name, const std::string &npyPath) 
 Result<std::vector<HostTensor>> runReference(const std::string &source,
                                              const std::string &sourceName,
                                              const std::vector<HostTensor> &inputs,
-                                             const std::string &entryName) {
+                                             const std::string &entryName,
+                                             const std::map<std::string, HostTensor> &params) {
   auto parsedEntry = parseEntry(source, sourceName, entryName);
   if (!parsedEntry)
     return Error{parsedEntry.error()};
@@ -363,8 +395,15 @@ Result<std::vector<HostTensor>> runReference(const std::string &source,
   for (size_t i = 0; i < signature->args.size(); ++i) {
     const TensorInfo &info = infos[i];
     HostTensor value;
-    if (info.isParam) {
-      value = initialValue(info);
+    if (info.isParam && params.count(info.name)) {
+      value = params.at(info.name);
+      if (!matches(info, value))
+        return Error{describeMismatch("parameter", info, value)};
+    } else if (info.isParam) {
+      auto initial = initialValue(info);
+      if (!initial)
+        return Error{initial.error()};
+      value = std::move(*initial);
     } else {
       if (next >= inputs.size())
         return Error{"missing input \"" + info.name + "\""};
@@ -380,7 +419,15 @@ Result<std::vector<HostTensor>> runReference(const std::string &source,
   if (next != inputs.size())
     return Error{"expected " + std::to_string(next) + " inputs, given " +
                  std::to_string(inputs.size())};
-  auto results = nn::interpret(parsedEntry->entry, args);
+  // The interpreter holds every value in double precision: a model that
+  // compiles may still be too large for it.
+  FailureOr<std::vector<nn::RefTensor>> results = failure();
+  try {
+    results = nn::interpret(parsedEntry->entry, args);
+  } catch (const std::bad_alloc &) {
+    return Error{"the reference interpreter ran out of memory (it holds every tensor in double "
+                 "precision)"};
+  }
   if (failed(results))
     return parsed.error("the reference interpreter failed");
   std::vector<HostTensor> out;

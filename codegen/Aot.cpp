@@ -39,17 +39,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const char *cType(DType d) {
-  switch (d) {
-  case DType::f32: return "float";
-  case DType::f64: return "double";
-  case DType::i32: return "int32_t";
-  case DType::i64: return "int64_t";
-  case DType::boolean: return "uint8_t";
-  }
-  return "uint8_t";
-}
-
 std::string upper(std::string s) {
   for (char &c : s)
     c = char(std::toupper((unsigned char)c));
@@ -686,7 +675,13 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
     }
     objects.push_back(d + "/weights.o");
   }
+  // A ThreadSanitizer build instruments every piece with clang's TSan (the
+  // kernels' instrumentation is LLVM 19's; gcc's libtsan is an older one).
+  bool tsan = options.threadSanitizer;
+  const std::string cc = tsan ? "clang-19" : "cc";
   std::vector<std::string> ccFlags{"-std=c99", "-O2", "-fPIC", "-ffp-contract=off", "-I", d};
+  if (tsan)
+    ccFlags.insert(ccFlags.end(), {"-fsanitize=thread", "-g"});
   auto linkStart = Clock::now();
   // kiln_rt.h: installed beside include/, or in the source tree's runtime/.
   std::vector<std::string> includes;
@@ -701,12 +696,12 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   ccFlags.insert(ccFlags.end(), includes.begin(), includes.end());
   std::vector<std::string> supportCompile = ccFlags;
   supportCompile.insert(supportCompile.end(), {"-c", d + "/support.c", "-o", d + "/support.o"});
-  if (auto err = run("cc", supportCompile, log)) {
+  if (auto err = run(cc, supportCompile, log)) {
     cleanup();
     return Error{*err};
   }
   if (!external && blockEnd > 0)
-    if (auto err = run("cc", {"-c", d + "/weights.s", "-o", d + "/weights.o"}, log)) {
+    if (auto err = run(cc, {"-c", d + "/weights.s", "-o", d + "/weights.o"}, log)) {
       cleanup();
       return Error{*err};
     }
@@ -717,15 +712,30 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
     }
     std::vector<std::string> mainCompile = ccFlags;
     mainCompile.insert(mainCompile.end(), {"-c", d + "/main.c", "-o", d + "/main.o"});
-    if (auto err = run("cc", mainCompile, log)) {
+    if (auto err = run(cc, mainCompile, log)) {
       cleanup();
       return Error{*err};
     }
     objects.push_back(d + "/main.o");
   }
+  if (tsan) {
+    // The runtime (its thread pool above all) instrumented too: compiled
+    // from its sources instead of the prebuilt archive.
+    for (const char *file : {"status", "alloc", "npy", "init", "parallel"}) {
+      std::vector<std::string> rtCompile = ccFlags;
+      rtCompile.insert(rtCompile.end(), {"-c", std::string(KILN_RUNTIME_SOURCE_DIR) + "/" + file + ".c",
+                                         "-o", d + "/rt_" + file + ".o"});
+      if (auto err = run(cc, rtCompile, log)) {
+        cleanup();
+        return Error{"--sanitize=thread compiles kiln's runtime from its sources: " + *err};
+      }
+      objects.push_back(d + "/rt_" + file + ".o");
+    }
+  }
   std::vector<std::string> join{"-r", "-o", d + "/joined.o"};
   join.insert(join.end(), objects.begin(), objects.end());
-  join.push_back(runtime);
+  if (!tsan)
+    join.push_back(runtime);
   if (auto err = run("ld", join, log)) {
     cleanup();
     return Error{*err};
@@ -748,9 +758,11 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   else if (kind == "static-lib")
     err = run("ar", {"rcs", out, d + "/joined.o"}, log);
   else if (kind == "shared-lib")
-    err = run("cc", {"-shared", "-o", out, d + "/joined.o", "-lm"}, log);
+    err = run(cc, {"-shared", "-o", out, d + "/joined.o", "-lm"}, log);
+  else if (tsan)
+    err = run(cc, {"-fsanitize=thread", "-o", out, d + "/joined.o", "-lm"}, log);
   else
-    err = run("cc", {"-o", out, d + "/joined.o", "-lm"}, log);
+    err = run(cc, {"-o", out, d + "/joined.o", "-lm"}, log);
   if (err) {
     cleanup();
     return Error{*err};

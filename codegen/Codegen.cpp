@@ -14,6 +14,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Transforms/Instrumentation/ThreadSanitizer.h"
 
 namespace kiln {
 
@@ -67,8 +68,11 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(llvm::S
 /// Vectorization (loop and SLP) stays on; unrolling of register tiles is
 /// the job of kiln's own tiling passes.
 /// With `timePasses`, LLVM's own per-pass times follow (stderr), as
-/// `--timing` asks.
-static void optimize(llvm::Module &module, llvm::TargetMachine &tm, bool timePasses) {
+/// `--timing` asks. With `threadSanitizer`, ThreadSanitizer's passes run
+/// last (as clang's -fsanitize=thread places them), so that every load and
+/// store of the optimized kernels is checked.
+static void optimize(llvm::Module &module, llvm::TargetMachine &tm, bool timePasses,
+                     bool threadSanitizer) {
   llvm::PipelineTuningOptions tuning;
   tuning.LoopUnrolling = false;
   tuning.LoopVectorization = true;
@@ -86,6 +90,11 @@ static void optimize(llvm::Module &module, llvm::TargetMachine &tm, bool timePas
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
+  if (threadSanitizer)
+    pb.registerOptimizerLastEPCallback([](llvm::ModulePassManager &mpm, llvm::OptimizationLevel) {
+      mpm.addPass(llvm::ModuleThreadSanitizerPass());
+      mpm.addPass(llvm::createModuleToFunctionPassAdaptor(llvm::ThreadSanitizerPass()));
+    });
   llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
   mpm.run(module, mam);
   if (timePasses)
@@ -94,7 +103,7 @@ static void optimize(llvm::Module &module, llvm::TargetMachine &tm, bool timePas
 
 llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMachine &tm,
                                          ArtifactKind kind, mlir::TimingScope &timing,
-                                         bool llvmPassTimes) {
+                                         bool llvmPassTimes, bool threadSanitizer) {
   llvm::LLVMContext llvmContext;
   mlir::TimingScope translating = timing.nest("llvm-ir: translate");
   std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext);
@@ -112,9 +121,11 @@ llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMach
     f.addFnAttr("target-cpu", tm.getTargetCPU());
     if (!tm.getTargetFeatureString().empty())
       f.addFnAttr("target-features", tm.getTargetFeatureString());
+    if (threadSanitizer)
+      f.addFnAttr(llvm::Attribute::SanitizeThread);
   }
   mlir::TimingScope optimizing = timing.nest("llvm-ir: optimize (O3, no unrolling)");
-  optimize(*llvmModule, tm, llvmPassTimes);
+  optimize(*llvmModule, tm, llvmPassTimes, threadSanitizer);
   optimizing.stop();
 
   std::string out;

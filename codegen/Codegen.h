@@ -22,9 +22,12 @@ enum class ArtifactKind { LLVMIR, Assembly, Object };
 /// returns LLVM IR text, assembly text or an ELF object. Its three steps
 /// (translate, optimize, codegen) are timed under `timing` when it is enabled;
 /// with `llvmPassTimes`, LLVM's own per-pass times follow on stderr.
+/// `threadSanitizer` instruments the code for ThreadSanitizer (the program
+/// that links it must be linked with -fsanitize=thread).
 llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMachine &tm,
                                          ArtifactKind kind, mlir::TimingScope &timing,
-                                         bool llvmPassTimes = false);
+                                         bool llvmPassTimes = false,
+                                         bool threadSanitizer = false);
 
 } // namespace kiln
 

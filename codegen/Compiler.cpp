@@ -2,6 +2,8 @@
 #include "codegen/Compiler.h"
 #include "codegen/Codegen.h"
 #include "codegen/ObjectCache.h"
+#include "ir/SourceLimits.h"
+#include "ir/ModelLimits.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -80,6 +82,8 @@ OwningOpRef<ModuleOp> parseModule(llvm::SourceMgr &sourceMgr, MLIRContext &conte
 ParsedSource::ParsedSource(const std::string &source, const std::string &name) {
   handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, context.get(), diagStream);
   sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
+  if (failed(nn::checkNesting(source, name, context.get())))
+    return;
   module = parseModule(sourceMgr, *context);
 }
 
@@ -162,7 +166,8 @@ private:
 
 FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions &options) {
   auto entry = nn::findEntry(module, options.entry);
-  if (failed(entry) || failed(nn::readSignature(*entry)))
+  if (failed(entry) || failed(nn::readSignature(*entry)) || failed(nn::verifyTensorSizes(module)) ||
+      failed(nn::verifyOpCount(module)))
     return failure();
   PipelineOptions pipeline;
   pipeline.entry = entry->getSymName().str();
@@ -172,9 +177,13 @@ FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions
   pipeline.explainFusion = options.explainFusion;
   if (options.gradientWrt && options.trainStep)
     return module.emitError() << "ask for gradients or a training step, not both";
+  if (!options.gradientOf.empty() && !options.gradientWrt)
+    return module.emitError() << "the output to differentiate is given (--of "
+                              << options.gradientOf << ") but no gradient is asked for";
   if (options.gradientWrt) {
     pipeline.gradient = true;
     pipeline.wrt = *options.gradientWrt;
+    pipeline.of = options.gradientOf;
   }
   if (options.trainStep) {
     const TrainStepRequest &t = *options.trainStep;
@@ -328,7 +337,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
     std::string settings;
     llvm::raw_string_ostream os(settings);
     os << "entry=" << pipeline->compiledEntry() << " symbol=" << pipeline->symbol
-       << " tile=" << pipeline->tileRows << "x" << pipeline->tileColumns
+       << " tsan=" << options.threadSanitizer << " tile=" << pipeline->tileRows << "x" << pipeline->tileColumns
        << " vector-bits=" << pipeline->vectorBits << " cpu=" << tm->getTargetCPU()
        << " features=" << tm->getTargetFeatureString() << " triple=" << tm->getTargetTriple().str();
     cacheKey = objectCacheKey(module, settings);
@@ -358,7 +367,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
     module.print(os);
     return text;
   }
-  auto artifact = emitArtifact(module, *tm, *kind, root, options.timing);
+  auto artifact = emitArtifact(module, *tm, *kind, root, options.timing, options.threadSanitizer);
   if (!artifact)
     return module.emitError() << llvm::toString(artifact.takeError());
   if (!cacheDir.empty())

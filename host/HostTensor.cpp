@@ -3,6 +3,7 @@
 #include "kiln_rt.h"
 
 #include <cstring>
+#include <new>
 
 namespace kiln {
 
@@ -23,12 +24,39 @@ int64_t numElements(const Shape &shape) {
   return n;
 }
 
+int64_t checkedBytes(DType dtype, const Shape &shape) {
+  int64_t bytes = int64_t(dtypeSize(dtype));
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes))
+      return -1;
+  return bytes;
+}
+
 void HostTensor::Free::operator()(void *p) const { kiln_free(p); }
 
 HostTensor::HostTensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
-  size_t n = bytes();
-  data_.reset(kiln_alloc(n));
-  std::memset(data_.get(), 0, n);
+  int64_t n = checkedBytes(dtype_, shape_);
+  if (n < 0)
+    throw std::bad_alloc();
+  data_.reset(kiln_alloc(size_t(n)));
+  if (!data_ && n > 0)
+    throw std::bad_alloc();
+  std::memset(data_.get(), 0, size_t(n));
+}
+
+Result<HostTensor> HostTensor::allocate(DType dtype, Shape shape, const std::string &what) {
+  std::string type = std::string(dtypeName(dtype)) + shapeString(shape);
+  int64_t n = checkedBytes(dtype, shape);
+  if (n < 0)
+    return Error{what + ": " + type + " has more bytes than int64 can count"};
+  HostTensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_.reset(kiln_alloc(size_t(n)));
+  if (!t.data_ && n > 0)
+    return Error{"cannot allocate " + std::to_string(n) + " bytes for " + what + " (" + type + ")"};
+  std::memset(t.data_.get(), 0, size_t(n));
+  return t;
 }
 
 HostTensor::HostTensor(const HostTensor &other) : HostTensor(other.dtype_, other.shape_) {

@@ -128,8 +128,8 @@ LogicalResult PowOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value
   Value positive = b.gt(a, zero);
   Value safeLog = b.log(b.select(positive, a, b.scalar(1, t)));
   Value dp = b.mul(g, b.select(positive, b.mul(getResult(), safeLog), zero));
-  out.push_back(b.unbroadcast(da, a.getType().cast<RankedTensorType>()));
-  out.push_back(b.unbroadcast(dp, p.getType().cast<RankedTensorType>()));
+  out.push_back(b.unbroadcast(da, cast<RankedTensorType>(a.getType())));
+  out.push_back(b.unbroadcast(dp, cast<RankedTensorType>(p.getType())));
   return success();
 }
 

@@ -15,6 +15,7 @@ def Differentiate : Pass<"kiln-differentiate", "mlir::ModuleOp"> {
   let options = [
     Option<"func", "func", "std::string", "\"main\"", "the function to differentiate">,
     ListOption<"wrt", "wrt", "std::string", "argument names (default: every parameter)">,
+    Option<"of", "of", "std::string", "\"\"", "the one output to differentiate (default: every float output)">,
   ];
 }
 

@@ -42,6 +42,7 @@ static const Phase kPhases[] = {
          DifferentiateOptions d;
          d.func = o.entry;
          d.wrt = o.wrt;
+         d.of = o.of;
          pm.addPass(createDifferentiate(d));
        } else if (o.trainStep) {
          MakeTrainStepOptions t;

@@ -22,9 +22,11 @@ struct PipelineOptions {
   std::string symbol = "kiln_main"; // the exported ABI entry symbol
 
   /// The grad phase: differentiate `entry` with respect to `wrt` (empty:
-  /// every parameter) into `<entry>_grad` ...
+  /// every parameter) into `<entry>_grad`, of the output `of` alone when
+  /// set ...
   bool gradient = false;
   std::vector<std::string> wrt;
+  std::string of;
   /// ... or build `<entry>_train_step` with this optimizer.
   bool trainStep = false;
   std::string loss;                  // "" = the first rank-0 output

@@ -13,7 +13,9 @@
  * function meanwhile) runs its loop on its own thread, with the same result.
  *
  *===----------------------------------------------------------------------===*/
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "kiln_rt.h"
 
 #include <pthread.h>
@@ -68,8 +70,10 @@ static struct {
   unsigned started_at[MAX_THREADS]; /* the generation when each worker was made */
   pthread_t threads[MAX_THREADS];
   scratch scratches[MAX_THREADS];
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER};
+} pool = {.busy = PTHREAD_MUTEX_INITIALIZER,
+          .lock = PTHREAD_MUTEX_INITIALIZER,
+          .wake = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
 
 /* Per calling thread: its requested count, its error, its scratch, and
  * whether it is one of the pool's workers (a worker runs nested loops alone).

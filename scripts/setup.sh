@@ -8,6 +8,7 @@ BUILD_DIR=${1:-build}
 
 PACKAGES=(cmake ninja-build ccache g++ python3 valgrind
           clang-19 llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
+          libclang-rt-19-dev  # sanitizer and libFuzzer runtimes (scripts/sanitize.sh, tests/fuzz)
           libfmt-dev libgtest-dev
           libbenchmark-dev libopenblas-dev libdnnl-dev)  # the last three: bench/ only
 missing=()
@@ -21,9 +22,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Warnings are errors (kiln's own code builds clean at -Wall -Wextra).
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -G Ninja -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
+    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 -DKILN_WERROR=ON >/dev/null
 fi
 echo "kiln setup: building in $BUILD_DIR (a clean build takes about 4 minutes on 2 cores)"
 ninja -C "$BUILD_DIR"

@@ -12,7 +12,9 @@
 #include "passes/Pipeline.h"
 
 #include <fmt/core.h>
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/Program.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <chrono>
 #include <cstdio>
@@ -31,10 +33,11 @@ constexpr int kBadUsage = 2;
 
 const char *kUsage = R"(kiln: a dataflow-graph compiler for neural networks
 
-usage:
+usage: (`kiln COMMAND --help` for one command, `kiln --version`)
   kiln run MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [options]
       compile MODEL.mlir, run it on the inputs, write OUTPUTNAME.npy per result
       --reference        run the double-precision reference interpreter instead
+      --params-dir DIR   parameter values from DIR/PARAM.npy (trained weights)
   kiln compile MODEL.mlir --emit=STAGE [-o FILE] [options]
       print (or write) the model at STAGE: a phase (see `kiln phases`),
       llvm-ir or asm
@@ -56,7 +59,8 @@ usage:
   kiln grad MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [--wrt NAME,...]
       the outputs and the gradient with respect to each named argument
       (default: every parameter), written as ARGUMENT.npy; a non-scalar
-      output y needs its cotangent as --input d_y=FILE.npy
+      output y needs its cotangent as --input d_y=FILE.npy; --of OUTPUT
+      differentiates that output alone
 
 options:
   --entry NAME            the function to compile (default: @main or the only one)
@@ -68,6 +72,8 @@ options:
   --name SYMBOL           the exported entry symbol (default: kiln_main)
   --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
   --tile-sizes M,N        matmul register tile (default: from the target)
+  --sanitize=thread       instrument the generated code for ThreadSanitizer
+                          (AOT: link the program with -fsanitize=thread)
   --print-ir-after-all    print the IR after every pass (stderr)
   --dump-dir DIR          write one numbered file per pass into DIR
   --timing                print the time of every pass, per phase (stderr)
@@ -77,6 +83,96 @@ options:
                           (the object cache: $XDG_CACHE_HOME/kiln, or
                           $KILN_CACHE_DIR; KILN_CACHE=off turns it off)
 )";
+
+/// `kiln COMMAND --help`: what the command does and the options it takes.
+struct CommandHelp {
+  const char *name, *text;
+};
+const CommandHelp kCommandHelp[] = {
+    {"run", R"(usage: kiln run MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [options]
+
+Compiles MODEL (JIT), runs it on the inputs and writes OUTPUTNAME.npy per
+result into DIR. Every input of the model must be given; parameters take
+their initializers' values.
+
+options:
+  --input NAME=FILE.npy   an input (repeat for each)
+  --output-dir DIR        where the results go (created if missing)
+  --params-dir DIR        parameter values from DIR/PARAM.npy (trained weights)
+  --reference             run the double-precision reference interpreter instead
+  --entry NAME            the function to run (default: @main or the only one)
+  --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
+  --no-cache              compile again even if this model was compiled before
+  --print-ir-after-all, --dump-dir DIR, --timing, --explain-fusion
+                          inspect the compilation (see `kiln compile --help`)
+exit status: 0 success, 1 bad model or input (a located message), 2 bad command line
+)"},
+    {"compile", R"(usage: kiln compile MODEL.mlir --emit=STAGE [-o FILE] [options]
+       kiln compile MODEL.mlir --emit=obj|static-lib|shared-lib|exe -o OUT [options]
+
+Prints (or writes) the model at STAGE: a phase (nn, grad, linalg, fused,
+tiled, bufferized, llvm; see `kiln phases`), llvm-ir or asm. Or writes an
+artifact that runs without LLVM, MLIR or kiln: an object or library with a
+C header NAME.h beside it (docs/abi.md), or a standalone executable taking
+--input NAME=FILE.npy ... --output-dir DIR like `kiln run`.
+
+options:
+  --emit STAGE            the stage or artifact kind
+  -o FILE                 the output file (stdout for text stages without -o)
+  --name NAME             symbol prefix (default: from OUT's file name)
+  --weights=external      stored weights in OUT.weights (NAME_load_weights)
+  --params-dir DIR        parameter values from DIR/PARAM.npy (trained weights)
+  --stats                 workspace and weight bytes, kernels, time per phase
+  --entry NAME            the function to compile (default: @main or the only one)
+  --wrt NAME,...          compile the gradient function (<entry>_grad)
+  --train-step            compile a training step (<entry>_train_step): inputs
+                          plus lr, returns the loss, updates parameters in place
+  --optimizer KIND        sgd (default), adam or adamw, with --momentum M,
+                          --weight-decay W; --loss NAME picks the loss output
+  --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
+  --tile-sizes M,N        matmul register tile (default: from the target)
+  --sanitize=thread       instrument the generated code for ThreadSanitizer
+                          (AOT: link the program with -fsanitize=thread)
+  --print-ir-after-all    print the IR after every pass (stderr)
+  --dump-dir DIR          write one numbered file per pass into DIR
+  --timing                print the time of every pass, per phase (stderr)
+  --explain-fusion        per kernel: the ops fused into it; per op left
+                          alone: why (stderr, one line each, file:line:col)
+  --no-cache              compile again even if this model was compiled before
+exit status: 0 success, 1 bad model or input (a located message), 2 bad command line
+)"},
+    {"grad", R"(usage: kiln grad MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [options]
+
+Runs the gradient function: writes the outputs and, as ARGUMENT.npy, the
+gradient with respect to each argument named by --wrt (default: every
+parameter). A rank-0 output is seeded with 1; a non-scalar output y needs
+its cotangent as --input d_y=FILE.npy, unless --of picks one output (the
+others' cotangents are then zero).
+
+options:
+  --input NAME=FILE.npy   an input or a cotangent d_OUTPUT (repeat for each)
+  --output-dir DIR        where the results go (created if missing)
+  --wrt NAME,...          the arguments to differentiate with respect to
+  --of OUTPUT             the gradient of this output alone
+  --params-dir DIR        parameter values from DIR/PARAM.npy (trained weights)
+  --entry NAME, --target-cpu CPU, --no-cache, --timing, --dump-dir DIR
+                          as for `kiln compile`
+exit status: 0 success, 1 bad model or input (a located message), 2 bad command line
+)"},
+    {"graph", R"(usage: kiln graph MODEL.mlir [-o FILE.dot] [--png FILE.png] [--entry NAME]
+
+Draws the nn graph as Graphviz DOT: ops with their shapes, source locations
+as tooltips; inputs, parameters and outputs in their own shapes. Without -o
+the DOT text goes to stdout; --png renders it with Graphviz's `dot`
+(apt-get install graphviz).
+exit status: 0 success, 1 bad model (a located message), 2 bad command line
+)"},
+    {"phases", R"(usage: kiln phases
+
+Lists the phases of a compilation, in order, with the passes each runs;
+`kiln compile --emit=PHASE` prints a model after that phase.
+)"},
+};
 
 struct Args {
   std::string command, model, emit, output, outputDir, png, weights, paramsDir;
@@ -148,6 +244,13 @@ int parseArgs(int argc, char **argv, Args &args) {
     } else if (arg == "--params-dir") {
       if (!need(args.paramsDir))
         return usageError("--params-dir needs a directory");
+    } else if (arg == "--of") {
+      if (!need(args.options.gradientOf) || args.options.gradientOf.empty())
+        return usageError("--of needs an output name");
+    } else if (arg == "--sanitize") {
+      if (!need(v) || v != "thread")
+        return usageError("--sanitize supports 'thread' (ThreadSanitizer), got '" + v + "'");
+      args.options.threadSanitizer = true;
     } else if (arg == "--stats") {
       args.stats = true;
     } else if (arg == "--png") {
@@ -262,6 +365,47 @@ int loadInputs(const Args &args, std::map<std::string, kiln::HostTensor> &inputs
   return 0;
 }
 
+/// --params-dir DIR: the parameters' values from DIR/PARAM.npy where present
+/// (as `kiln compile --params-dir` takes them); a directory that is missing
+/// or holds none of them is an error, never a silent run on initial values.
+/// Returns 0 or the exit code after printing why.
+int loadParams(const Args &args, const std::vector<kiln::TensorInfo> &params,
+               std::map<std::string, kiln::HostTensor> &values) {
+  if (args.paramsDir.empty())
+    return 0;
+  if (!std::filesystem::is_directory(args.paramsDir))
+    return inputError("--params-dir " + args.paramsDir + ": not a directory");
+  std::string expected;
+  for (const kiln::TensorInfo &p : params) {
+    std::string path = args.paramsDir + "/" + p.name + ".npy";
+    expected += (expected.empty() ? "" : ", ") + p.name + ".npy";
+    if (!std::filesystem::exists(path))
+      continue;
+    auto value = kiln::HostTensor::loadNpy(path);
+    if (!value)
+      return inputError("parameter \"" + p.name + "\": " + value.error());
+    if (value->dtype() != p.dtype || value->shape() != p.shape)
+      return inputError("parameter \"" + p.name + "\": expected " + kiln::dtypeName(p.dtype) +
+                        kiln::shapeString(p.shape) + ", given " + value->typeString() + " in " + path);
+    values.emplace(p.name, std::move(*value));
+  }
+  if (values.empty())
+    return inputError("--params-dir " + args.paramsDir + " holds none of the model's parameters (expected " +
+                      (expected.empty() ? std::string("none: the model has no parameters") : expected) + ")");
+  return 0;
+}
+
+/// loadParams into a compiled function.
+int setParams(const Args &args, kiln::Function &fn) {
+  std::map<std::string, kiln::HostTensor> params;
+  if (int code = loadParams(args, fn.params(), params))
+    return code;
+  for (const auto &[name, value] : params)
+    if (kiln::Status s = fn.setParam(name, value); !s)
+      return inputError(s.error());
+  return 0;
+}
+
 /// Creates `dir` for output files; returns 0 or the exit code.
 int makeOutputDir(const std::string &dir) {
   std::error_code ec;
@@ -303,7 +447,10 @@ int runCommand(const Args &args) {
     auto ordered = kiln::orderInputs(signature->inputs, inputs);
     if (!ordered)
       return inputError(ordered.error());
-    results = kiln::runReference(source, args.model, *ordered, args.options.entry);
+    std::map<std::string, kiln::HostTensor> params;
+    if (int code = loadParams(args, signature->params, params))
+      return code;
+    results = kiln::runReference(source, args.model, *ordered, args.options.entry, params);
     // The interpreter computes in double; files keep the model's dtypes.
     if (results)
       for (size_t i = 0; i < outputs.size(); ++i) {
@@ -316,6 +463,8 @@ int runCommand(const Args &args) {
     auto fn = kiln::Function::compileSource(source, args.model, args.options);
     if (!fn)
       return inputError(fn.error());
+    if (int code = setParams(args, *fn))
+      return code;
     outputs = fn->outputs();
     results = fn->run(inputs);
   }
@@ -446,6 +595,8 @@ int gradCommand(Args args) {
   auto fn = kiln::Function::compileSource(source, args.model, args.options);
   if (!fn)
     return inputError(fn.error());
+  if (int code = setParams(args, *fn))
+    return code;
   auto results = fn->run(inputs);
   if (!results)
     return inputError(results.error());
@@ -470,9 +621,28 @@ int gradCommand(Args args) {
 int main(int argc, char **argv) {
   if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
                     !std::strcmp(argv[1], "help"))) {
+    // `kiln help run` as `kiln run --help`.
+    for (const CommandHelp &h : kCommandHelp)
+      if (argc >= 3 && !std::strcmp(argv[2], h.name)) {
+        std::cout << h.text;
+        return 0;
+      }
     std::cout << kUsage;
     return 0;
   }
+  if (argc >= 2 && !std::strcmp(argv[1], "--version")) {
+    std::cout << "kiln " << kiln::version() << " (LLVM and MLIR " << LLVM_VERSION_STRING
+              << ", host CPU " << llvm::sys::getHostCPUName().str() << ")\n";
+    return 0;
+  }
+  // `kiln COMMAND --help` (anywhere on the line) prints that command's help.
+  for (int i = 2; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))
+      for (const CommandHelp &h : kCommandHelp)
+        if (!std::strcmp(argv[1], h.name)) {
+          std::cout << h.text;
+          return 0;
+        }
   Args args;
   if (int code = parseArgs(argc, argv, args))
     return code;
@@ -481,6 +651,8 @@ int main(int argc, char **argv) {
   // --wrt compiles the gradient function, for compile as for grad.
   if (args.wrtGiven && args.command != "grad")
     args.options.gradientWrt = args.wrt;
+  if (!args.options.gradientOf.empty() && args.command != "grad" && !args.wrtGiven)
+    return usageError("--of picks the output of a gradient: use it with kiln grad or --wrt");
   if (args.command == "run")
     return runCommand(args);
   if (args.command == "compile")

@@ -82,9 +82,9 @@ struct Predictor {
       int64_t pick = std::max_element(logits.begin(), logits.end()) - logits.begin();
       if (temperature > 0) {
         std::vector<double> p(logits.size());
-        double mx = *std::max_element(logits.begin(), logits.end()), sum = 0;
-        for (size_t k = 0; k < p.size(); ++k)
-          sum += p[k] = std::exp((logits[k] - mx) / temperature);
+        double mx = *std::max_element(logits.begin(), logits.end());
+        for (size_t k = 0; k < p.size(); ++k) // discrete_distribution normalizes
+          p[k] = std::exp((logits[k] - mx) / temperature);
         pick = std::discrete_distribution<int64_t>(p.begin(), p.end())(rng);
       }
       std::vector<char32_t> shown(context.end() - std::min<size_t>(config.context, context.size()),

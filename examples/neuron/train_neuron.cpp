@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
   // The L1 gradient keeps its size near the optimum, so the step shrinks:
   // lr = 4 * 0.998^step (the learning rate is a run-time input).
   int64_t done = 0;
-  for (int64_t chunk = 0; done < steps; ++chunk) {
+  while (done < steps) {
     int64_t n = std::min<int64_t>(250, steps - done);
     auto losses = kiln::trainLoop(*step, n, [&](int64_t) { return std::vector{xs, labels}; },
                                   [&](int64_t s) { return 4.0 * std::pow(0.998, double(done + s)); },

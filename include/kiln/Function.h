@@ -75,11 +75,19 @@ struct CompileOptions {
   /// each named argument (empty list: every parameter). Non-scalar outputs
   /// take a cotangent input d_<output>; rank-0 outputs are seeded with 1.
   std::optional<std::vector<std::string>> gradientWrt;
+  /// With gradientWrt: differentiate this output alone (`kiln grad --of`);
+  /// the others count as constants and take no cotangent.
+  std::string gradientOf;
   std::optional<TrainStepRequest> trainStep;
   /// Reuse an object compiled before from the same IR, options, target and
   /// kiln build ($XDG_CACHE_HOME/kiln; off also with KILN_CACHE=off). Never
   /// used when IR printing, dumps, timing or --explain-fusion are asked for.
   bool cache = true;
+  /// Instrument the generated code for ThreadSanitizer (`kiln compile
+  /// --sanitize=thread`): data races inside and between parallel kernels are
+  /// reported when the program is linked with -fsanitize=thread. AOT only:
+  /// the JIT refuses it unless the process itself runs under TSan.
+  bool threadSanitizer = false;
 };
 
 /// The library's version, "major.minor.patch".
@@ -186,12 +194,14 @@ Result<std::vector<HostTensor>> orderInputs(const std::vector<TensorInfo> &expec
                                             const std::map<std::string, HostTensor> &inputs);
 
 /// The reference interpreter: runs the model's @main (or `entry`) in double
-/// precision, obviously and slowly. Parameters take their initial values.
+/// precision, obviously and slowly. Parameters take their values from
+/// `params` (by name) where given, else their initial values.
 /// Float outputs come back as f64 (the oracle keeps its precision).
 Result<std::vector<HostTensor>> runReference(const std::string &mlirSource,
                                              const std::string &sourceName,
                                              const std::vector<HostTensor> &inputs,
-                                             const std::string &entry = "");
+                                             const std::string &entry = "",
+                                             const std::map<std::string, HostTensor> &params = {});
 
 } // namespace kiln
 

@@ -20,14 +20,21 @@ size_t dtypeSize(DType dtype);
 using Shape = std::vector<int64_t>;
 std::string shapeString(const Shape &shape); // "[2, 3]"
 int64_t numElements(const Shape &shape);
+/// The bytes of a tensor of `dtype` and `shape`, or -1 when the count or
+/// the byte size does not fit in int64 (or a dimension is negative).
+int64_t checkedBytes(DType dtype, const Shape &shape);
 
 /// A row-major, contiguous, 64-byte-aligned tensor that owns its storage.
 /// Booleans are one byte per element.
 class HostTensor {
 public:
   HostTensor() = default;
-  /// Zero-initialised.
+  /// Zero-initialised. Throws std::bad_alloc when the memory cannot be had
+  /// (or the size overflows); allocate() reports that as an Error instead.
   HostTensor(DType dtype, Shape shape);
+  /// Zero-initialised, or an error naming `what` (e.g. `parameter "w"`),
+  /// the type and its byte size when it cannot be allocated.
+  static Result<HostTensor> allocate(DType dtype, Shape shape, const std::string &what);
   /// Copies are deep; moves are cheap.
   HostTensor(const HostTensor &other);
   HostTensor &operator=(const HostTensor &other);

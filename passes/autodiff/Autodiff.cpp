@@ -130,10 +130,25 @@ FailureOr<SmallVector<unsigned>> selectArguments(func::FuncOp f, ArrayRef<std::s
   return out;
 }
 
-FailureOr<func::FuncOp> differentiate(func::FuncOp f, ArrayRef<unsigned> wrt, StringRef name) {
+FailureOr<func::FuncOp> differentiate(func::FuncOp f, ArrayRef<unsigned> wrt, StringRef name,
+                                      StringRef of) {
   auto sig = nn::readSignature(f);
   if (failed(sig))
     return failure();
+  std::optional<unsigned> only;
+  if (!of.empty()) {
+    std::string names;
+    for (auto [i, r] : llvm::enumerate(sig->results)) {
+      if (r.name == of)
+        only = i;
+      names += (names.empty() ? "" : ", ") + r.name;
+    }
+    if (!only)
+      return f.emitError() << "no output named '" << of << "' to differentiate (the outputs: "
+                           << names << ")";
+    if (!isa<FloatType>(sig->results[*only].type.getElementType()))
+      return f.emitError() << "output '" << of << "' is not a float tensor: it has no gradient";
+  }
   MLIRContext *ctx = f.getContext();
   OpBuilder b(ctx);
   b.setInsertionPointAfter(f);
@@ -156,8 +171,8 @@ FailureOr<func::FuncOp> differentiate(func::FuncOp f, ArrayRef<unsigned> wrt, St
   auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
   for (auto [i, result] : llvm::enumerate(ret.getOperands())) {
     auto type = cast<RankedTensorType>(result.getType());
-    if (!isa<FloatType>(type.getElementType())) {
-      seeds.push_back(Value());
+    if (!isa<FloatType>(type.getElementType()) || (only && i != *only)) {
+      seeds.push_back(Value()); // this output does not count
       continue;
     }
     if (type.getRank() == 0) {
@@ -174,7 +189,7 @@ FailureOr<func::FuncOp> differentiate(func::FuncOp f, ArrayRef<unsigned> wrt, St
   for (auto [i, result] : llvm::enumerate(ret.getOperands())) {
     outputs.push_back(map.lookupOrDefault(result));
     auto type = cast<RankedTensorType>(result.getType());
-    if (type.getRank() == 0 && isa<FloatType>(type.getElementType()))
+    if (type.getRank() == 0 && isa<FloatType>(type.getElementType()) && (!only || i == *only))
       seeds[i] = nn::NNBuilder(b, result.getLoc()).splat(1.0, type);
   }
   SmallVector<Value> wrtValues;

@@ -20,10 +20,14 @@ reverseMode(mlir::OpBuilder &b, mlir::Block &body, mlir::ArrayRef<mlir::Value> o
 /// Adds `name` beside `f`: it takes f's arguments, then one cotangent
 /// `d_<output>` per non-scalar result of f (rank-0 results are seeded with
 /// 1), and returns f's results followed by `d_<argument>` for each of `wrt`
-/// (argument indices). f must be a kiln model (readSignature).
+/// (argument indices). f must be a kiln model (readSignature). With `of`
+/// (an output's name) only that output is differentiated: it alone is
+/// seeded (and takes a cotangent if it is not rank 0); the others count as
+/// constants.
 mlir::FailureOr<mlir::func::FuncOp> differentiate(mlir::func::FuncOp f,
                                                   llvm::ArrayRef<unsigned> wrt,
-                                                  llvm::StringRef name);
+                                                  llvm::StringRef name,
+                                                  llvm::StringRef of = "");
 
 /// The argument indices named by `names`; empty `names` selects every
 /// parameter (or, if f has none, every float argument). Unknown or

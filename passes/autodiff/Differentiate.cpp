@@ -21,7 +21,7 @@ struct DifferentiatePass : kiln::impl::DifferentiateBase<DifferentiatePass> {
     }
     SmallVector<std::string> names(wrt.begin(), wrt.end());
     auto args = kiln::selectArguments(f, names);
-    if (failed(args) || failed(kiln::differentiate(f, *args, func + "_grad")))
+    if (failed(args) || failed(kiln::differentiate(f, *args, func + "_grad", of)))
       return signalPassFailure();
   }
 };
