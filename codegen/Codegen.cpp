@@ -45,7 +45,9 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(llvm::S
     features = f.getString();
   } else {
     cpuName = cpu.str();
-    std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, cpuName, ""));
+    // Asked of a generic subtarget: one made for an unknown CPU prints
+    // LLVM's own warning (twice) before kiln's error.
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
     if (!sti || !sti->isCPUStringValid(cpuName))
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      "unknown target CPU '" + cpuName +

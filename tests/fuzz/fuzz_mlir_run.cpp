@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort();
     return 0;
   }
-  std::mt19937 rng(uint32_t(size));
+  std::mt19937 rng{uint32_t(size)};
   std::vector<kiln::HostTensor> inputs;
   for (const kiln::TensorInfo &info : fn->inputs())
     inputs.push_back(randomInput(info, rng));
