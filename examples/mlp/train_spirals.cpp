@@ -85,5 +85,7 @@ int main(int argc, char **argv) {
   double accuracy = double(correct) / double(n);
   std::printf("training accuracy: %.1f%% (%lld of %lld)\n", 100 * accuracy, (long long)correct,
               (long long)n);
-  return accuracy >= 0.95 ? 0 : 1;
+  // The README promises every training point classified (the final loss is
+  // about 2e-5, so no point is near the boundary on any CPU).
+  return correct == n ? 0 : 1;
 }

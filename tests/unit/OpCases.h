@@ -313,6 +313,20 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"cross_entropy_3d_i32", {{2, 3, 5}, {2, 3}},
                    [](Graph &, const std::vector<Tensor> &x) { return cross_entropy(x[0], x[1]); },
                    -30, 30, {{1, DType::i32, 5}}});
+
+  // Large magnitudes: logits near +-100 (exp(100) overflows f32, so a
+  // softmax that forgets to subtract the row maximum gives NaN here), and
+  // the elementwise functions near the ends of their f32 range.
+  cases.push_back({"softmax_logits_100", {{3, 37}}, sm(-1), -100, 100});
+  cases.push_back({"log_softmax_logits_100", {{3, 37}}, lsm(-1), -100, 100});
+  cases.push_back({"cross_entropy_logits_100", {{4, 37}, {4}},
+                   [](Graph &, const std::vector<Tensor> &x) { return cross_entropy(x[0], x[1]); },
+                   -100, 100, {{1, DType::i64, 37}}});
+  cases.push_back({"exp_near_overflow", {{33}}, unaryOp(exp), 60, 88});
+  cases.push_back({"log_tiny", {{33}}, unaryOp(log), 1e-35, 1e-30});
+  cases.push_back({"log_huge", {{33}}, unaryOp(log), 1e30, 3e38});
+  cases.push_back({"tanh_saturated", {{33}}, unaryOp(tanh), -20, 20});
+  cases.push_back({"sigmoid_saturated", {{33}}, unaryOp(sigmoid), -80, 80});
   return cases;
 }
 

@@ -112,3 +112,29 @@ func.func @language_model_ops(%t: tensor<10x4xf32>, %i: tensor<2x3xi64>, %x: ten
   %11 = nn.pow %x, %g : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
   return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11 : tensor<2x3x4xf32>, tensor<4x4xf32>, tensor<1x2xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xi1>, tensor<2x4xf32>, tensor<2x4xi32>, tensor<f32>, tensor<3x3xi64>, tensor<2x4xf32>
 }
+
+// Comparisons, erf, the gradient-only ops and stop_gradient (each op has a
+// line here: docs/ir.md takes its examples from this file).
+// CHECK-LABEL: func @more
+func.func @more(%x: tensor<2x4xf32>, %g: tensor<4xf32>, %u: tensor<2x3x4xf32>, %i: tensor<2x3xi64>) -> tensor<2x4xf32> {
+  // CHECK: nn.eq %{{.*}}, %{{.*}} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  %0 = nn.eq %x, %g : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  // CHECK: nn.ne %{{.*}}, %{{.*}} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  %1 = nn.ne %x, %g : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  // CHECK: nn.gt %{{.*}}, %{{.*}} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  %2 = nn.gt %x, %g : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  // CHECK: nn.ge %{{.*}}, %{{.*}} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  %3 = nn.ge %x, %g : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  // CHECK: nn.le %{{.*}}, %{{.*}} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  %4 = nn.le %x, %g : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi1>
+  // CHECK: nn.erf %{{.*}} : tensor<2x4xf32>
+  %5 = nn.erf %x : tensor<2x4xf32>
+  // CHECK: nn.stop_gradient %{{.*}} : tensor<2x4xf32>
+  %6 = nn.stop_gradient %5 : tensor<2x4xf32>
+  // CHECK: nn.scatter_add %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<2x3xi64>) -> tensor<10x4xf32>
+  %7 = nn.scatter_add %u, %i : (tensor<2x3x4xf32>, tensor<2x3xi64>) -> tensor<10x4xf32>
+  // CHECK: nn.slice_scatter %{{.*}} into{{\[\[}}1, 0] : [2, 4] : [1, 2]] : tensor<1x2xf32> -> tensor<2x4xf32>
+  %s = nn.slice %6[[1, 0] : [2, 4] : [1, 2]] : tensor<2x4xf32> -> tensor<1x2xf32>
+  %8 = nn.slice_scatter %s into [[1, 0] : [2, 4] : [1, 2]] : tensor<1x2xf32> -> tensor<2x4xf32>
+  return %8 : tensor<2x4xf32>
+}
