@@ -91,6 +91,20 @@ def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::vector::VectorDialect", "mlir::memref::MemRefDialect"];
 }
 
+def EmptyBufferArgs : Pass<"kiln-empty-buffer-args", "mlir::func::FuncOp"> {
+  let summary = "Pass zero-sized buffer arguments as one-dimensional empty buffers";
+  let description = [{
+    MLIR's bare-pointer calling convention cannot lower an argument such as
+    `memref<3x0xf32>` (its strides are not derivable), so a model with a
+    zero-sized dimension other than the first failed late with "no lowered
+    function". Such an argument becomes `memref<0xT>` -- the same one
+    pointer in the ABI -- and a `memref.reinterpret_cast` gives the body
+    its original shape back with the canonical strides. No element is ever
+    read or written through it.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def CollapseLoops : Pass<"kiln-collapse-loops", "mlir::func::FuncOp"> {
   let summary = "Merge the loops of linalg ops over contiguous buffers into one";
   let description = [{

@@ -146,6 +146,7 @@ static const Phase kPhases[] = {
     {"llvm", "loops lowered to the LLVM dialect, wrapped in the ABI entry function",
      [](OpPassManager &pm, const PipelineOptions &o) {
        OpPassManager &f = functions(pm);
+       f.addPass(createEmptyBufferArgs());
        f.addPass(createLowerVectors());
        f.addPass(createCollapseLoops());
        f.addPass(mlir::createConvertLinalgToLoopsPass());

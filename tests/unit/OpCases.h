@@ -327,6 +327,25 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"log_huge", {{33}}, unaryOp(log), 1e30, 3e38});
   cases.push_back({"tanh_saturated", {{33}}, unaryOp(tanh), -20, 20});
   cases.push_back({"sigmoid_saturated", {{33}}, unaryOp(sigmoid), -80, 80});
+
+  // Zero-sized dimensions (docs/reliability.md): an empty product is zeros,
+  // a reduction over an empty axis its identity, softmax over an empty axis
+  // an empty tensor; empty operands of concat and broadcasts add nothing.
+  cases.push_back({"matmul_k0", {{3, 0}, {0, 4}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); }});
+  cases.push_back({"matmul_batched_m0", {{2, 0, 5}, {5, 3}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); }});
+  cases.push_back({"reduce_sum_empty_axis", {{3, 0}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return reduce_sum(x[0], {1});
+                   }});
+  cases.push_back({"reduce_max_empty_axis", {{2, 0, 3}}, [](Graph &, const std::vector<Tensor> &x) {
+                     return reduce_max(x[0], {1});
+                   }});
+  cases.push_back({"softmax_empty_axis", {{3, 0}}, sm(1)});
+  cases.push_back({"log_softmax_empty_rows", {{0, 5}}, lsm(-1)});
+  cases.push_back({"concat_with_empty", {{2, 0}, {2, 3}},
+                   [](Graph &, const std::vector<Tensor> &x) { return concat({x[0], x[1]}, -1); }});
+  cases.push_back({"add_empty_broadcast", {{0, 3}, {3}}, binaryOp(add)});
   return cases;
 }
 
