@@ -256,6 +256,12 @@ Result<std::vector<HostTensor>> Function::run(const std::vector<HostTensor> &inp
   kiln_context_init(&ctx);
   ctx.num_threads = impl_->numThreads;
   int32_t status = impl_->jit->entry()(buffers.data(), &ctx, impl_->workspace.get());
+  if (status == KILN_ERR_INDEX_RANGE && ctx.error_site != 0) {
+    std::string site = impl_->jit->errorSite(ctx.error_site);
+    if (!site.empty())
+      return Error{site + ": index " + std::to_string(ctx.error_index) + " is outside [0, " +
+                   std::to_string(ctx.error_bound) + ")"};
+  }
   if (status != KILN_OK)
     return Error{impl_->symbol + " failed: " + kiln_strerror(status)};
   return outputs;

@@ -219,12 +219,18 @@ std::string header(const std::string &name, const std::vector<Tensor> &tensors, 
     << "_DTYPE_* */\n  int32_t rank;\n  int64_t shape[16];\n  int64_t count;\n  int64_t bytes;\n} "
     << name << "_tensor;\n"
     << "extern const " << name << "_tensor " << name << "_tensors[" << N << "_NUM_TENSORS];\n\n"
-    << "typedef struct " << name << "_context {\n  int32_t status;\n  int32_t num_threads;\n  void *reserved[6];\n} "
+    << "typedef struct " << name << "_context {\n  int32_t status;\n  int32_t num_threads;\n"
+    << "  int32_t error_site;  /* " << N << "_ERR_INDEX_RANGE: the failing check (" << name << "_error_site) */\n"
+    << "  int32_t reserved0;\n  int64_t error_index; /* the offending index, outside [0, error_bound) */\n"
+    << "  int64_t error_bound;\n  void *reserved[3];\n} "
     << name << "_context;\n\n"
     << "int32_t " << name << "(void *const *buffers, " << name << "_context *ctx, void *workspace);\n"
     << "/* Bytes of workspace each call needs (" << N << "_WORKSPACE_SIZE). */\n"
     << "int64_t " << name << "_workspace_size(void);\n"
     << "const char *" << name << "_strerror(int32_t status);\n"
+    << "/* The op and source position of run-time check `site` (ctx.error_site),\n"
+    << " * e.g. \"nn.gather at model.mlir:5:8\"; NULL for an unknown site. */\n"
+    << "const char *" << name << "_error_site(int32_t site);\n"
     << "/* Fills the parameter buffers: stored weights, or the model's seeded\n"
     << " * initializers (seed 0: the model's own seeds; otherwise mixed with `seed`).\n"
     << " * Buffers of inputs and outputs are not touched and may be NULL. */\n"
@@ -475,8 +481,15 @@ int main(int argc, char **argv) {
   void *workspace = kiln_alloc((size_t)@NAME@_workspace_size());
   @NAME@_context ctx;
   memset(&ctx, 0, sizeof ctx);
-  if ((status = @NAME@(buffers, &ctx, workspace)) != 0)
+  if ((status = @NAME@(buffers, &ctx, workspace)) != 0) {
+    const char *site = ctx.error_site ? @NAME@_error_site(ctx.error_site) : NULL;
+    if (status == @NAME_UPPER@_ERR_INDEX_RANGE && site) {
+      fprintf(stderr, "%s: error: %s: index %lld is outside [0, %lld)\n", program, site,
+              (long long)ctx.error_index, (long long)ctx.error_bound);
+      return 1;
+    }
     return fail(1, "@NAME@ failed: %s%s%s", @NAME@_strerror(status), "", "");
+  }
   if (makeDirs(outputDir) != 0)
     return fail(1, "cannot create --output-dir '%s': %s%s", outputDir, strerror(errno), "");
   for (int k = 0; k < @NAME_UPPER@_NUM_TENSORS; ++k) {
@@ -742,7 +755,8 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   }
   if (kind != "exe") {
     std::vector<std::string> keep;
-    for (std::string s : {"", "_workspace_size", "_strerror", "_init_params", "_load_weights", "_tensors"})
+    for (std::string s : {"", "_workspace_size", "_strerror", "_error_site", "_init_params", "_load_weights",
+                          "_tensors"})
       keep.push_back("--keep-global-symbol=" + name + s);
     keep.push_back(d + "/joined.o");
     if (auto err = run("objcopy", keep, log)) {

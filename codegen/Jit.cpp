@@ -97,6 +97,10 @@ JitObject::load(llvm::StringRef object, llvm::StringRef symbol, const AllocatorH
   std::unique_ptr<JitObject> result(new JitObject());
   result->entry_ = address->toPtr<kiln_entry_fn>();
   result->workspaceSize_ = size_t(sizeFn->toPtr<int64_t (*)()>()());
+  if (auto siteFn = (*jit)->lookup((symbol + "_error_site").str()))
+    result->errorSite_ = siteFn->toPtr<const char *(*)(int32_t)>();
+  else
+    llvm::consumeError(siteFn.takeError()); // an object from before error sites
   result->jit_ = std::move(*jit);
   return result;
 }

@@ -37,12 +37,19 @@ public:
   kiln_entry_fn entry() const { return entry_; }
   /// Bytes of workspace every call needs (`<symbol>_workspace_size()`).
   size_t workspaceSize() const { return workspaceSize_; }
+  /// The op and source position of run-time check `site`
+  /// (`<symbol>_error_site`), or "" if unknown.
+  std::string errorSite(int32_t site) const {
+    const char *text = errorSite_ ? errorSite_(site) : nullptr;
+    return text ? text : "";
+  }
 
 private:
   JitObject() = default;
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   kiln_entry_fn entry_ = nullptr;
   size_t workspaceSize_ = 0;
+  const char *(*errorSite_)(int32_t) = nullptr;
 };
 
 } // namespace kiln

@@ -1,5 +1,6 @@
 //===- ObjectCache.cpp - compiled objects on disk, keyed by what made them -===//
 #include "codegen/ObjectCache.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OperationSupport.h"
@@ -155,9 +156,19 @@ std::string objectCacheKey(mlir::ModuleOp module, llvm::StringRef settings) {
   field(settings);
   std::string text;
   llvm::raw_string_ostream os(text);
-  // Locations change no code; without them a comment or a moved line still hits.
+  // Locations change no code; without them a comment or a moved line still
+  // hits -- except where the object embeds them (run-time index checks'
+  // messages name their op's source position).
   module.print(os, mlir::OpPrintingFlags().printGenericOpForm());
   field(text);
+  module.walk([&](mlir::Operation *op) {
+    if (!kiln::hasRuntimeIndexCheck(op))
+      return;
+    std::string where;
+    llvm::raw_string_ostream ws(where);
+    op->getLoc().print(ws);
+    field(where);
+  });
   return llvm::toHex(h.final(), /*LowerCase=*/true);
 }
 

@@ -56,6 +56,9 @@ inline constexpr llvm::StringLiteral kParamAttr = "nn.param";
 /// Marks the hidden rank-0 i32 result (later: out-parameter) in which
 /// generated code reports a run-time error code (0 = none).
 inline constexpr llvm::StringLiteral kStatusAttr = "nn.status";
+/// On a lowered function: its run-time checks' descriptions ("nn.gather at
+/// model.mlir:5:8"), site k + 1 at index k (kiln-lower-nn-to-linalg).
+inline constexpr llvm::StringLiteral kErrorSitesAttr = "nn.error_sites";
 /// On a result: its value overwrites argument #N's buffer (a parameter or
 /// optimizer state updated in place); it is not an output.
 inline constexpr llvm::StringLiteral kUpdatesAttr = "nn.updates";

@@ -15,6 +15,11 @@ namespace kiln {
 /// kiln-parallelize-loops runs such loops on the runtime's thread pool.
 constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 
+/// Whether kiln-lower-nn-to-linalg gives `op` a run-time index check, whose
+/// message embeds the op's source position in the compiled object (so the
+/// object cache's key must include that position).
+bool hasRuntimeIndexCheck(mlir::Operation *op);
+
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 

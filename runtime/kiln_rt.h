@@ -75,11 +75,18 @@ const char *kiln_dtype_name(kiln_dtype dtype);
 
 /* The per-caller context of a compiled function. One context per calling
  * thread makes calls reentrant. `status` is where generated code records a
- * run-time error (first error wins); the entry function returns it. */
+ * run-time error (first error wins); the entry function returns it. With
+ * KILN_ERR_INDEX_RANGE, error_site says which of the model's checks failed
+ * (NAME_error_site(error_site) names its op and source position) and
+ * error_index the offending index, outside [0, error_bound). */
 typedef struct kiln_context {
   int32_t status;
   int32_t num_threads; /* 0: the runtime's default */
-  void *reserved[6];   /* thread pool and error detail (later versions) */
+  int32_t error_site;  /* 1-based; 0: none */
+  int32_t reserved0;
+  int64_t error_index;
+  int64_t error_bound;
+  void *reserved[3];   /* for later versions */
 } kiln_context;
 
 void kiln_context_init(kiln_context *ctx);

@@ -1,4 +1,5 @@
 //===- EmitEntry.cpp - the ABI entry function (docs/abi.md) --------------===//
+#include "ir/Dialect.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -16,6 +17,9 @@ namespace {
 // Keep in sync with runtime/kiln_rt.h.
 constexpr int32_t kErrNullBuffer = 1;
 constexpr int32_t kErrMisaligned = 2;
+constexpr int32_t kErrIndexRange = 3;
+// kiln_context's fields (runtime/kiln_rt.h): byte offsets.
+constexpr int64_t kCtxErrorSite = 8, kCtxErrorIndex = 16, kCtxErrorBound = 24;
 constexpr int64_t kAlignment = 64;
 
 /// The declaration of runtime function `name`, added once.
@@ -24,6 +28,18 @@ LLVM::LLVMFuncOp runtimeFunction(ModuleOp module, StringRef name, Type result, A
     return existing;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   return b.create<LLVM::LLVMFuncOp>(module.getLoc(), name, LLVM::LLVMFunctionType::get(result, params));
+}
+
+/// &slot[k] for a slot of i64.
+Value element(OpBuilder &b, Location loc, Value slot, int64_t k) {
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  return b.create<LLVM::GEPOp>(loc, ptr, b.getI64Type(), slot, ArrayRef<LLVM::GEPArg>{LLVM::GEPArg(int32_t(k))});
+}
+
+/// base + bytes, as a pointer.
+Value byteOffset(OpBuilder &b, Location loc, Value base, int64_t bytes) {
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  return b.create<LLVM::GEPOp>(loc, ptr, b.getI8Type(), base, ArrayRef<LLVM::GEPArg>{LLVM::GEPArg(int32_t(bytes))});
 }
 
 struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
@@ -134,9 +150,11 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
     b.setInsertionPointToStart(call);
     Value statusSlot;
     if (statusArg >= 0) {
-      Value one = b.create<LLVM::ConstantOp>(loc, i64, 1);
-      statusSlot = b.create<LLVM::AllocaOp>(loc, ptrType, i32, one, /*alignment=*/4);
-      b.create<LLVM::StoreOp>(loc, zero32, statusSlot);
+      // [site, offending index, bound] (kiln-lower-nn-to-linalg), zeroed.
+      Value three = b.create<LLVM::ConstantOp>(loc, i64, 3);
+      statusSlot = b.create<LLVM::AllocaOp>(loc, ptrType, i64, three, /*alignment=*/8);
+      for (int k = 0; k < 3; ++k)
+        b.create<LLVM::StoreOp>(loc, zero64, element(b, loc, statusSlot, k));
       pointers[statusArg] = statusSlot;
     }
     // Parallel loops (kiln-parallelize-loops) take the thread count from
@@ -157,11 +175,25 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
       b.setInsertionPointToStart(fine);
     }
     if (statusArg >= 0) {
-      // A run-time error of the model (an index out of range) is the result.
-      Value code = b.create<LLVM::LoadOp>(loc, i32, statusSlot);
-      Value failed = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, code, zero32);
+      // A run-time error of the model (an index out of range) is the
+      // result; ctx, when given, says which check failed and on what.
+      Value site = b.create<LLVM::LoadOp>(loc, i64, element(b, loc, statusSlot, 0));
+      Value failed = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, site, zero64);
+      Block *report = fn.addBlock();
       Block *fine = fn.addBlock();
-      b.create<LLVM::CondBrOp>(loc, failed, fail, ValueRange{code}, fine, ValueRange{});
+      b.create<LLVM::CondBrOp>(loc, failed, report, ValueRange{}, fine, ValueRange{});
+      b.setInsertionPointToStart(report);
+      Value code = b.create<LLVM::ConstantOp>(loc, i32, kErrIndexRange);
+      Block *store = fn.addBlock();
+      b.create<LLVM::CondBrOp>(loc, hasCtx, store, ValueRange{}, fail, ValueRange{code});
+      b.setInsertionPointToStart(store);
+      b.create<LLVM::StoreOp>(loc, code, context);
+      b.create<LLVM::StoreOp>(loc, b.create<LLVM::TruncOp>(loc, i32, site), byteOffset(b, loc, context, kCtxErrorSite));
+      b.create<LLVM::StoreOp>(loc, b.create<LLVM::LoadOp>(loc, i64, element(b, loc, statusSlot, 1)),
+                              byteOffset(b, loc, context, kCtxErrorIndex));
+      b.create<LLVM::StoreOp>(loc, b.create<LLVM::LoadOp>(loc, i64, element(b, loc, statusSlot, 2)),
+                              byteOffset(b, loc, context, kCtxErrorBound));
+      b.create<LLVM::BrOp>(loc, ValueRange{code}, fail);
       b.setInsertionPointToStart(fine);
     }
     Block *readStatus = fn.addBlock();
@@ -173,6 +205,35 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
     b.create<LLVM::BrOp>(loc, ValueRange{status}, done);
     b.setInsertionPointToStart(done);
     b.create<LLVM::ReturnOp>(loc, done->getArgument(0));
+
+    // <symbol>_error_site(site): what the failing check is ("nn.gather at
+    // model.mlir:5:8"), for messages; NULL for an unknown site.
+    {
+      auto sites = model->getAttrOfType<ArrayAttr>(kiln::nn::kErrorSitesAttr);
+      b.setInsertionPointToEnd(module.getBody());
+      auto siteFn = b.create<LLVM::LLVMFuncOp>(loc, symbol + "_error_site",
+                                               LLVM::LLVMFunctionType::get(ptrType, {i32}));
+      Block *entry = siteFn.addEntryBlock(b);
+      Block *unknown = siteFn.addBlock();
+      b.setInsertionPointToStart(unknown);
+      b.create<LLVM::ReturnOp>(loc, b.create<LLVM::ZeroOp>(loc, ptrType).getResult());
+      SmallVector<Block *> cases;
+      SmallVector<int32_t> values;
+      for (auto [k, name] : llvm::enumerate(sites ? sites.getValue() : ArrayRef<Attribute>())) {
+        Block *c = siteFn.addBlock();
+        b.setInsertionPointToStart(c);
+        std::string terminated = cast<StringAttr>(name).getValue().str();
+        terminated.push_back('\0'); // a C string
+        Value text = LLVM::createGlobalString(loc, b, symbol + "_site_" + std::to_string(k + 1),
+                                              terminated, LLVM::Linkage::Internal);
+        b.create<LLVM::ReturnOp>(loc, text);
+        cases.push_back(c);
+        values.push_back(int32_t(k + 1));
+      }
+      b.setInsertionPointToStart(entry);
+      SmallVector<ValueRange> operands(cases.size(), ValueRange{});
+      b.create<LLVM::SwitchOp>(loc, entry->getArgument(0), unknown, ValueRange{}, values, cases, operands);
+    }
 
     // <symbol>_workspace_size(): the bytes the caller passes as `workspace`.
     b.setInsertionPointToEnd(module.getBody());

@@ -34,9 +34,9 @@ struct EmptyBufferArgsPass : kiln::impl::EmptyBufferArgsBase<EmptyBufferArgsPass
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     bool changed = false;
     for (BlockArgument arg : entry.getArguments()) {
-      auto type = dyn_cast<MemRefType>(arg.getType());
-      if (!needsRewrite(type))
+      if (!needsRewrite(arg.getType()))
         continue;
+      auto type = cast<MemRefType>(arg.getType());
       changed = true;
       auto flat = MemRefType::get({0}, type.getElementType(), MemRefLayoutAttrInterface(),
                                   type.getMemorySpace());

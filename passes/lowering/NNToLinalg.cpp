@@ -600,30 +600,66 @@ struct GeluLowering : OpConversionPattern<GeluOp> {
 
 //===----------------------------------------------------------------------===//
 // Run-time index checks. Ops that read at data-dependent indices (gather,
-// cross_entropy) clamp every read into range, and compute a rank-0 i32
-// "status" (0, or KILN_ERR_INDEX_RANGE) that the pass returns from the
-// function as a hidden `nn.status` result; the ABI entry returns it.
+// cross_entropy) clamp every read into range and record, per op (a "site"),
+// whether an index was out of range and which. The pass returns the first
+// failing site in program order, its offending index and the valid bound
+// from the function as a hidden `nn.status` result (tensor<3xi64>: site,
+// index, bound); the ABI entry turns it into KILN_ERR_INDEX_RANGE and the
+// context's error fields, and `<symbol>_error_site(site)` names the op
+// (docs/abi.md). Sites are listed in the function's `nn.error_sites`.
 //===----------------------------------------------------------------------===//
 
-constexpr int32_t kErrIndexRange = 3; // KILN_ERR_INDEX_RANGE in runtime/kiln_rt.h
+} // namespace
 
-/// 0, or kErrIndexRange if any element of `indices` lies outside [0, bound).
-Value indexRangeStatus(OpBuilder &b, Location loc, Value indices, int64_t bound) {
+bool kiln::hasRuntimeIndexCheck(Operation *op) { return isa<GatherOp, CrossEntropyOp>(op); }
+
+namespace {
+
+/// One checking op's findings: `bad` (i1: some index out of range) and
+/// `index` (i64: an offending index, meaningful when bad), with its bound.
+struct IndexCheck {
+  Value bad, index;
+  int64_t bound;
+  std::string site; // "nn.gather at model.mlir:5:8"
+};
+
+std::string describeSite(Operation *op) {
+  std::string text = op->getName().getStringRef().str();
+  Location loc = op->getLoc();
+  while (auto name = dyn_cast<NameLoc>(loc))
+    loc = name.getChildLoc();
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    text += " at " + file.getFilename().str() + ":" + std::to_string(file.getLine()) + ":" +
+            std::to_string(file.getColumn());
+  return text;
+}
+
+/// Checks every element of `indices` against [0, bound).
+IndexCheck checkIndices(OpBuilder &b, Operation *op, Value indices, int64_t bound) {
+  Location loc = op->getLoc();
   RankedTensorType type = tensorOf(indices);
   SmallVector<int64_t> all;
   for (int64_t i = 0; i < type.getRank(); ++i)
     all.push_back(i);
-  Value zero = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(0));
   Type idxType = type.getElementType();
-  return reduce(b, loc, indices, all, zero, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+  auto isBad = [=](OpBuilder &nb, Location l, Value idx) -> Value {
     Value lo = nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(idxType, 0));
     Value hi = nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(idxType, bound));
-    Value below = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, a[0], lo);
-    Value above = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, a[0], hi);
-    Value bad = nb.create<arith::OrIOp>(l, below, above);
-    Value code = nb.create<arith::ConstantOp>(l, nb.getI32IntegerAttr(kErrIndexRange));
-    return nb.create<arith::SelectOp>(l, bad, code, a[1]);
+    Value below = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, idx, lo);
+    Value above = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, idx, hi);
+    return nb.create<arith::OrIOp>(l, below, above);
+  };
+  Value falseValue = b.create<arith::ConstantOp>(loc, b.getBoolAttr(false));
+  Value anyBad = reduce(b, loc, indices, all, falseValue, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return nb.create<arith::OrIOp>(l, isBad(nb, l, a[0]), a[1]);
   });
+  Value zero = b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(0));
+  Value offending = reduce(b, loc, indices, all, zero, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value wide = idxType.isInteger(64) ? a[0] : nb.create<arith::ExtSIOp>(l, nb.getI64Type(), a[0]).getResult();
+    return nb.create<arith::SelectOp>(l, isBad(nb, l, a[0]), wide, a[1]);
+  });
+  return {b.create<tensor::ExtractOp>(loc, anyBad, ValueRange{}),
+          b.create<tensor::ExtractOp>(loc, offending, ValueRange{}), bound, describeSite(op)};
 }
 
 /// An index value clamped into [0, bound), as `index`.
@@ -635,9 +671,9 @@ Value clampedIndex(OpBuilder &b, Location l, Value idx, int64_t bound) {
 }
 
 struct GatherLowering : OpConversionPattern<GatherOp> {
-  GatherLowering(MLIRContext *ctx, SmallVectorImpl<Value> &statuses)
+  GatherLowering(MLIRContext *ctx, SmallVectorImpl<IndexCheck> &statuses)
       : OpConversionPattern(ctx), statuses(statuses) {}
-  SmallVectorImpl<Value> &statuses;
+  SmallVectorImpl<IndexCheck> &statuses;
 
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
@@ -649,7 +685,7 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     int64_t ri = tensorOf(indices).getRank(), rank = type.getRank();
     if (rows == 0)
       return rewriter.notifyMatchFailure(op, "gather from an empty table");
-    statuses.push_back(indexRangeStatus(rewriter, loc, indices, rows));
+    statuses.push_back(checkIndices(rewriter, op, indices, rows));
     SmallVector<AffineExpr> idxExprs;
     for (int64_t i = 0; i < ri; ++i)
       idxExprs.push_back(getAffineDimExpr(i, ctx));
@@ -674,9 +710,9 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
 //===----------------------------------------------------------------------===//
 
 struct CrossEntropyLowering : OpConversionPattern<CrossEntropyOp> {
-  CrossEntropyLowering(MLIRContext *ctx, SmallVectorImpl<Value> &statuses)
+  CrossEntropyLowering(MLIRContext *ctx, SmallVectorImpl<IndexCheck> &statuses)
       : OpConversionPattern(ctx), statuses(statuses) {}
-  SmallVectorImpl<Value> &statuses;
+  SmallVectorImpl<IndexCheck> &statuses;
 
   LogicalResult matchAndRewrite(CrossEntropyOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
@@ -689,7 +725,7 @@ struct CrossEntropyLowering : OpConversionPattern<CrossEntropyOp> {
     int64_t positions = type.getNumElements() / std::max<int64_t>(classes, 1);
     if (classes == 0)
       return rewriter.notifyMatchFailure(op, "no classes");
-    statuses.push_back(indexRangeStatus(rewriter, loc, labels, classes));
+    statuses.push_back(checkIndices(rewriter, op, labels, classes));
     int64_t axis = rank - 1;
     AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
     AffineMap kept = keptDimsMap(ctx, rank, {axis});
@@ -936,22 +972,32 @@ struct StopGradientLowering : OpConversionPattern<StopGradientOp> {
   }
 };
 
-/// Returns the combined run-time status of `func` (the largest code) as an
-/// extra result marked `nn.status`, which the ABI entry turns into its
-/// return value.
-void returnStatus(func::FuncOp func, ArrayRef<Value> statuses) {
+/// Returns the first failing check of `func` (in program order) as an extra
+/// result marked `nn.status`: tensor<3xi64> [site (1-based; 0: none), the
+/// offending index, its bound], which the ABI entry turns into its return
+/// value and the context's error fields. The sites' descriptions go to the
+/// function's `nn.error_sites`.
+void returnStatus(func::FuncOp func, ArrayRef<IndexCheck> statuses) {
   if (statuses.empty())
     return;
   auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
   OpBuilder b(ret);
   Location loc = ret.getLoc();
-  Value combined;
-  for (Value s : statuses) {
-    Value scalar = b.create<tensor::ExtractOp>(loc, s, ValueRange{});
-    combined = combined ? b.create<arith::MaxSIOp>(loc, combined, scalar).getResult() : scalar;
+  auto i64 = [&](int64_t v) { return b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(v)).getResult(); };
+  Value site = i64(0), index = i64(0), bound = i64(0);
+  SmallVector<Attribute> names;
+  for (const IndexCheck &c : statuses)
+    names.push_back(b.getStringAttr(c.site));
+  // From the last check to the first, so that the first failing one wins.
+  for (int64_t k = int64_t(statuses.size()) - 1; k >= 0; --k) {
+    const IndexCheck &c = statuses[k];
+    site = b.create<arith::SelectOp>(loc, c.bad, i64(k + 1), site);
+    index = b.create<arith::SelectOp>(loc, c.bad, c.index, index);
+    bound = b.create<arith::SelectOp>(loc, c.bad, i64(c.bound), bound);
   }
-  Value tensor = b.create<tensor::FromElementsOp>(loc, RankedTensorType::get({}, b.getI32Type()),
-                                                  combined);
+  func->setAttr(kErrorSitesAttr, b.getArrayAttr(names));
+  Value tensor = b.create<tensor::FromElementsOp>(loc, RankedTensorType::get({3}, b.getI64Type()),
+                                                  ValueRange{site, index, bound});
   ret->insertOperands(ret->getNumOperands(), tensor);
   func.insertResult(func.getNumResults(), tensor.getType(),
                     b.getDictionaryAttr(b.getNamedAttr(kStatusAttr, b.getUnitAttr())));
@@ -993,7 +1039,7 @@ struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass
                  LossLowering<MseLossOp>, CastLowering, LogSoftmaxLowering, LayerNormLowering,
                  GeluLowering, ConcatLowering, SliceLowering, IotaLowering, SliceScatterLowering,
                  ScatterAddLowering, StopGradientLowering>(ctx);
-    SmallVector<Value> statuses;
+    SmallVector<IndexCheck> statuses;
     patterns.add<GatherLowering, CrossEntropyLowering>(ctx, statuses);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();

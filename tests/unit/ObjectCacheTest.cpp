@@ -45,9 +45,10 @@ protected:
     unsetenv("KILN_CACHE_MAX_BYTES");
   }
 
-  /// Compiles kModel to an object; says whether it came from the cache.
-  std::string compile(bool *fromCache, CompileOptions options = {}) {
-    ParsedSource parsed(kModel, "model.mlir");
+  /// Compiles kModel (or `source`) to an object; says whether it came from
+  /// the cache.
+  std::string compile(bool *fromCache, CompileOptions options = {}, const char *source = kModel) {
+    ParsedSource parsed(source, "model.mlir");
     EXPECT_TRUE(parsed.module) << parsed.diagnostics;
     CompileReport report;
     auto object = lowerAndEmit(*parsed.module, "obj", options, nullptr, &report);
@@ -66,6 +67,33 @@ protected:
 
   fs::path dir_;
 };
+
+// A moved line changes no code and hits -- unless the object embeds the
+// position: a run-time index check's message names its op's line.
+TEST_F(ObjectCache, MovedLinesHitUnlessAnIndexCheckNamesThem) {
+  const char *moved = "\n// a comment that moves every line down\n";
+  std::string plainMoved = std::string(moved) + kModel;
+  bool hit = true;
+  compile(&hit);
+  EXPECT_FALSE(hit);
+  compile(&hit, {}, plainMoved.c_str());
+  EXPECT_TRUE(hit) << "locations that no code embeds are not part of the key";
+
+  const char *gather = R"(
+func.func @main(%t: tensor<5x3xf32> {nn.name = "t"}, %i: tensor<2xi64> {nn.name = "i"})
+    -> (tensor<2x3xf32> {nn.name = "y"}) {
+  %y = nn.gather %t[%i] : (tensor<5x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+)";
+  std::string gatherMoved = std::string(moved) + gather;
+  compile(&hit, {}, gather);
+  EXPECT_FALSE(hit);
+  compile(&hit, {}, gatherMoved.c_str());
+  EXPECT_FALSE(hit) << "the gather's error message names its line: another object";
+  compile(&hit, {}, gatherMoved.c_str());
+  EXPECT_TRUE(hit);
+}
 
 TEST_F(ObjectCache, SecondCompileOfTheSameModelIsAHitWithTheSameObject) {
   bool hit = true;

@@ -22,3 +22,12 @@ func.func @used(%a: memref<3x0xf32>, %w: memref<3x4xf32>) {
 func.func @unused(%y: memref<2x0x3xf32> {nn.name = "y"}, %z: memref<0x5xf32>) {
   return
 }
+
+// -----
+
+// Arguments that are no buffers (an outlined parallel body's) are left alone.
+// CHECK-LABEL: func @not_buffers
+// CHECK-SAME: (%{{.*}}: index, %{{.*}}: i64)
+func.func @not_buffers(%i: index, %n: i64) {
+  return
+}

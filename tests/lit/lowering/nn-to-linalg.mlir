@@ -173,19 +173,29 @@ func.func @reduce_sum_and_mse(%x: tensor<2x3xf64>, %p: tensor<3xf64>) -> (tensor
 
 // -----
 
-// gather clamps its reads and returns a status (3 = KILN_ERR_INDEX_RANGE
-// for an index outside [0, 10)) as a hidden nn.status result.
+// gather clamps its reads and checks its indices against [0, 10): whether
+// one is outside and which, returned with the site (1: the function's first
+// check, described in nn.error_sites) and the bound as a hidden nn.status
+// result [site, index, bound].
 // CHECK-LABEL: func @gather
-// CHECK-SAME: -> (tensor<2x4xf32>, tensor<i32> {nn.status})
-// CHECK: linalg.generic {{.*}} iterator_types = ["reduction"]{{.*}} ins(%arg1 : tensor<2xi64>) outs(%{{.*}} : tensor<i32>)
+// CHECK-SAME: -> (tensor<2x4xf32>, tensor<3xi64> {nn.status}) attributes {nn.error_sites = ["nn.gather at {{.*}}:8"]}
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction"]{{.*}} ins(%arg1 : tensor<2xi64>) outs(%{{.*}} : tensor<i1>)
 // CHECK: arith.cmpi slt
 // CHECK: arith.cmpi sge
-// CHECK: arith.constant 3 : i32
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction"]{{.*}} ins(%arg1 : tensor<2xi64>) outs(%{{.*}} : tensor<i64>)
+// CHECK: arith.select
+// CHECK: %[[BAD:.*]] = tensor.extract %{{.*}}[] : tensor<i1>
+// CHECK: %[[INDEX:.*]] = tensor.extract %{{.*}}[] : tensor<i64>
 // CHECK: linalg.generic {{.*}} ins(%arg1 : tensor<2xi64>)
 // CHECK: arith.maxsi
 // CHECK: arith.minsi
 // CHECK: tensor.extract %arg0
-// CHECK: %[[S:.*]] = tensor.from_elements %{{.*}} : tensor<i32>
+// CHECK: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK: %[[SITE:.*]] = arith.select %[[BAD]], %[[ONE]], %{{.*}} : i64
+// CHECK: %[[IDX:.*]] = arith.select %[[BAD]], %[[INDEX]], %{{.*}} : i64
+// CHECK: %[[TEN:.*]] = arith.constant 10 : i64
+// CHECK: %[[BOUND:.*]] = arith.select %[[BAD]], %[[TEN]], %{{.*}} : i64
+// CHECK: %[[S:.*]] = tensor.from_elements %[[SITE]], %[[IDX]], %[[BOUND]] : tensor<3xi64>
 // CHECK: return %{{.*}}, %[[S]]
 func.func @gather(%t: tensor<10x4xf32>, %i: tensor<2xi64>) -> tensor<2x4xf32> {
   %0 = nn.gather %t[%i] : (tensor<10x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
@@ -254,7 +264,7 @@ func.func @normalizations(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf
 // -----
 
 // CHECK-LABEL: func @cross_entropy
-// CHECK-SAME: -> (tensor<f32>, tensor<i32> {nn.status})
+// CHECK-SAME: -> (tensor<f32>, tensor<3xi64> {nn.status})
 // CHECK: arith.maximumf
 // CHECK: math.exp
 // CHECK: tensor.extract %arg0
