@@ -218,6 +218,8 @@ std::vector<TensorInfo> Function::params() const {
 
 std::vector<TensorInfo> Function::outputs() const { return impl_->results; }
 
+std::vector<TensorInfo> Function::arguments() const { return impl_->args; }
+
 Function::Entry Function::entry() const {
   return reinterpret_cast<Entry>(impl_->jit->entry());
 }

@@ -129,6 +129,9 @@ public:
   std::vector<TensorInfo> inputs() const;
   std::vector<TensorInfo> params() const;
   std::vector<TensorInfo> outputs() const;
+  /// Every argument (inputs and parameters interleaved as declared): the
+  /// order of entry()'s buffers, which the outputs follow.
+  std::vector<TensorInfo> arguments() const;
 
   /// Runs with inputs given in order. Count, dtypes and shapes are checked;
   /// a mismatch is an error naming the input, expected vs given.
