@@ -49,6 +49,7 @@ PY
     echo "kiln mutants: $name: cannot be planted (the code changed: update scripts/mutants.sh)"
     exit 2
   fi
+  touch "$target"
   start=$(date +%s)
   log="$WORK/$name.log"
   if ! ninja -C "$WORK/src/build" > "$log" 2>&1; then
@@ -61,6 +62,7 @@ PY
     result="caught by ${first:-a failing test}"
   fi
   mv "$target.orig" "$target"
+  touch "$target" # newer than the mutant's object: the next build restores it
   line=$(printf '%-22s %-45s %4ds' "$name" "$result" $(( $(date +%s) - start )))
   echo "kiln mutants: $line"
   echo "$line" >> "$report"
