@@ -31,7 +31,25 @@ namespace {
 constexpr int kBadInput = 1;
 constexpr int kBadUsage = 2;
 
-const char *kUsage = R"(kiln: a dataflow-graph compiler for neural networks
+/// The options of every command that compiles, for `kiln --help` and
+/// `kiln compile --help` alike.
+const char *kLoweringOptions = R"(  --train-step            compile a training step (<entry>_train_step): inputs
+                          plus lr, returns the loss, updates parameters in place
+  --optimizer KIND        sgd (default), adam or adamw, with --momentum M,
+                          --weight-decay W; --loss NAME picks the loss output
+  --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
+  --tile-sizes M,N        matmul register tile (default: from the target)
+  --sanitize=thread       instrument the generated code for ThreadSanitizer
+                          (AOT: link the program with -fsanitize=thread)
+  --print-ir-after-all    print the IR after every pass (stderr)
+  --dump-dir DIR          write one numbered file per pass into DIR
+  --timing                print the time of every pass, per phase (stderr)
+  --explain-fusion        per kernel: the ops fused into it; per op left
+                          alone: why (stderr, one line each, file:line:col)
+  --no-cache              compile again even if this model was compiled before
+)";
+
+const std::string kUsage = R"(kiln: a dataflow-graph compiler for neural networks
 
 usage: (`kiln COMMAND --help` for one command, `kiln --version`)
   kiln run MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [options]
@@ -65,28 +83,15 @@ usage: (`kiln COMMAND --help` for one command, `kiln --version`)
 options:
   --entry NAME            the function to compile (default: @main or the only one)
   --wrt NAME,...          compile the gradient function (<entry>_grad)
-  --train-step            compile a training step (<entry>_train_step): inputs
-                          plus lr, returns the loss, updates parameters in place
-  --optimizer KIND        sgd (default), adam or adamw, with --momentum M,
-                          --weight-decay W; --loss NAME picks the loss output
   --name SYMBOL           the exported entry symbol (default: kiln_main)
-  --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
-  --tile-sizes M,N        matmul register tile (default: from the target)
-  --sanitize=thread       instrument the generated code for ThreadSanitizer
-                          (AOT: link the program with -fsanitize=thread)
-  --print-ir-after-all    print the IR after every pass (stderr)
-  --dump-dir DIR          write one numbered file per pass into DIR
-  --timing                print the time of every pass, per phase (stderr)
-  --explain-fusion        per kernel: the ops fused into it; per op left
-                          alone: why (stderr, one line each, file:line:col)
-  --no-cache              compile again even if this model was compiled before
-                          (the object cache: $XDG_CACHE_HOME/kiln, or
+)" + std::string(kLoweringOptions) + R"(                          (the object cache: $XDG_CACHE_HOME/kiln, or
                           $KILN_CACHE_DIR; KILN_CACHE=off turns it off)
 )";
 
 /// `kiln COMMAND --help`: what the command does and the options it takes.
 struct CommandHelp {
-  const char *name, *text;
+  const char *name;
+  std::string text;
 };
 const CommandHelp kCommandHelp[] = {
     {"run", R"(usage: kiln run MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [options]
@@ -125,21 +130,7 @@ options:
   --stats                 workspace and weight bytes, kernels, time per phase
   --entry NAME            the function to compile (default: @main or the only one)
   --wrt NAME,...          compile the gradient function (<entry>_grad)
-  --train-step            compile a training step (<entry>_train_step): inputs
-                          plus lr, returns the loss, updates parameters in place
-  --optimizer KIND        sgd (default), adam or adamw, with --momentum M,
-                          --weight-decay W; --loss NAME picks the loss output
-  --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
-  --tile-sizes M,N        matmul register tile (default: from the target)
-  --sanitize=thread       instrument the generated code for ThreadSanitizer
-                          (AOT: link the program with -fsanitize=thread)
-  --print-ir-after-all    print the IR after every pass (stderr)
-  --dump-dir DIR          write one numbered file per pass into DIR
-  --timing                print the time of every pass, per phase (stderr)
-  --explain-fusion        per kernel: the ops fused into it; per op left
-                          alone: why (stderr, one line each, file:line:col)
-  --no-cache              compile again even if this model was compiled before
-exit status: 0 success, 1 bad model or input (a located message), 2 bad command line
+)" + std::string(kLoweringOptions) + R"(exit status: 0 success, 1 bad model or input (a located message), 2 bad command line
 )"},
     {"grad", R"(usage: kiln grad MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [options]
 
