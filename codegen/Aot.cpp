@@ -66,7 +66,9 @@ std::string findRuntimeArchive() {
   if (dladdr(reinterpret_cast<void *>(&findRuntimeArchive), &info) && info.dli_fname) {
     llvm::SmallString<256> dir(info.dli_fname);
     llvm::sys::path::remove_filename(dir);
-    for (const char *rel : {"libkiln_rt.a", "../runtime/libkiln_rt.a", "../lib/libkiln_rt.a"}) {
+    // A sanitizer build's uninstrumented copy first (runtime/CMakeLists.txt).
+    for (const char *rel : {"libkiln_rt_artifact.a", "../runtime/libkiln_rt_artifact.a", "libkiln_rt.a",
+                            "../runtime/libkiln_rt.a", "../lib/libkiln_rt.a"}) {
       llvm::SmallString<256> p(dir);
       llvm::sys::path::append(p, rel);
       if (llvm::sys::fs::exists(p))
