@@ -39,6 +39,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+std::string notADirectory(const std::string &dir) {
+  return "--params-dir " + dir + ": not a directory (the trained weights would be missing)";
+}
+
 std::string upper(std::string s) {
   for (char &c : s)
     c = char(std::toupper((unsigned char)c));
@@ -555,6 +559,36 @@ bool writeFile(const std::string &path, const std::string &data) {
 
 } // namespace
 
+Result<std::map<std::string, HostTensor>> loadParamsDir(const std::string &dir,
+                                                        const std::vector<TensorInfo> &tensors) {
+  std::map<std::string, HostTensor> values;
+  if (dir.empty())
+    return values;
+  if (!llvm::sys::fs::is_directory(dir))
+    return Error{notADirectory(dir)};
+  std::string expected;
+  for (const TensorInfo &p : tensors) {
+    if (!p.isParam)
+      continue;
+    std::string path = dir + "/" + p.name + ".npy";
+    expected += (expected.empty() ? "" : ", ") + p.name + ".npy";
+    if (!llvm::sys::fs::exists(path))
+      continue;
+    auto value = HostTensor::loadNpy(path);
+    if (!value)
+      return Error{"parameter \"" + p.name + "\": " + value.error()};
+    if (value->dtype() != p.dtype || value->shape() != p.shape)
+      return Error{"parameter \"" + p.name + "\": expected " + dtypeName(p.dtype) + shapeString(p.shape) +
+                   ", given " + value->typeString() + " in " + path};
+    values.emplace(p.name, std::move(*value));
+  }
+  // A directory that holds none of the parameters is a mistake, not an
+  // untrained model to ship.
+  if (!expected.empty() && values.empty())
+    return Error{"--params-dir " + dir + " holds none of the model's parameters (expected " + expected + ")"};
+  return values;
+}
+
 Result<ArtifactReport> compileArtifact(const std::string &source, const std::string &sourceName,
                                        const CompileOptions &compileOptions,
                                        const ArtifactOptions &artifact) {
@@ -588,8 +622,9 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
     if (name == keyword)
       return Error{"the artifact name '" + name + "' is a C or C++ keyword; " +
                    (artifact.name.empty() ? "name the output file otherwise or " : "") + "choose another --name"};
+  // Before the long compile (loadParamsDir checks it again).
   if (!artifact.paramsDir.empty() && !llvm::sys::fs::is_directory(artifact.paramsDir))
-    return Error{"--params-dir " + artifact.paramsDir + ": not a directory (the trained weights would be missing)"};
+    return Error{notADirectory(artifact.paramsDir)};
 
   // Compile the model to an object, with the signature of its entry.
   ParsedSource parsed(source, sourceName);
@@ -618,24 +653,18 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   // The tensors, with stored parameter values.
   std::vector<Tensor> tensors;
   std::vector<TensorInfo> infos = describe(signature);
-  std::string paramNames;
-  int loadedParams = 0;
+  auto trained = loadParamsDir(artifact.paramsDir, infos);
+  if (!trained)
+    return Error{trained.error()};
   for (size_t i = 0; i < infos.size(); ++i) {
     Tensor t{infos[i], i >= signature.args.size() ? Tensor::Output
                        : infos[i].isParam         ? Tensor::Param
                                                   : Tensor::Input,
              {}};
     if (t.kind == Tensor::Param) {
-      std::string npy = artifact.paramsDir.empty() ? "" : artifact.paramsDir + "/" + t.info.name + ".npy";
-      if (!npy.empty() && llvm::sys::fs::exists(npy)) {
-        auto value = HostTensor::loadNpy(npy);
-        if (!value)
-          return Error{"parameter \"" + t.info.name + "\": " + value.error()};
-        if (value->dtype() != t.info.dtype || value->shape() != t.info.shape)
-          return Error{"parameter \"" + t.info.name + "\": expected " + dtypeName(t.info.dtype) +
-                       shapeString(t.info.shape) + ", given " + value->typeString() + " in " + npy};
-        t.stored.assign((const char *)value->data(), (const char *)value->data() + value->bytes());
-        ++loadedParams;
+      if (auto it = trained->find(t.info.name); it != trained->end()) {
+        const HostTensor &value = it->second;
+        t.stored.assign((const char *)value.data(), (const char *)value.data() + value.bytes());
       } else if (t.info.init.kind == ParamInit::Kind::Values) {
         HostTensor value(t.info.dtype, t.info.shape);
         for (int64_t k = 0; k < value.size(); ++k)
@@ -643,15 +672,9 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
         t.stored.assign((const char *)value.data(), (const char *)value.data() + value.bytes());
       }
       report.weightBytes += int64_t(t.stored.size());
-      paramNames += (paramNames.empty() ? "" : ", ") + t.info.name + ".npy";
     }
     tensors.push_back(std::move(t));
   }
-  // A --params-dir that holds none of the parameters is a mistake, not an
-  // untrained model to ship.
-  if (!artifact.paramsDir.empty() && !paramNames.empty() && loadedParams == 0)
-    return Error{"--params-dir " + artifact.paramsDir + " holds none of the model's parameters (expected " +
-                 paramNames + ")"};
 
   // Write the pieces into a temporary directory and join them.
   llvm::SmallString<128> dir;

@@ -364,25 +364,13 @@ int loadParams(const Args &args, const std::vector<kiln::TensorInfo> &params,
                std::map<std::string, kiln::HostTensor> &values) {
   if (args.paramsDir.empty())
     return 0;
-  if (!std::filesystem::is_directory(args.paramsDir))
-    return inputError("--params-dir " + args.paramsDir + ": not a directory");
-  std::string expected;
-  for (const kiln::TensorInfo &p : params) {
-    std::string path = args.paramsDir + "/" + p.name + ".npy";
-    expected += (expected.empty() ? "" : ", ") + p.name + ".npy";
-    if (!std::filesystem::exists(path))
-      continue;
-    auto value = kiln::HostTensor::loadNpy(path);
-    if (!value)
-      return inputError("parameter \"" + p.name + "\": " + value.error());
-    if (value->dtype() != p.dtype || value->shape() != p.shape)
-      return inputError("parameter \"" + p.name + "\": expected " + kiln::dtypeName(p.dtype) +
-                        kiln::shapeString(p.shape) + ", given " + value->typeString() + " in " + path);
-    values.emplace(p.name, std::move(*value));
-  }
-  if (values.empty())
-    return inputError("--params-dir " + args.paramsDir + " holds none of the model's parameters (expected " +
-                      (expected.empty() ? std::string("none: the model has no parameters") : expected) + ")");
+  auto loaded = kiln::loadParamsDir(args.paramsDir, params);
+  if (!loaded)
+    return inputError(loaded.error());
+  if (loaded->empty()) // the model has no parameters: the directory cannot be what was meant
+    return inputError("--params-dir " + args.paramsDir +
+                      " holds none of the model's parameters (expected none: the model has no parameters)");
+  values = std::move(*loaded);
   return 0;
 }
 

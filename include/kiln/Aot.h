@@ -33,6 +33,14 @@ struct ArtifactReport {
   double totalSeconds = 0;
 };
 
+/// Parameter values from DIR/<param>.npy where present (`--params-dir`, for
+/// compile, run and grad alike); the parameters are the entries of
+/// `tensors` with isParam. A missing directory, a file of the wrong dtype or
+/// shape, or a directory holding none of the parameters is an error naming
+/// it. An empty `dir` gives no values.
+Result<std::map<std::string, HostTensor>> loadParamsDir(const std::string &dir,
+                                                        const std::vector<TensorInfo> &tensors);
+
 Result<ArtifactReport> compileArtifact(const std::string &mlirSource, const std::string &sourceName,
                                        const CompileOptions &options,
                                        const ArtifactOptions &artifact);
