@@ -11,6 +11,7 @@
 #include "ir/Dialect.h"
 #include "ir/ShapeRules.h"
 #include "passes/Passes.h"
+#include "passes/fusion/SourceOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -623,17 +624,6 @@ struct IndexCheck {
   std::string site; // "nn.gather at model.mlir:5:8"
 };
 
-std::string describeSite(Operation *op) {
-  std::string text = op->getName().getStringRef().str();
-  Location loc = op->getLoc();
-  while (auto name = dyn_cast<NameLoc>(loc))
-    loc = name.getChildLoc();
-  if (auto file = dyn_cast<FileLineColLoc>(loc))
-    text += " at " + file.getFilename().str() + ":" + std::to_string(file.getLine()) + ":" +
-            std::to_string(file.getColumn());
-  return text;
-}
-
 /// Checks every element of `indices` against [0, bound).
 IndexCheck checkIndices(OpBuilder &b, Operation *op, Value indices, int64_t bound) {
   Location loc = op->getLoc();
@@ -659,7 +649,9 @@ IndexCheck checkIndices(OpBuilder &b, Operation *op, Value indices, int64_t boun
     return nb.create<arith::SelectOp>(l, isBad(nb, l, a[0]), wide, a[1]);
   });
   return {b.create<tensor::ExtractOp>(loc, anyBad, ValueRange{}),
-          b.create<tensor::ExtractOp>(loc, offending, ValueRange{}), bound, describeSite(op)};
+          b.create<tensor::ExtractOp>(loc, offending, ValueRange{}), bound,
+          // The pass named op's location after it: "nn.gather at model.mlir:5:8".
+          kiln::describeSourceOps(op->getLoc())};
 }
 
 /// An index value clamped into [0, bound), as `index`.
