@@ -1,6 +1,9 @@
 //===- EmitEntry.cpp - the ABI entry function (docs/abi.md) --------------===//
 #include "ir/Dialect.h"
 #include "passes/Passes.h"
+#include "kiln_rt.h"
+
+#include <cstddef>
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
@@ -14,13 +17,15 @@ using namespace mlir;
 
 namespace {
 
-// Keep in sync with runtime/kiln_rt.h.
-constexpr int32_t kErrNullBuffer = 1;
-constexpr int32_t kErrMisaligned = 2;
-constexpr int32_t kErrIndexRange = 3;
-// kiln_context's fields (runtime/kiln_rt.h): byte offsets.
-constexpr int64_t kCtxErrorSite = 8, kCtxErrorIndex = 16, kCtxErrorBound = 24;
-constexpr int64_t kAlignment = 64;
+// The ABI's codes and kiln_context's layout, from the runtime's header (the
+// generated code runs on the host's ABI: the same offsets).
+constexpr int32_t kErrNullBuffer = KILN_ERR_NULL_BUFFER;
+constexpr int32_t kErrMisaligned = KILN_ERR_MISALIGNED;
+constexpr int32_t kErrIndexRange = KILN_ERR_INDEX_RANGE;
+constexpr int64_t kCtxErrorSite = offsetof(kiln_context, error_site),
+                  kCtxErrorIndex = offsetof(kiln_context, error_index),
+                  kCtxErrorBound = offsetof(kiln_context, error_bound);
+constexpr int64_t kAlignment = KILN_ALIGNMENT;
 
 /// The declaration of runtime function `name`, added once.
 LLVM::LLVMFuncOp runtimeFunction(ModuleOp module, StringRef name, Type result, ArrayRef<Type> params) {
