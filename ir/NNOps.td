@@ -111,13 +111,19 @@ def NN_MatmulOp : NN_Op<"matmul", [Pure, Differentiable, ResultTypeFromRule, Inf
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$a `,` $b attr-dict `:` functional-type(operands, results)";
   // The result type: inferReturnTypes (ShapeRules).
+  // A batch over a shared 2-D operand folds into M (ir/MatmulForms.cpp).
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//
 // Reductions and softmax
 //===----------------------------------------------------------------------===//
 
-def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "sum">;
+def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "sum"> {
+  // The sum over the batch of a batched matmul folds into its K
+  // (ir/MatmulForms.cpp).
+  let hasCanonicalizer = 1;
+}
 def NN_ReduceMeanOp : NN_ReduceOp<"reduce_mean", "mean">;
 def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "maximum">;
 

@@ -109,6 +109,20 @@ linalg::GenericOp epilogueOf(linalg::GenericOp matmul, std::string &whyNot) {
   return consumer;
 }
 
+/// An elementwise op reading a matmul's result through an expand_shape (a
+/// batch folded into M by nn.matmul's canonical form, then reshaped back):
+/// collapsing its loops to the matmul's shape lets it read the result
+/// directly, so it can become the epilogue. Its other operands are collapsed
+/// with it (views) and its result expanded back.
+bool isCollapsibleEpilogueRead(OpOperand *operand) {
+  auto consumer = dyn_cast<linalg::GenericOp>(operand->getOwner());
+  auto expand = operand->get().getDefiningOp<tensor::ExpandShapeOp>();
+  if (!consumer || !expand || consumer.getNumReductionLoops() != 0 || !expand->hasOneUse())
+    return false;
+  auto matmul = expand.getSrc().getDefiningOp<linalg::GenericOp>();
+  return matmul && matmul->hasOneUse() && isTileableMatmul(matmul);
+}
+
 /// A batch operand broadcast through a unit dimension (`[1, M, K]` against
 /// a batch of 4: map results that are the constant 0) reads the same matrix
 /// for every batch: the unit dims are sliced away and the map drops them, so
@@ -488,6 +502,14 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
   void runOnOperation() override {
     func::FuncOp f = getOperation();
     IRRewriter rewriter(&getContext());
+    // 0. Elementwise consumers of reshaped matmul results collapsed to the
+    // matmul's shape, where they can be its epilogue.
+    {
+      RewritePatternSet patterns(&getContext());
+      linalg::populateFoldReshapeOpsByCollapsingPatterns(patterns, isCollapsibleEpilogueRead);
+      if (failed(applyPatternsAndFoldGreedily(f, std::move(patterns))))
+        return signalPassFailure();
+    }
     // 1. Broadcast batches read without their unit dimensions.
     SmallVector<linalg::GenericOp> generics;
     f.walk([&](linalg::GenericOp op) { generics.push_back(op); });

@@ -100,6 +100,13 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"matmul_tiled_67x41x71", {{67, 41}, {41, 71}}, mm(false, false)});
   cases.push_back({"matmul_tiled_batched_tb", {{3, 19, 13}, {3, 37, 13}}, mm(false, true)});
   cases.push_back({"matmul_tiled_ta", {{13, 17}, {13, 64}}, mm(true, false)});
+  // Canonical forms (ir/MatmulForms.cpp): a shared B folds the batch into M
+  // (forward), and the gradient with respect to B is one product over
+  // K = batch x rows; primes so every tile edge is partial.
+  cases.push_back({"matmul_shared_b_folds_batch", {{3, 5, 11, 13}, {13, 37}}, mm(false, false)});
+  cases.push_back({"matmul_shared_b_tb_unit_batch", {{2, 7, 19}, {1, 41, 19}}, mm(false, true)});
+  cases.push_back({"matmul_shared_b_bias_gelu_epilogue", {{3, 11, 17}, {17, 67}, {67}},
+                   [](Graph &, const std::vector<Tensor> &x) { return gelu(matmul(x[0], x[1]) + x[2]); }});
 
   struct Reduce {
     const char *name;

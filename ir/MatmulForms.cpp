@@ -1,0 +1,107 @@
+//===- MatmulForms.cpp - matmul's canonical forms ------------------------===//
+//
+// Two rewrites that turn many small matrix products into one big one, so
+// every matmul of a model and of its gradient reaches kiln-tile-matmul as a
+// single 2-D product with a packed B (issue 12: the attention LM's
+// projections ran as 32 batched 64x128x128 products, their weight gradients
+// as 32 products of 128x128 over K = 64 summed afterwards):
+//
+//   shared operand   matmul(A [b.., M, K], B [K, N])
+//                 -> reshape(matmul(reshape(A, [b..*M, K]), B), [b.., M, N])
+//     the batch folds into M. Applied to the forward model before autodiff,
+//     its gradients come out as 2-D products too: the weight gradient is
+//     A^T g over K = b..*M, the input gradient g B^T over rows b..*M.
+//
+//   summed batch     reduce_sum(matmul(A [b.., K, M] transpose_a, B [b.., K, N]), batch axes)
+//                 -> matmul(reshape(A, [b..*K, M]), reshape(B, [b..*K, N]), transpose_a)
+//     a sum over the batch of products is one product over a longer K (what
+//     the gradient of a batch-broadcast operand is). Only when both operands
+//     are stored K-major (A transposed, B not), so the reshapes are views.
+//
+// The rewritten products add the same terms in the same order of k.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Dialect.h"
+#include "ir/NNBuilder.h"
+#include "ir/ShapeRules.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace kiln::nn;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+int64_t product(ArrayRef<int64_t> dims) {
+  int64_t p = 1;
+  for (int64_t d : dims)
+    p *= d;
+  return p;
+}
+
+/// A batch whose every dimension is 1 (or no batch at all).
+bool isUnitBatch(ArrayRef<int64_t> batch) {
+  return llvm::all_of(batch, [](int64_t d) { return d == 1; });
+}
+
+struct FoldBatchIntoRows : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
+    RankedTensorType a = typeOf(op.getA()), b = typeOf(op.getB()), c = op.getType();
+    if (op.getTransposeA() || a.getRank() < 3 || !a.hasStaticShape() || !b.hasStaticShape() ||
+        !c.hasStaticShape())
+      return failure();
+    // B is one matrix for every batch; A carries the whole batch.
+    ArrayRef<int64_t> bBatch = b.getShape().drop_back(2), cBatch = c.getShape().drop_back(2);
+    if (!isUnitBatch(bBatch) || a.getShape().drop_back(2) != cBatch)
+      return failure();
+    int64_t m = a.getDimSize(a.getRank() - 2), k = a.getDimSize(a.getRank() - 1);
+    NNBuilder nb(rewriter, op.getLoc());
+    Value a2 = nb.reshape(op.getA(), {product(cBatch) * m, k});
+    Value b2 = b.getRank() == 2 ? op.getB() : nb.reshape(op.getB(), b.getShape().take_back(2));
+    Value c2 = nb.matmul(a2, b2, false, op.getTransposeB());
+    rewriter.replaceOp(op, nb.reshape(c2, c.getShape()));
+    return success();
+  }
+};
+
+struct FoldBatchSumIntoContraction : OpRewritePattern<ReduceSumOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReduceSumOp op, PatternRewriter &rewriter) const override {
+    auto mm = op.getX().getDefiningOp<MatmulOp>();
+    if (!mm || !mm->hasOneUse() || !mm.getTransposeA() || mm.getTransposeB())
+      return failure();
+    RankedTensorType a = typeOf(mm.getA()), b = typeOf(mm.getB()), c = mm.getType();
+    int64_t rank = c.getRank();
+    if (rank < 3 || !a.hasStaticShape() || !b.hasStaticShape() || !op.getType().hasStaticShape())
+      return failure();
+    // Both operands carry the full batch (none broadcast) and the sum is
+    // over exactly the batch axes.
+    ArrayRef<int64_t> batch = c.getShape().drop_back(2);
+    if (a.getShape().drop_back(2) != batch || b.getShape().drop_back(2) != batch)
+      return failure();
+    SmallVector<int64_t> axes = normalizedAxes(op.getAxes(), rank);
+    llvm::sort(axes);
+    if (axes != llvm::to_vector(llvm::seq<int64_t>(0, rank - 2)))
+      return failure();
+    int64_t k = a.getDimSize(rank - 2);
+    NNBuilder nb(rewriter, mm.getLoc());
+    Value a2 = nb.reshape(mm.getA(), {product(batch) * k, a.getDimSize(rank - 1)});
+    Value b2 = nb.reshape(mm.getB(), {product(batch) * k, b.getDimSize(rank - 1)});
+    Value c2 = nb.matmul(a2, b2, /*transposeA=*/true, /*transposeB=*/false);
+    rewriter.replaceOp(op, nb.reshape(c2, op.getType().getShape()));
+    return success();
+  }
+};
+
+} // namespace
+
+void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
+  results.add<FoldBatchIntoRows>(context);
+}
+
+void ReduceSumOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
+  results.add<FoldBatchSumIntoContraction>(context);
+}
