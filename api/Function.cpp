@@ -1,6 +1,7 @@
 //===- Function.cpp - the C++ API's compiled, callable model (JIT) -------===//
 #include "kiln/Function.h"
 #include "kiln/Graph.h"
+#include "api/ProfileData.h"
 
 #include "codegen/Compiler.h"
 #include "codegen/Jit.h"
@@ -225,6 +226,11 @@ Function::Entry Function::entry() const {
 }
 
 size_t Function::workspaceSize() const { return impl_->jit->workspaceSize(); }
+
+Result<Profile> Function::profile() const {
+  return readProfile(impl_->jit->profileCounters(), impl_->jit->profileKernels());
+}
+void Function::resetProfile() { kiln::resetProfile(impl_->jit->profileCounters(), impl_->jit->profileKernels()); }
 
 Result<std::vector<HostTensor>> Function::run(const std::vector<HostTensor> &inputs) {
   std::vector<TensorInfo> expected = this->inputs();

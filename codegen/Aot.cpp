@@ -759,7 +759,7 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   if (tsan) {
     // The runtime (its thread pool above all) instrumented too: compiled
     // from its sources instead of the prebuilt archive.
-    for (const char *file : {"status", "alloc", "npy", "init", "parallel"}) {
+    for (const char *file : {"status", "alloc", "npy", "init", "parallel", "profile"}) {
       std::vector<std::string> rtCompile = ccFlags;
       rtCompile.insert(rtCompile.end(), {"-c", std::string(KILN_RUNTIME_SOURCE_DIR) + "/" + file + ".c",
                                          "-o", d + "/rt_" + file + ".o"});

@@ -175,6 +175,7 @@ FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions
   pipeline.tileRows = options.tileRows;
   pipeline.tileColumns = options.tileColumns;
   pipeline.explainFusion = options.explainFusion;
+  pipeline.profile = options.profile;
   if (options.gradientWrt && options.trainStep)
     return module.emitError() << "ask for gradients or a training step, not both";
   if (!options.gradientOf.empty() && !options.gradientWrt)
@@ -337,7 +338,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
     std::string settings;
     llvm::raw_string_ostream os(settings);
     os << "entry=" << pipeline->compiledEntry() << " symbol=" << pipeline->symbol
-       << " tsan=" << options.threadSanitizer << " tile=" << pipeline->tileRows << "x" << pipeline->tileColumns
+       << " tsan=" << options.threadSanitizer << " profile=" << options.profile << " tile=" << pipeline->tileRows << "x" << pipeline->tileColumns
        << " vector-bits=" << pipeline->vectorBits << " cpu=" << tm->getTargetCPU()
        << " features=" << tm->getTargetFeatureString() << " triple=" << tm->getTargetTriple().str();
     cacheKey = objectCacheKey(module, settings);

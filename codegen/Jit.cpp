@@ -28,6 +28,7 @@ std::vector<std::pair<const char *, void *>> runtimeSymbols(const AllocatorHooks
       {"kiln_rt1_parallel_for", fn(&kiln_parallel_for)},
       {"kiln_rt1_parallel_begin", fn(&kiln_parallel_begin)},
       {"kiln_rt1_parallel_end", fn(&kiln_parallel_end)},
+      {"kiln_rt1_profile_now", fn(&kiln_profile_now)},
       {"memcpy", fn(&::memcpy)},
       {"memmove", fn(&::memmove)},
       {"memset", fn(&::memset)},
@@ -101,6 +102,17 @@ JitObject::load(llvm::StringRef object, llvm::StringRef symbol, const AllocatorH
     result->errorSite_ = siteFn->toPtr<const char *(*)(int32_t)>();
   else
     llvm::consumeError(siteFn.takeError()); // an object from before error sites
+  // A profiled object (--profile) exports its counters and kernel table.
+  auto countersFn = (*jit)->lookup((symbol + "_profile_counters").str());
+  auto kernelsFn = (*jit)->lookup((symbol + "_profile_kernels").str());
+  if (countersFn && kernelsFn) {
+    result->profileCounters_ = countersFn->toPtr<int64_t *(*)()>()();
+    result->profileKernels_ = kernelsFn->toPtr<const char *(*)()>()();
+  }
+  if (!countersFn)
+    llvm::consumeError(countersFn.takeError());
+  if (!kernelsFn)
+    llvm::consumeError(kernelsFn.takeError());
   result->jit_ = std::move(*jit);
   return result;
 }

@@ -44,12 +44,20 @@ public:
     return text ? text : "";
   }
 
+  /// With --profile: the (kernels + 1) x 2 counters (nanoseconds, calls;
+  /// the last row the whole call) and the JSON table describing each row
+  /// (kiln-profile-kernels); null without.
+  int64_t *profileCounters() const { return profileCounters_; }
+  const char *profileKernels() const { return profileKernels_; }
+
 private:
   JitObject() = default;
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   kiln_entry_fn entry_ = nullptr;
   size_t workspaceSize_ = 0;
   const char *(*errorSite_)(int32_t) = nullptr;
+  int64_t *profileCounters_ = nullptr;
+  const char *profileKernels_ = nullptr;
 };
 
 } // namespace kiln

@@ -15,6 +15,12 @@ namespace kiln {
 /// kiln-parallelize-loops runs such loops on the runtime's thread pool.
 constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 
+/// What the kernel whose outermost loop this is computes ("matmul
+/// 2048x128x512"): kiln-tile-matmul sets it, kiln-parallelize-loops moves it
+/// to the call that replaces the loop, kiln-profile-kernels names the
+/// kernel's row with it.
+constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
+
 /// Whether kiln-lower-nn-to-linalg gives `op` a run-time index check, whose
 /// message embeds the op's source position in the compiled object (so the
 /// object cache's key must include that position).

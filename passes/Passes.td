@@ -287,6 +287,28 @@ def PlanWorkspace : Pass<"kiln-plan-workspace", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
 
+def ProfileKernels : Pass<"kiln-profile-kernels", "mlir::ModuleOp"> {
+  let summary = "Time every kernel of the entry function (the per-kernel profile)";
+  let description = [{
+    Only with `--profile`. Each kernel at the top level of the entry (a loop
+    nest, a linalg op, a call onto the thread pool; consecutive ones of the
+    same source location are one kernel) is bracketed by two reads of a
+    monotonic clock (`kiln_rt1_profile_now`), and the elapsed nanoseconds
+    and a call count are added to its row of the module's counters
+    `@kiln_profile_counters : memref<(K+1) x 2 x i64>`; the last row times
+    the whole entry, so time outside kernels is the difference. The entry
+    gets `nn.profile`, a JSON array describing each kernel (kind, source
+    ops, FLOPs from `kiln.flops`, bytes of the buffers it touches), which
+    kiln-emit-entry exports as `<symbol>_profile_kernels()` next to
+    `<symbol>_profile_counters()`.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", "\"main\"", "the function to profile">,
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect"];
+}
+
 def ApproximateMath : Pass<"kiln-approximate-math"> {
   let summary = "Replace f32 transcendentals by polynomial approximations";
   let description = [{

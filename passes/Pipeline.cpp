@@ -141,6 +141,11 @@ static const Phase kPhases[] = {
        w.entry = o.compiledEntry();
        pm.addPass(createPlanWorkspace(w));
        pm.addPass(mlir::createCanonicalizerPass());
+       if (o.profile) {
+         ProfileKernelsOptions p;
+         p.entry = o.compiledEntry();
+         pm.addPass(createProfileKernels(p));
+       }
      }},
 
     {"llvm", "loops lowered to the LLVM dialect, wrapped in the ABI entry function",

@@ -19,6 +19,7 @@ struct PipelineOptions {
   int64_t vectorBits = 512;         // the target's vector width (tiling's cost model)
   int64_t tileRows = 0, tileColumns = 0; // register tile override (0: cost model)
   bool explainFusion = false;       // fusion and tiling passes remark on each decision
+  bool profile = false;             // time every kernel (kiln-profile-kernels)
   std::string symbol = "kiln_main"; // the exported ABI entry symbol
 
   /// The grad phase: differentiate `entry` with respect to `wrt` (empty:

@@ -36,6 +36,7 @@ extern "C" {
 #define kiln_parallel_begin kiln_rt1_parallel_begin
 #define kiln_parallel_end kiln_rt1_parallel_end
 #define kiln_num_threads kiln_rt1_num_threads
+#define kiln_profile_now kiln_rt1_profile_now
 
 /* Every buffer passed to a compiled function is aligned to this many bytes. */
 #define KILN_ALIGNMENT 64
@@ -148,6 +149,12 @@ int32_t kiln_parallel_end(void);
  * chunks, one per thread; each thread's scratch holds scratch_bytes
  * (KILN_ALIGNMENT-aligned) for the chunk's private buffers. */
 void kiln_parallel_for(kiln_loop_body body, int64_t iterations, void *args, int64_t scratch_bytes);
+
+/* ---- the per-kernel profile (profile.c) ------------------------------ */
+
+/* Called by code compiled with --profile around each kernel: a monotonic
+ * clock in nanoseconds. */
+int64_t kiln_profile_now(void);
 
 #ifdef __cplusplus
 }

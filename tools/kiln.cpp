@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/kiln.h"
+#include "kiln_rt.h" // kiln_num_threads: the default thread count
 #include "passes/Pipeline.h"
 
 #include <fmt/core.h>
@@ -56,6 +57,7 @@ usage: (`kiln COMMAND --help` for one command, `kiln --version`)
       compile MODEL.mlir, run it on the inputs, write OUTPUTNAME.npy per result
       --reference        run the double-precision reference interpreter instead
       --params-dir DIR   parameter values from DIR/PARAM.npy (trained weights)
+      --profile          time every kernel and print where the time went
   kiln compile MODEL.mlir --emit=STAGE [-o FILE] [options]
       print (or write) the model at STAGE: a phase (see `kiln phases`),
       llvm-ir or asm
@@ -105,6 +107,10 @@ options:
   --output-dir DIR        where the results go (created if missing)
   --params-dir DIR        parameter values from DIR/PARAM.npy (trained weights)
   --reference             run the double-precision reference interpreter instead
+  --profile               time every kernel; print the table (share, ms per call,
+                          GFLOP/s or GB/s, % of the measured peak, source ops)
+  --profile-json FILE     the same as JSON, into FILE
+  --repeat N              run N times (the profile averages over the calls)
   --entry NAME            the function to run (default: @main or the only one)
   --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
   --no-cache              compile again even if this model was compiled before
@@ -146,6 +152,8 @@ options:
   --wrt NAME,...          the arguments to differentiate with respect to
   --of OUTPUT             the gradient of this output alone
   --params-dir DIR        parameter values from DIR/PARAM.npy (trained weights)
+  --profile, --profile-json FILE, --repeat N
+                          time every kernel, as for `kiln run`
   --entry NAME, --target-cpu CPU, --no-cache, --timing, --dump-dir DIR
                           as for `kiln compile`
 exit status: 0 success, 1 bad model or input (a located message), 2 bad command line
@@ -166,8 +174,9 @@ Lists the phases of a compilation, in order, with the passes each runs;
 };
 
 struct Args {
-  std::string command, model, emit, output, outputDir, png, weights, paramsDir;
+  std::string command, model, emit, output, outputDir, png, weights, paramsDir, profileJson;
   bool stats = false;
+  int repeat = 1; // --repeat: calls of the compiled function (run, grad)
   std::vector<std::string> wrt;
   bool wrtGiven = false;
   std::vector<std::pair<std::string, std::string>> inputs;
@@ -320,6 +329,20 @@ int parseArgs(int argc, char **argv, Args &args) {
       args.options.explainFusion = true;
     } else if (arg == "--reference") {
       args.reference = true;
+    } else if (arg == "--profile") {
+      args.options.profile = true;
+    } else if (arg == "--profile-json") {
+      if (!need(args.profileJson))
+        return usageError("--profile-json needs a file name");
+      args.options.profile = true;
+    } else if (arg == "--repeat") {
+      if (!need(v))
+        return usageError("--repeat needs a count");
+      char *end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (!end || *end || n < 1 || n > 1000000)
+        return usageError("--repeat needs a count from 1 to 1000000, got '" + v + "'");
+      args.repeat = int(n);
     } else if (!arg.empty() && arg[0] == '-') {
       return usageError("unknown option '" + rest[i] + "'");
     } else if (args.model.empty()) {
@@ -409,6 +432,35 @@ int loadModelAndInputs(const Args &args, const std::string &command, std::string
   return loadInputs(args, inputs);
 }
 
+/// Runs `fn` --repeat times (the last call's results): the profile's
+/// figures are then averages over the calls.
+kiln::Result<std::vector<kiln::HostTensor>> runRepeatedly(const Args &args, kiln::Function &fn,
+                                                          const std::map<std::string, kiln::HostTensor> &inputs) {
+  kiln::Result<std::vector<kiln::HostTensor>> results = fn.run(inputs);
+  for (int i = 1; i < args.repeat && results; ++i)
+    results = fn.run(inputs);
+  return results;
+}
+
+/// --profile: the per-kernel table on stderr; --profile-json FILE: as JSON.
+int reportProfile(const Args &args, const kiln::Function &fn) {
+  if (!args.options.profile)
+    return 0;
+  auto profile = fn.profile();
+  if (!profile)
+    return inputError(profile.error());
+  int threads = fn.numThreads() > 0 ? fn.numThreads() : kiln_num_threads();
+  if (!args.profileJson.empty()) {
+    std::ofstream out(args.profileJson);
+    out << profile->json(threads);
+    if (!out)
+      return inputError("cannot write --profile-json file '" + args.profileJson + "'");
+  } else {
+    fmt::print(stderr, "kiln: profile of {}: {}", args.model, profile->table(threads));
+  }
+  return 0;
+}
+
 int runCommand(const Args &args) {
   std::string source;
   std::map<std::string, kiln::HostTensor> inputs;
@@ -445,7 +497,10 @@ int runCommand(const Args &args) {
     if (int code = setParams(args, *fn))
       return code;
     outputs = fn->outputs();
-    results = fn->run(inputs);
+    results = runRepeatedly(args, *fn, inputs);
+    if (results)
+      if (int code = reportProfile(args, *fn))
+        return code;
   }
   if (!results)
     return inputError(results.error());
@@ -576,9 +631,11 @@ int gradCommand(Args args) {
     return inputError(fn.error());
   if (int code = setParams(args, *fn))
     return code;
-  auto results = fn->run(inputs);
+  auto results = runRepeatedly(args, *fn, inputs);
   if (!results)
     return inputError(results.error());
+  if (int code = reportProfile(args, *fn))
+    return code;
   if (int code = makeOutputDir(args.outputDir))
     return code;
   auto outputs = fn->outputs();

@@ -3,6 +3,7 @@
 #define KILN_FUNCTION_H
 
 #include "kiln/HostTensor.h"
+#include "kiln/Profile.h"
 #include "kiln/Status.h"
 
 #include <initializer_list>
@@ -88,6 +89,9 @@ struct CompileOptions {
   /// reported when the program is linked with -fsanitize=thread. AOT only:
   /// the JIT refuses it unless the process itself runs under TSan.
   bool threadSanitizer = false;
+  /// Time every kernel of the compiled function (`--profile`): read with
+  /// Function::profile(). Off by default; off, the code has no trace of it.
+  bool profile = false;
 };
 
 /// The library's version, "major.minor.patch".
@@ -161,6 +165,12 @@ public:
   /// The workspace the entry needs (bytes, 64-byte aligned); run() passes
   /// the Function's own, so one Function serves one thread at a time.
   size_t workspaceSize() const;
+
+  /// Where the calls' time went, kernel by kernel, since compilation or
+  /// the last resetProfile(); an error unless compiled with
+  /// CompileOptions::profile.
+  Result<Profile> profile() const;
+  void resetProfile();
 
   struct Impl;
 

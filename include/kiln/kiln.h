@@ -7,6 +7,7 @@
 #include "kiln/Function.h"
 #include "kiln/Graph.h"
 #include "kiln/HostTensor.h"
+#include "kiln/Profile.h"
 #include "kiln/Status.h"
 #include "kiln/Train.h"
 #endif

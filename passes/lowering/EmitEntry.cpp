@@ -240,6 +240,31 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
       b.create<LLVM::SwitchOp>(loc, entry->getArgument(0), unknown, ValueRange{}, values, cases, operands);
     }
 
+    // With --profile (kiln-profile-kernels): <symbol>_profile_counters(),
+    // the (kernels + 1) x 2 int64 counters (nanoseconds, calls; the last
+    // row the whole call), and <symbol>_profile_kernels(), the JSON table
+    // that describes each row.
+    if (auto table = model->getAttrOfType<StringAttr>("nn.profile")) {
+      auto counters = module.lookupSymbol<LLVM::GlobalOp>("kiln_profile_counters");
+      if (!counters) {
+        module.emitError() << "kiln-emit-entry: a profiled entry without its counters";
+        return signalPassFailure();
+      }
+      b.setInsertionPointToEnd(module.getBody());
+      auto countersFn = b.create<LLVM::LLVMFuncOp>(loc, symbol + "_profile_counters",
+                                                   LLVM::LLVMFunctionType::get(ptrType, {}));
+      b.setInsertionPointToStart(countersFn.addEntryBlock(b));
+      b.create<LLVM::ReturnOp>(loc, b.create<LLVM::AddressOfOp>(loc, counters).getResult());
+      b.setInsertionPointToEnd(module.getBody());
+      auto tableFn = b.create<LLVM::LLVMFuncOp>(loc, symbol + "_profile_kernels",
+                                                LLVM::LLVMFunctionType::get(ptrType, {}));
+      b.setInsertionPointToStart(tableFn.addEntryBlock(b));
+      std::string terminated = table.getValue().str();
+      terminated.push_back('\0');
+      b.create<LLVM::ReturnOp>(loc, LLVM::createGlobalString(loc, b, symbol + "_profile_table", terminated,
+                                                             LLVM::Linkage::Internal));
+    }
+
     // <symbol>_workspace_size(): the bytes the caller passes as `workspace`.
     b.setInsertionPointToEnd(module.getBody());
     auto sizeFn = b.create<LLVM::LLVMFuncOp>(loc, symbol + "_workspace_size",

@@ -293,7 +293,10 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
     Value trips = b.create<arith::DivSIOp>(loc, b.create<arith::AddIOp>(loc, span, stepLess1), loop.getStep());
     Value fnRef = b.create<func::ConstantOp>(loc, bodyType, SymbolRefAttr::get(fn));
     Value bytes = b.create<arith::ConstantIndexOp>(loc, p.scratchBytes);
-    b.create<func::CallOp>(loc, runtimeParallelFor(module, bodyType), ValueRange{fnRef, trips, argsSlot, bytes});
+    auto call = b.create<func::CallOp>(loc, runtimeParallelFor(module, bodyType),
+                                       ValueRange{fnRef, trips, argsSlot, bytes});
+    if (Attribute what = loop->getAttr(kiln::kKernelAttr))
+      call->setAttr(kiln::kKernelAttr, what); // what the kernel is, for the profile
     SmallVector<memref::AllocOp> before; // private buffers allocated before the loop
     for (auto [alloc, offset] : p.privateBuffers)
       if (!loop->isProperAncestor(alloc))

@@ -49,6 +49,15 @@ bool isTileableMatmul(linalg::GenericOp op) {
       return false;
   if (!linalg::isaContractionOpInterface(op))
     return false;
+  // A matrix product: A does not vary along N, B not along M, the result
+  // not along K. (sum(x * y) over the last axis is a contraction too, but a
+  // row reduction: as "M x N" register tiles over K it ran at 0.5 GFLOP/s;
+  // kiln-tile-rows takes it.)
+  unsigned loops = op.getNumLoops();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[0].isFunctionOfDim(loops - 2) || maps[1].isFunctionOfDim(loops - 3) ||
+      maps[2].isFunctionOfDim(loops - 1))
+    return false;
   for (int64_t size : op.getStaticLoopRanges())
     if (ShapedType::isDynamic(size))
       return false;
@@ -159,6 +168,53 @@ void dropBroadcastUnitDims(RewriterBase &rewriter, linalg::GenericOp op) {
     inputs[i] = rewriter.create<tensor::ExtractSliceOp>(
         loc, RankedTensorType::get(keptShape, type.getElementType()), inputs[i], offsets, sizes, strides);
     maps[i] = AffineMap::get(maps[i].getNumDims(), 0, kept, op.getContext());
+    changed = true;
+  }
+  if (!changed)
+    return;
+  rewriter.modifyOpInPlace(op, [&] {
+    op.getInputsMutable().assign(inputs);
+    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+  });
+}
+
+/// B stored as [N, K] (transpose_b) is against the register tile's grain:
+/// a tile reads a row of 32 columns of B at each k, which would be 32
+/// strided scalars 4*K bytes apart (29 GFLOP/s for the input gradient
+/// g W^T where the packed path runs at 66+ on the same machine). B is
+/// transposed once into a temporary [K, N] instead (N x K moves against
+/// M x N x K multiply-adds) and the matmul reads that, taking the packed
+/// path like any other. (A stored as [K, M] is read as 8 neighbouring
+/// scalars per k, one cache line: transposing it measured slower.)
+void readInTileGrain(RewriterBase &rewriter, linalg::GenericOp op, bool explain) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  unsigned k = op.getNumLoops() - 1;
+  SmallVector<Value> inputs = op.getDpsInputs();
+  bool changed = false;
+  for (unsigned i = 1; i < 2; ++i) {
+    AffineMap map = maps[i];
+    unsigned rank = map.getNumResults();
+    auto type = dyn_cast<RankedTensorType>(inputs[i].getType());
+    if (rank < 2 || !type || !type.hasStaticShape())
+      continue;
+    // A wants k last; B wants k second to last.
+    unsigned kAt = i == 0 ? rank - 1 : rank - 2, otherAt = i == 0 ? rank - 2 : rank - 1;
+    if (map.getResult(otherAt) != getAffineDimExpr(k, op.getContext()) || map.getResult(kAt).isFunctionOfDim(k))
+      continue;
+    SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    std::swap(perm[rank - 2], perm[rank - 1]);
+    SmallVector<int64_t> shape(type.getShape());
+    std::swap(shape[rank - 2], shape[rank - 1]);
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, shape, type.getElementType());
+    inputs[i] = rewriter.create<linalg::TransposeOp>(loc, inputs[i], empty, perm).getResult()[0];
+    SmallVector<AffineExpr> exprs(map.getResults());
+    std::swap(exprs[rank - 2], exprs[rank - 1]);
+    maps[i] = AffineMap::get(map.getNumDims(), 0, exprs, op.getContext());
+    kiln::explain(explain, loc, std::string("matmul operand ") + (i == 0 ? "A" : "B") +
+                                    " transposed once into the register tile's grain (it was stored " +
+                                    (i == 0 ? "K x M" : "N x K") + ")");
     changed = true;
   }
   if (!changed)
@@ -325,11 +381,14 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
         continue;
       rewriter.replaceOp(op, tiled->replacements);
       auto blockLoop = cast<scf::ForOp>(tiled->loops[0].getOperation());
+      blockLoop->setAttr(kiln::kKernelAttr, rewriter.getStringAttr("matmul " + std::to_string(r[0]) + "x" +
+                                                                  std::to_string(r[1]) + "x" + std::to_string(r[2])));
       if (2.0 * r[0] * r[1] * r[2] >= double(parallelMinFlops))
         blockLoop->setAttr(kParallelAttr, rewriter.getUnitAttr());
       packB(rewriter, blockLoop, tiled->tiledOps.back(), r[1], r[2], block);
       scf::ForOp partial;
-      (void)scf::peelForLoopAndSimplifyBounds(rewriter, blockLoop, partial);
+      if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, blockLoop, partial)) && partial)
+        partial->removeAttr(kiln::kKernelAttr); // the edge of the same kernel
       blocked++;
     }
   }
@@ -341,6 +400,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     MLIRContext *ctx = &getContext();
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     size_t n = ranges.size();
+    bool inColumnBlock = isPacked(op); // (op is replaced below)
     // Batch loops 1, M and N register tiles, K 1 (the loop inside).
     auto [rows, columns] = tileFor(ranges[n - 3], ranges[n - 2]);
     SmallVector<OpFoldResult> sizes;
@@ -372,6 +432,9 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     if (linalg::GenericOp epilogue = epilogueOf(op, whyNot)) {
       kiln::explain(explain, loc, kernel + "; epilogue in registers: " +
                                       kiln::describeSourceOps(epilogue.getLoc()));
+      // What the tiling makes of the two computes both (the profile's
+      // kernel names the matmul as well as its epilogue).
+      kiln::absorbLocation(epilogue, loc);
       // Tile the epilogue and fuse the matmul (and its zero fill) into
       // it: each iteration computes one register tile of the product over
       // all of K, then applies the epilogue to it.
@@ -414,6 +477,10 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
         outputLoops.pop_back(); // the k loop
       tile = tiled->tiledOps.back();
     }
+    // The outermost loop is the kernel: it names it for the profile (a
+    // column block's is named on its block loop).
+    if (!outputLoops.empty() && !inColumnBlock)
+      outputLoops.front()->setAttr(kiln::kKernelAttr, rewriter.getStringAttr("matmul " + shape));
     // The output-tile loops are independent (never the k loop): mark
     // them for kiln-parallelize-loops when the matmul is worth threads.
     if (flops >= double(parallelMinFlops))
@@ -433,7 +500,8 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       scf::ForOp outer = loops[loops.size() - 2], inner = loops[loops.size() - 1];
       scf::ForOp partial;
       (void)scf::peelForLoopAndSimplifyBounds(rewriter, inner, partial);
-      (void)scf::peelForLoopAndSimplifyBounds(rewriter, outer, partial);
+      if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, outer, partial)) && partial)
+        partial->removeAttr(kiln::kKernelAttr); // the edge of the same kernel
     }
   }
 
@@ -516,6 +584,10 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     for (linalg::GenericOp op : generics)
       if (op.getNumLoops() >= 4 && linalg::isReductionIterator(op.getIteratorTypesArray().back()))
         dropBroadcastUnitDims(rewriter, op);
+    // 1b. Operands stored against the tile's grain transposed once.
+    for (linalg::GenericOp op : generics)
+      if (isTileableMatmul(op))
+        readInTileGrain(rewriter, op, explain);
     // 2. Big plain matmuls: column blocks, one packed B panel each.
     blockColumns(f, rewriter);
     if (failed(canonicalize(f)))

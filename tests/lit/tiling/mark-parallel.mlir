@@ -12,7 +12,7 @@
 // CHECK:           }
 // CHECK-NOT:       kiln.parallel
 // CHECK:         } {kiln.parallel}
-// CHECK:       } {kiln.parallel}
+// CHECK:       } {kiln.kernel = "matmul 16x64x24", kiln.parallel}
 // SMALL-NOT: kiln.parallel
 func.func @main(%a: tensor<16x24xf32>, %b: tensor<24x64xf32>) -> tensor<16x64xf32> {
   %0 = nn.matmul %a, %b : (tensor<16x24xf32>, tensor<24x64xf32>) -> tensor<16x64xf32>
