@@ -4,8 +4,12 @@
 //     context 64, batch 32, AdamW
 //   - the MLP 784-256-256-10, batch 64, SGD
 // Prints the median of 5 timed runs of N steps each (after one warm-up
-// step), in steps/s and GFLOP/s (matmul FLOPs of forward + backward).
-// Usage: kiln-train-bench [runs=5]
+// step), in steps/s and GFLOP/s (matmul FLOPs of forward + backward), and
+// for the attention LM the forward pass alone (the loss), so the backward
+// and update's cost can be read as a multiple of the forward's.
+// Usage: kiln-train-bench [runs=5] [--profile]
+//          --profile: also each step's per-kernel table (a profiled build
+//                     of the same step; the timings above are unprofiled)
 //        kiln-train-bench --write-models DIR   (the two models as .mlir, for
 //                                              bench/compile_latency.sh)
 #include "../examples/charlm/charlm_model.h"
@@ -25,22 +29,31 @@ namespace {
 
 double seconds(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
 
-void report(const char *name, kiln::Function &step, const std::vector<kiln::HostTensor> &inputs,
-            int steps, int runs, double flopsPerStep, double compileSeconds) {
+/// The median calls per second of `fn` over `runs` runs of `steps` calls.
+double medianRate(kiln::Function &fn, const std::vector<kiln::HostTensor> &inputs, int steps, int runs,
+                  std::vector<double> *all = nullptr) {
   std::vector<double> rates;
-  if (!step.run(inputs)) // warm-up
+  if (!fn.run(inputs)) // warm-up
     std::exit(1);
   for (int r = 0; r < runs; ++r) {
     auto t = Clock::now();
     for (int s = 0; s < steps; ++s)
-      if (!step.run(inputs)) {
-        std::fprintf(stderr, "%s: step failed\n", name);
+      if (auto out = fn.run(inputs); !out) {
+        std::fprintf(stderr, "step failed: %s\n", out.error().c_str());
         std::exit(1);
       }
     rates.push_back(steps / seconds(t));
   }
   std::sort(rates.begin(), rates.end());
-  double median = rates[rates.size() / 2];
+  if (all)
+    *all = rates;
+  return rates[rates.size() / 2];
+}
+
+void report(const char *name, kiln::Function &step, const std::vector<kiln::HostTensor> &inputs,
+            int steps, int runs, double flopsPerStep, double compileSeconds) {
+  std::vector<double> rates;
+  double median = medianRate(step, inputs, steps, runs, &rates);
   std::printf("%-44s %9.2f steps/s %8.2f GFLOP/s   (compile %.2f s, %d runs x %d steps, min %.2f max %.2f)\n",
               name, median, median * flopsPerStep / 1e9, compileSeconds, runs, steps, rates.front(),
               rates.back());
@@ -50,9 +63,49 @@ kiln::HostTensor scalar(double v) { return kiln::HostTensor::fromVector(std::vec
 
 } // namespace
 
+/// With --profile: the step compiled again with profiling, run `steps`
+/// times, and its table (the 30 slowest kernels).
+void profile(const kiln::Graph &g, const char *loss, const kiln::Optimizer &optimizer,
+             const std::vector<kiln::HostTensor> &inputs, int steps) {
+  kiln::CompileOptions options;
+  options.profile = true;
+  auto step = kiln::train_step(g, loss, {}, optimizer, options);
+  if (!step) {
+    std::fprintf(stderr, "%s\n", step.error().c_str());
+    std::exit(1);
+  }
+  for (int s = 0; s < steps + 1; ++s)
+    if (!step->run(inputs))
+      std::exit(1);
+  step->resetProfile(); // the first call warmed up
+  for (int s = 0; s < steps; ++s)
+    if (!step->run(inputs))
+      std::exit(1);
+  auto p = step->profile();
+  if (!p) {
+    std::fprintf(stderr, "%s\n", p.error().c_str());
+    std::exit(1);
+  }
+  std::printf("profile of the training step: %s\n", p->table(kiln_num_threads(), 30).c_str());
+}
+
 int main(int argc, char **argv) {
-  std::string modelsDir = argc > 2 && std::string(argv[1]) == "--write-models" ? argv[2] : "";
-  int runs = argc > 1 && modelsDir.empty() ? std::atoi(argv[1]) : 5;
+  std::string modelsDir;
+  int runs = 5;
+  bool profiling = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--write-models" && i + 1 < argc)
+      modelsDir = argv[++i];
+    else if (a == "--profile")
+      profiling = true;
+    else if (std::atoi(a.c_str()) > 0)
+      runs = std::atoi(a.c_str());
+    else {
+      std::fprintf(stderr, "usage: kiln-train-bench [runs] [--profile] | --write-models DIR\n");
+      return 2;
+    }
+  }
   auto save = [&](const kiln::Graph &g, const char *file) {
     std::FILE *f = std::fopen((modelsDir + "/" + file).c_str(), "w");
     if (!f)
@@ -96,6 +149,20 @@ int main(int argc, char **argv) {
     double perToken = c.layers * (4 * D * D + 2 * D * c.hidden + 2 * c.context * D) + D * c.vocab;
     report("attention LM (96/128/4 heads/2 layers/64/32, AdamW)", *step, {x, y, scalar(1e-3)}, 3, runs,
            6 * tokens * perToken, compile);
+    // The forward pass alone (the loss): the step's backward and update
+    // as a multiple of it.
+    auto forward = kiln::Function::compile(g);
+    if (!forward) {
+      std::fprintf(stderr, "%s\n", forward.error().c_str());
+      return 1;
+    }
+    double stepRate = medianRate(*step, {x, y, scalar(1e-3)}, 3, runs);
+    double forwardRate = medianRate(*forward, {x, y}, 5, runs);
+    std::printf("%-44s %9.2f ms forward, %.2f ms step: backward + update = %.2fx the forward\n",
+                "attention LM forward (the loss)", 1e3 / forwardRate, 1e3 / stepRate,
+                (1 / stepRate - 1 / forwardRate) * forwardRate);
+    if (profiling)
+      profile(g, "loss", kiln::Optimizer::adamw(0.01), {x, y, scalar(1e-3)}, 3);
     }
   }
 mlp:
@@ -130,6 +197,8 @@ mlp:
       ys.set(i, double(i % 10));
     double flops = 6.0 * 64 * (784 * 256 + 256 * 256 + 256 * 10);
     report("MLP 784-256-256-10 (batch 64, SGD)", *step, {xs, ys, scalar(0.01)}, 20, runs, flops, compile);
+    if (profiling)
+      profile(g, "loss", kiln::Optimizer::sgd(), {xs, ys, scalar(0.01)}, 20);
   }
   return 0;
 }
