@@ -228,6 +228,28 @@ def TileRows : Pass<"kiln-tile-rows", "mlir::func::FuncOp"> {
                            "mlir::bufferization::BufferizationDialect"];
 }
 
+def ChunkElementwise : Pass<"kiln-chunk-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Split big elementwise kernels and partial reductions into chunks for the thread pool";
+  let description = [{
+    What kiln-tile-matmul and kiln-tile-rows leave as a plain linalg.generic
+    at the function's top level (elementwise kernels, reductions that keep
+    a dimension, transposes, copies of activations) ran on one thread. One
+    of at least `parallel-min-elements` elements whose outermost loop is
+    parallel is tiled along it into at most 64 chunks, the chunk loop
+    marked `kiln.parallel` (kiln-parallelize-loops then runs the chunks on
+    the thread pool). Each chunk is the same op on a slice, so it is
+    compiled as before, and no reduction is split across chunks: the bits
+    are the same on every thread count.
+  }];
+  let options = [
+    Option<"parallelMinElements", "parallel-min-elements", "int64_t", "65536",
+           "chunk kernels of at least this many elements">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+                           "mlir::linalg::LinalgDialect", "mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
   let summary = "Run loops marked kiln.parallel on the runtime's thread pool";
   let description = [{

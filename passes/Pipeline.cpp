@@ -100,6 +100,7 @@ static const Phase kPhases[] = {
        OpPassManager &f = functions(pm);
        f.addPass(createTileMatmul(m));
        f.addPass(createTileRows(r));
+       f.addPass(createChunkElementwise());
        addCleanup(pm);
        // Subset hoisting keeps each tile's accumulator in a loop-carried
        // vector across the k loop (on tensors, where nothing aliases).

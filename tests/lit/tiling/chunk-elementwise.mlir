@@ -1,0 +1,31 @@
+// kiln-chunk-elementwise: a big elementwise kernel that no other tiling
+// took (GELU here, 2048 x 512) is split along its outermost loop into 64
+// chunks of 32 rows, the chunk loop marked for the thread pool. Small
+// kernels stay whole, and so do reductions over rows (chunks of columns
+// would read a cache line for two floats).
+// RUN: kiln-opt %s --kiln-to-tiled | FileCheck %s
+
+// CHECK-LABEL: func.func @big_elementwise
+// CHECK:       scf.for %{{.*}} = %c0 to %c2048 step %c32
+// CHECK:         math.erf
+// CHECK:       } {kiln.parallel}
+func.func @big_elementwise(%x: tensor<2048x512xf32>, %y: tensor<2048x512xf32>) -> tensor<2048x512xf32> {
+  %0 = nn.gelu %x : tensor<2048x512xf32>
+  %1 = nn.mul %0, %y : (tensor<2048x512xf32>, tensor<2048x512xf32>) -> tensor<2048x512xf32>
+  %2 = nn.exp %1 : tensor<2048x512xf32>
+  %3 = nn.reduce_sum %2 axes [0] : tensor<2048x512xf32> -> tensor<512xf32>
+  %4 = nn.reshape %0 : tensor<2048x512xf32> -> tensor<1048576xf32>
+  %5 = nn.reduce_sum %4 axes [0] : tensor<1048576xf32> -> tensor<f32>
+  %6 = nn.add %1, %5 : (tensor<2048x512xf32>, tensor<f32>) -> tensor<2048x512xf32>
+  %7 = nn.reshape %3 : tensor<512xf32> -> tensor<1x512xf32>
+  %8 = nn.add %6, %7 : (tensor<2048x512xf32>, tensor<1x512xf32>) -> tensor<2048x512xf32>
+  return %8 : tensor<2048x512xf32>
+}
+
+// CHECK-LABEL: func.func @small_and_column_reduction
+// CHECK-NOT:   kiln.parallel
+func.func @small_and_column_reduction(%x: tensor<64x128xf32>, %big: tensor<2048x512xf32>) -> (tensor<64x128xf32>, tensor<512xf32>) {
+  %0 = nn.tanh %x : tensor<64x128xf32>
+  %1 = nn.reduce_sum %big axes [0] : tensor<2048x512xf32> -> tensor<512xf32>
+  return %0, %1 : tensor<64x128xf32>, tensor<512xf32>
+}
