@@ -199,11 +199,23 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
   int64_t bytesTouched(ModuleOp module, const Kernel &k) {
     llvm::DenseSet<Operation *> inside;
     walkKernel(module, k, [&](Operation *op) { inside.insert(op); });
-    // The stores that pass a parallel loop its buffers precede its call.
-    for (Operation *op = k.first->getPrevNode(); op && !isKernelOp(op); op = op->getPrevNode())
-      if (isa<UnrealizedConversionCastOp>(op))
-        inside.insert(op);
+    // A parallel loop gets its buffers through its args struct: the
+    // memrefs cast to descriptors and stored into it.
+    SmallVector<Value> passed;
+    walkKernel(module, k, [&](Operation *op) {
+      if (!isParallelCall(op))
+        return;
+      for (Operation *gep : op->getOperand(2).getUsers())
+        for (Operation *user : gep->getUsers())
+          if (auto store = dyn_cast<LLVM::StoreOp>(user))
+            if (auto cast = store.getValue().getDefiningOp<UnrealizedConversionCastOp>())
+              for (Value v : cast.getInputs())
+                passed.push_back(v);
+    });
     llvm::DenseSet<Value> buffers;
+    for (Value v : passed)
+      if (isa<MemRefType>(v.getType()))
+        buffers.insert(v);
     for (Operation *op : inside)
       for (Value v : op->getOperands()) {
         if (!isa<MemRefType>(v.getType()))
@@ -328,14 +340,17 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     for (auto [id, k] : llvm::enumerate(kernels)) {
       // A matmul's loops name it ("matmul 2048x128x512", kiln-tile-matmul);
       // a loop that ran once may have been folded away with its name, so
-      // a kernel that computes an nn.matmul is a matmul too.
+      // a register tile's product (a multiply of R x C x 1 vectors) marks
+      // a matmul too.
       std::string what;
+      bool matmul = false;
       walkKernel(module, k, [&](Operation *op) {
         if (auto attr = op->getAttrOfType<StringAttr>(kiln::kKernelAttr); attr && what.empty())
           what = attr.getValue().str();
+        if (auto mul = dyn_cast<arith::MulFOp>(op))
+          if (auto v = dyn_cast<VectorType>(mul.getType()); v && v.getRank() >= 3 && v.getShape().back() == 1)
+            matmul = true;
       });
-      bool matmul = !what.empty() || StringRef(kiln::describeSourceOps(k.loc)).starts_with("nn.matmul") ||
-                    StringRef(kiln::describeSourceOps(k.loc)).contains(" nn.matmul ");
       int64_t flops = flopsOfKernel(module, k);
       table.push_back(llvm::json::Object{{"id", int64_t(id)},
                                          {"kind", what.empty() ? kindOf(module, k, matmul) : what},
