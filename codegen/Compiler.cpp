@@ -197,6 +197,7 @@ FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions
     pipeline.beta2 = t.optimizer.beta2;
     pipeline.eps = t.optimizer.eps;
     pipeline.weightDecay = t.optimizer.weightDecay;
+    pipeline.clipNorm = t.optimizer.clipNorm;
   }
   return pipeline;
 }

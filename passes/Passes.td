@@ -40,6 +40,8 @@ def MakeTrainStep : Pass<"kiln-make-train-step", "mlir::ModuleOp"> {
     Option<"beta2", "beta2", "double", "0.999", "Adam beta2">,
     Option<"eps", "eps", "double", "1e-8", "Adam epsilon">,
     Option<"weightDecay", "weight-decay", "double", "0.0", "AdamW decoupled weight decay">,
+    Option<"clipNorm", "clip-norm", "double", "0.0",
+           "scale the gradients to this global L2 norm at most (0: no clipping)">,
   ];
 }
 

@@ -55,6 +55,7 @@ static const Phase kPhases[] = {
          t.beta2 = o.beta2;
          t.eps = o.eps;
          t.weightDecay = o.weightDecay;
+         t.clipNorm = o.clipNorm;
          pm.addPass(createMakeTrainStep(t));
        } else {
          return; // nothing requested

@@ -33,7 +33,7 @@ struct PipelineOptions {
   std::string loss;                  // "" = the first rank-0 output
   std::vector<std::string> trainParams; // empty = every parameter
   std::string optimizer = "sgd";
-  double momentum = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0;
+  double momentum = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, clipNorm = 0;
 
   /// The function the later phases compile and export.
   std::string compiledEntry() const {

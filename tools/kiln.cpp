@@ -18,6 +18,7 @@
 #include "llvm/TargetParser/Host.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -37,7 +38,8 @@ constexpr int kBadUsage = 2;
 const char *kLoweringOptions = R"(  --train-step            compile a training step (<entry>_train_step): inputs
                           plus lr, returns the loss, updates parameters in place
   --optimizer KIND        sgd (default), adam or adamw, with --momentum M,
-                          --weight-decay W; --loss NAME picks the loss output
+                          --weight-decay W, --clip-norm N (gradients scaled to
+                          global L2 norm N at most); --loss NAME picks the loss
   --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
   --tile-sizes M,N        matmul register tile (default: from the target)
   --sanitize=thread       instrument the generated code for ThreadSanitizer
@@ -296,7 +298,8 @@ int parseArgs(int argc, char **argv, Args &args) {
     } else if (arg == "--train-step") {
       if (!args.options.trainStep)
         args.options.trainStep = kiln::TrainStepRequest{};
-    } else if (arg == "--optimizer" || arg == "--momentum" || arg == "--weight-decay" || arg == "--loss") {
+    } else if (arg == "--optimizer" || arg == "--momentum" || arg == "--weight-decay" || arg == "--loss" ||
+               arg == "--clip-norm") {
       if (!need(v))
         return usageError(arg + " needs a value");
       if (!args.options.trainStep)
@@ -306,18 +309,21 @@ int parseArgs(int argc, char **argv, Args &args) {
       if (arg == "--optimizer") {
         if (v != "sgd" && v != "adam" && v != "adamw")
           return usageError("--optimizer must be sgd, adam or adamw, got '" + v + "'");
-        double wd = o.weightDecay;
+        double wd = o.weightDecay, clip = o.clipNorm;
         o = v == "sgd" ? kiln::Optimizer::sgd(o.momentum) : v == "adam" ? kiln::Optimizer::adam()
                                                                          : kiln::Optimizer::adamw();
         if (wd != 0)
           o.weightDecay = wd;
+        o.clipNorm = clip;
       } else if (arg == "--loss") {
         args.options.trainStep->loss = v;
       } else {
         double number = std::strtod(v.c_str(), &end);
         if (!end || *end)
           return usageError(arg + " needs a number, got '" + v + "'");
-        (arg == "--momentum" ? o.momentum : o.weightDecay) = number;
+        if (arg == "--clip-norm" && !(number > 0 && std::isfinite(number)))
+          return usageError("--clip-norm needs a positive number, got '" + v + "'");
+        (arg == "--momentum" ? o.momentum : arg == "--clip-norm" ? o.clipNorm : o.weightDecay) = number;
       }
     } else if (arg == "--print-ir-after-all") {
       args.options.printIrAfterAll = true;

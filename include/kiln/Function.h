@@ -40,6 +40,10 @@ struct Optimizer {
   std::string kind = "sgd"; // sgd, adam or adamw
   double momentum = 0;      // sgd
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0; // adam, adamw
+  /// > 0: the gradients are scaled together so that their global L2 norm
+  /// (over every trained parameter) is at most this, before the update,
+  /// as PyTorch's clip_grad_norm_ (coefficient max / (norm + 1e-6), at most 1).
+  double clipNorm = 0;
   static Optimizer sgd(double momentum = 0) { return {"sgd", momentum}; }
   static Optimizer adam(double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8) {
     return {"adam", 0, beta1, beta2, eps, 0};
@@ -47,6 +51,12 @@ struct Optimizer {
   static Optimizer adamw(double weightDecay = 0.01, double beta1 = 0.9, double beta2 = 0.999,
                          double eps = 1e-8) {
     return {"adamw", 0, beta1, beta2, eps, weightDecay};
+  }
+  /// This optimizer with gradient clipping by global norm (see clipNorm).
+  Optimizer clippedTo(double maxNorm) const {
+    Optimizer o = *this;
+    o.clipNorm = maxNorm;
+    return o;
   }
 };
 

@@ -14,6 +14,8 @@
 #include "passes/autodiff/Autodiff.h"
 #include "passes/autodiff/Optimizers.h"
 
+#include <cmath>
+
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -46,6 +48,8 @@ struct MakeTrainStepPass : kiln::impl::MakeTrainStepBase<MakeTrainStepPass> {
     kiln::OptimizerConfig config{optimizer, momentum, beta1, beta2, eps, weightDecay};
     if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
       return f.emitError() << "unknown optimizer \"" << optimizer << "\" (sgd, adam or adamw)";
+    if (!(clipNorm >= 0) || std::isinf(clipNorm))
+      return f.emitError() << "the gradient clipping norm must be a positive number (0: none), got " << clipNorm;
 
     // The loss: a rank-0 float output.
     auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
@@ -148,6 +152,8 @@ struct MakeTrainStepPass : kiln::impl::MakeTrainStepBase<MakeTrainStepPass> {
       step.erase();
       return failure();
     }
+    if (clipNorm > 0)
+      clipByGlobalNorm(nb, *grads, clipNorm);
     SmallVector<Value> results{lossValue};
     SmallVector<DictionaryAttr> resultAttrs{named(sig->results[lossIndex].name)};
     auto updates = [&](unsigned arg) {
@@ -184,6 +190,27 @@ struct MakeTrainStepPass : kiln::impl::MakeTrainStepBase<MakeTrainStepPass> {
   }
 
   static Type nn_element(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
+
+  /// g *= min(1, max / (||all g||_2 + 1e-6)), every gradient by the same
+  /// coefficient (PyTorch's clip_grad_norm_), the norm summed in each
+  /// gradient's own precision.
+  static void clipByGlobalNorm(kiln::nn::NNBuilder &b, SmallVectorImpl<Value> &grads, double max) {
+    if (grads.empty())
+      return;
+    Type t = nn_element(grads.front());
+    Value total;
+    for (Value g : grads) {
+      auto rank = cast<RankedTensorType>(g.getType()).getRank();
+      Value squares = b.cast(b.mul(g, g), t);
+      Value sum = rank == 0 ? squares : b.reduceSum(squares, llvm::to_vector(llvm::seq<int64_t>(0, rank)), false);
+      total = total ? b.add(total, sum) : sum;
+    }
+    Value norm = b.add(b.sqrt(total), b.scalar(1e-6, t));
+    Value maxNorm = b.scalar(max, t);
+    Value coefficient = b.select(b.gt(norm, maxNorm), b.div(maxNorm, norm), b.scalar(1, t));
+    for (Value &g : grads)
+      g = b.mul(g, b.cast(coefficient, nn_element(g)));
+  }
 };
 
 } // namespace

@@ -59,6 +59,35 @@ TEST(Train, SgdStepIsParamMinusLrTimesGradient) {
   }
 }
 
+TEST(Train, ClipByGlobalNormScalesEveryGradientByOneCoefficient) {
+  HostTensor x = randomTensor(DType::f32, {6, 3}, -1, 1, 1), t = randomTensor(DType::f32, {6, 2}, -1, 1, 2);
+  auto grads = gradients(x, t);
+  double squares = 0;
+  for (auto &[name, g] : grads)
+    for (int64_t i = 0; i < g.size(); ++i)
+      squares += g.at(i) * g.at(i);
+  double norm = std::sqrt(squares);
+  ASSERT_GT(norm, 0.05);
+  // Active (max below the norm) and inactive (above: the plain SGD step).
+  for (double maxNorm : {0.25 * norm, 4 * norm}) {
+    Graph g;
+    buildModel(g);
+    auto step = train_step(g, "loss", {}, Optimizer::sgd().clippedTo(maxNorm));
+    ASSERT_TRUE(step.ok()) << step.error();
+    std::map<std::string, HostTensor> before;
+    for (const TensorInfo &p : step->params())
+      before[p.name] = *step->param(p.name);
+    ASSERT_TRUE(step->run({x, t, scalar(0.1)}).ok());
+    double coefficient = std::min(1.0, maxNorm / (norm + 1e-6));
+    for (const char *name : {"w1", "b1", "w2"}) {
+      HostTensor after = *step->param(name);
+      for (int64_t i = 0; i < after.size(); ++i)
+        EXPECT_NEAR(after.at(i), before[name].at(i) - 0.1 * coefficient * grads[name].at(i), 1e-6)
+            << name << "[" << i << "] with max norm " << maxNorm;
+    }
+  }
+}
+
 TEST(Train, AdamFirstStepsFollowTheFormula) {
   Graph g;
   buildModel(g);
@@ -168,6 +197,9 @@ TEST(Train, BadRequestsAreErrors) {
   auto badOpt = train_step(g, "loss", {}, Optimizer{"rmsprop"});
   ASSERT_FALSE(badOpt.ok());
   EXPECT_NE(badOpt.error().find("unknown optimizer \"rmsprop\""), std::string::npos) << badOpt.error();
+  auto badClip = train_step(g, "loss", {}, Optimizer::sgd().clippedTo(-1));
+  ASSERT_FALSE(badClip.ok());
+  EXPECT_NE(badClip.error().find("clipping norm must be a positive number"), std::string::npos) << badClip.error();
   auto badWrt = grad(g, {"zz"});
   ASSERT_FALSE(badWrt.ok());
   EXPECT_NE(badWrt.error().find("cannot differentiate with respect to \"zz\": no such argument"),
