@@ -38,6 +38,19 @@ Result<std::vector<double>> trainLoop(Function &trainStep, int64_t steps,
                                       const std::function<double(int64_t)> &lr,
                                       const TrainLoopOptions &options = {});
 
+/// Saves a training step's whole state to `dir` (created if missing): every
+/// parameter of the compiled step — the model's parameters, the optimizer's
+/// state (Adam's moments, SGD's momentum) and the step count — as
+/// NAME.npy, and a manifest `kiln-state.txt` (format version, then each
+/// tensor's name, dtype and shape). Loading it into the same step compiled
+/// again continues the run bit for bit.
+Status saveTrainingState(const Function &trainStep, const std::string &dir);
+/// Loads a state saved by saveTrainingState. Every tensor the step has must
+/// be in the manifest with the same dtype and shape, and no other: a
+/// mismatch (another model or optimizer) is an error naming the tensor,
+/// expected vs found, and nothing is changed.
+Status loadTrainingState(Function &trainStep, const std::string &dir);
+
 } // namespace kiln
 
 #endif

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 using namespace kiln;
 using kiln::test::randomTensor;
@@ -183,6 +184,53 @@ TEST(Train, InPlaceAndNoHeapAllocationPerStep) {
   for (int64_t i = 0; i < w1Before.size(); ++i)
     changed |= storage[2].at(i) != w1Before.at(i);
   EXPECT_TRUE(changed);
+}
+
+TEST(Train, SavedStateResumesBitForBit) {
+  // AdamW (moments and a step count) with clipping: 3 steps, save, 2 more;
+  // a fresh compile that loads the state and takes the same 2 steps ends
+  // with the same bits.
+  HostTensor x = randomTensor(DType::f32, {6, 3}, -1, 1, 1), t = randomTensor(DType::f32, {6, 2}, -1, 1, 2);
+  Optimizer adamw = Optimizer::adamw(0.01).clippedTo(0.5);
+  Graph g;
+  buildModel(g);
+  auto a = train_step(g, "loss", {}, adamw);
+  ASSERT_TRUE(a.ok()) << a.error();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(a->run({x, t, scalar(0.05)}).ok());
+  std::string dir = ::testing::TempDir() + "/kiln-train-state";
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(saveTrainingState(*a, dir).ok());
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(a->run({x, t, scalar(0.05)}).ok());
+
+  auto b = train_step(g, "loss", {}, adamw);
+  ASSERT_TRUE(b.ok()) << b.error();
+  Status loaded = loadTrainingState(*b, dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.error();
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(b->run({x, t, scalar(0.05)}).ok());
+  ASSERT_GE(a->params().size(), 3u * 3 + 1); // w1, b1, w2, each with m and v, and the step
+  for (const TensorInfo &p : a->params()) {
+    HostTensor va = *a->param(p.name), vb = *b->param(p.name);
+    ASSERT_EQ(va.size(), vb.size()) << p.name;
+    for (int64_t i = 0; i < va.size(); ++i)
+      ASSERT_EQ(va.at(i), vb.at(i)) << p.name << "[" << i << "]";
+  }
+
+  // Another optimizer's step (SGD: no moments) refuses the state, unchanged.
+  auto sgd = train_step(g, "loss", {}, Optimizer::sgd());
+  ASSERT_TRUE(sgd.ok());
+  HostTensor w1 = *sgd->param("w1");
+  Status wrong = loadTrainingState(*sgd, dir);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().find("saved from another model or optimizer"), std::string::npos) << wrong.error();
+  HostTensor still = *sgd->param("w1");
+  for (int64_t i = 0; i < w1.size(); ++i)
+    EXPECT_EQ(still.at(i), w1.at(i));
+  Status missing = loadTrainingState(*b, dir + "/nowhere");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().find("kiln-state.txt is missing"), std::string::npos) << missing.error();
 }
 
 TEST(Train, BadRequestsAreErrors) {
