@@ -28,6 +28,15 @@ struct FuseElementwisePass : kiln::impl::FuseElementwiseBase<FuseElementwisePass
       auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
       if (!producer || !consumer)
         return false;
+      // A producer computed from indices alone (a causal mask: iota >= iota)
+      // costs less to compute again in each consumer, broadcast or not,
+      // than to read back; read back, its booleans (bits in vectors, bytes
+      // in memory) also kept the consumers from being vectorized.
+      if (auto g = dyn_cast<linalg::GenericOp>(producer); g && g.getNumDpsInputs() == 0 && g.getNumResults() == 1 &&
+                                                          llvm::all_of(g.getIndexingMapsArray(), [](AffineMap m) {
+                                                            return m.isPermutation();
+                                                          }))
+        return true;
       if (!producer->hasOneUse()) {
         leftAlone.insert_or_assign(
             producer, std::make_pair(producer->getLoc(),
