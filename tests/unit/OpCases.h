@@ -105,6 +105,7 @@ inline std::vector<OpCase> allCases() {
   // K = batch x rows; primes so every tile edge is partial.
   cases.push_back({"matmul_shared_b_folds_batch", {{3, 5, 11, 13}, {13, 37}}, mm(false, false)});
   cases.push_back({"matmul_shared_b_tb_unit_batch", {{2, 7, 19}, {1, 41, 19}}, mm(false, true)});
+  cases.push_back({"matmul_ta_narrow_b_swapped", {{29, 67}, {29, 13}}, mm(true, false)});
   cases.push_back({"matmul_shared_b_bias_gelu_epilogue", {{3, 11, 17}, {17, 67}, {67}},
                    [](Graph &, const std::vector<Tensor> &x) { return gelu(matmul(x[0], x[1]) + x[2]); }});
 

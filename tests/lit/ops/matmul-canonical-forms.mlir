@@ -92,3 +92,23 @@ func.func @m_major_sum_kept(%a: tensor<4x8x7xf32>, %b: tensor<4x7x5xf32>) -> ten
   %s = nn.reduce_sum %p axes [0] : tensor<4x8x5xf32> -> tensor<8x5xf32>
   return %s : tensor<8x5xf32>
 }
+
+// -----
+
+// A^T B with A's columns (M = 64) more than twice B's (N = 8): the
+// narrower operand becomes A and the [8, 64] result is transposed once.
+// CHECK-LABEL: func @narrow_transposed_a
+// CHECK:       %[[CT:.*]] = nn.matmul %arg1, %arg0 {transpose_a} : (tensor<30x8xf32>, tensor<30x64xf32>) -> tensor<8x64xf32>
+// CHECK:       nn.transpose %[[CT]] perm [1, 0]
+func.func @narrow_transposed_a(%a: tensor<30x64xf32>, %b: tensor<30x8xf32>) -> tensor<64x8xf32> {
+  %c = nn.matmul %a, %b {transpose_a} : (tensor<30x64xf32>, tensor<30x8xf32>) -> tensor<64x8xf32>
+  return %c : tensor<64x8xf32>
+}
+
+// CHECK-LABEL: func @near_tie_kept
+// CHECK:       nn.matmul %arg0, %arg1 {transpose_a} : (tensor<30x12xf32>, tensor<30x8xf32>) -> tensor<12x8xf32>
+// CHECK-NOT:   nn.transpose
+func.func @near_tie_kept(%a: tensor<30x12xf32>, %b: tensor<30x8xf32>) -> tensor<12x8xf32> {
+  %c = nn.matmul %a, %b {transpose_a} : (tensor<30x12xf32>, tensor<30x8xf32>) -> tensor<12x8xf32>
+  return %c : tensor<12x8xf32>
+}

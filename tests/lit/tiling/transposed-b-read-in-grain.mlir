@@ -19,7 +19,7 @@ func.func @transposed_b(%g: tensor<64x40xf32>, %w: tensor<24x40xf32>) -> tensor<
 
 // CHECK-LABEL: func.func @transposed_a
 // CHECK-NOT:   linalg.transpose
-func.func @transposed_a(%a: tensor<40x64xf32>, %b: tensor<40x24xf32>) -> tensor<64x24xf32> {
-  %0 = nn.matmul %a, %b {transpose_a} : (tensor<40x64xf32>, tensor<40x24xf32>) -> tensor<64x24xf32>
-  return %0 : tensor<64x24xf32>
+func.func @transposed_a(%a: tensor<40x64xf32>, %b: tensor<40x48xf32>) -> tensor<64x48xf32> {
+  %0 = nn.matmul %a, %b {transpose_a} : (tensor<40x64xf32>, tensor<40x48xf32>) -> tensor<64x48xf32>
+  return %0 : tensor<64x48xf32>
 }
