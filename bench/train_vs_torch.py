@@ -1,7 +1,9 @@
 """Runs kiln-train-bench and bench/torch_train.py for 1 and 2 threads,
-alternating, and prints one markdown table (bench/train_vs_torch.sh)."""
+alternating, in ROUNDS rounds (default 3), and prints one markdown table of
+medians (bench/train_vs_torch.sh)."""
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -27,21 +29,44 @@ def torch(threads):
     return result
 
 
-rows = []
-for threads in (1, 2):
-    k = kiln(threads)
-    t = torch(threads)
-    for model, name in (("attention_lm", "attention LM step (AdamW)"), ("mlp", "MLP 784-256-256-10 step (SGD)")):
-        eager, compiled = t[(model, "eager")][0], t[(model, "compile")][0]
-        rows.append((name, threads, k[model], eager, compiled, k[model] / eager, k[model] / compiled))
-    lm_torch_fwd = t[("attention_lm", "eager")][1]
-    rows.append(("attention LM forward, ms (kiln: backward+update / forward)", threads, k["lm_forward_ms"],
-                 lm_torch_fwd, t[("attention_lm", "compile")][1], k["lm_backward_ratio"], None))
+# The machine is shared and its speed drifts over minutes: rounds that
+# alternate kiln and PyTorch, each ratio taken within a round, and the
+# medians over rounds.
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+samples = {}  # (threads, key) -> list of values
+def add(threads, key, value):
+    samples.setdefault((threads, key), []).append(value)
 
+for _ in range(ROUNDS):
+    for threads in (1, 2):
+        k = kiln(threads)
+        t = torch(threads)
+        for model in ("attention_lm", "mlp"):
+            eager, compiled = t[(model, "eager")][0], t[(model, "compile")][0]
+            add(threads, (model, "kiln"), k[model])
+            add(threads, (model, "eager"), eager)
+            add(threads, (model, "compile"), compiled)
+            add(threads, (model, "vs_eager"), k[model] / eager)
+            add(threads, (model, "vs_compile"), k[model] / compiled)
+        add(threads, ("forward", "kiln"), k["lm_forward_ms"])
+        add(threads, ("forward", "eager"), t[("attention_lm", "eager")][1])
+        add(threads, ("forward", "compile"), t[("attention_lm", "compile")][1])
+        add(threads, ("forward", "ratio"), k["lm_backward_ratio"])
+
+
+def med(threads, key):
+    return statistics.median(samples[(threads, key)])
+
+
+print(f"medians of {ROUNDS} rounds (each: kiln then PyTorch, {runs} runs each)")
 print("| row | threads | kiln | PyTorch eager | torch.compile | kiln / eager | kiln / compile |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
-for name, threads, kv, ev, cv, r1, r2 in rows:
-    if r2 is None:
-        print(f"| {name} | {threads} | {kv:.1f} | {ev:.1f} | {cv:.1f} | ({r1:.2f}x) | — |")
-    else:
-        print(f"| {name}, steps/s | {threads} | {kv:.1f} | {ev:.1f} | {cv:.1f} | {r1:.2f} | {r2:.2f} |")
+for threads in (1, 2):
+    for model, name in (("attention_lm", "attention LM step (AdamW), steps/s"),
+                        ("mlp", "MLP 784-256-256-10 step (SGD), steps/s")):
+        print(f"| {name} | {threads} | {med(threads, (model, 'kiln')):.1f} | {med(threads, (model, 'eager')):.1f} | "
+              f"{med(threads, (model, 'compile')):.1f} | {med(threads, (model, 'vs_eager')):.2f} | "
+              f"{med(threads, (model, 'vs_compile')):.2f} |")
+    print(f"| attention LM forward, ms (kiln: backward + update / forward) | {threads} | "
+          f"{med(threads, ('forward', 'kiln')):.1f} | {med(threads, ('forward', 'eager')):.1f} | "
+          f"{med(threads, ('forward', 'compile')):.1f} | ({med(threads, ('forward', 'ratio')):.2f}x) | — |")

@@ -4,7 +4,7 @@
 # 1 and 2 threads, medians of RUNS runs; prints the markdown table of
 # bench/README.md. PyTorch comes from the bench-only environment
 # (bench/torch_env.sh: made once, several GB), never from the build.
-#   bench/train_vs_torch.sh [BUILD_DIR=build] [RUNS=5]
+#   bench/train_vs_torch.sh [BUILD_DIR=build] [RUNS=5]     (ROUNDS=3: alternating rounds)
 set -euo pipefail
 build=${1:-build}
 runs=${2:-5}
