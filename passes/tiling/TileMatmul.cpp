@@ -146,6 +146,14 @@ bool isCollapsibleEpilogueRead(OpOperand *operand) {
   return matmul && matmul->hasOneUse() && isTileableMatmul(matmul);
 }
 
+/// Gives `op` new inputs and indexing maps, in place.
+void setInputsAndMaps(RewriterBase &rewriter, linalg::GenericOp op, ValueRange inputs, ArrayRef<AffineMap> maps) {
+  rewriter.modifyOpInPlace(op, [&] {
+    op.getInputsMutable().assign(inputs);
+    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+  });
+}
+
 /// A batch operand broadcast through a unit dimension (`[1, M, K]` against
 /// a batch of 4: map results that are the constant 0) reads the same matrix
 /// for every batch: the unit dims are sliced away and the map drops them, so
@@ -184,12 +192,8 @@ void dropBroadcastUnitDims(RewriterBase &rewriter, linalg::GenericOp op) {
     maps[i] = AffineMap::get(maps[i].getNumDims(), 0, kept, op.getContext());
     changed = true;
   }
-  if (!changed)
-    return;
-  rewriter.modifyOpInPlace(op, [&] {
-    op.getInputsMutable().assign(inputs);
-    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
-  });
+  if (changed)
+    setInputsAndMaps(rewriter, op, inputs, maps);
 }
 
 /// B stored as [N, K] (transpose_b) is against the register tile's grain:
@@ -202,41 +206,27 @@ void dropBroadcastUnitDims(RewriterBase &rewriter, linalg::GenericOp op) {
 /// scalars per k, one cache line: transposing it measured slower.)
 void readInTileGrain(RewriterBase &rewriter, linalg::GenericOp op, bool explain) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  unsigned k = op.getNumLoops() - 1;
   SmallVector<Value> inputs = op.getDpsInputs();
-  bool changed = false;
-  for (unsigned i = 1; i < 2; ++i) {
-    AffineMap map = maps[i];
-    unsigned rank = map.getNumResults();
-    auto type = dyn_cast<RankedTensorType>(inputs[i].getType());
-    if (rank < 2 || !type || !type.hasStaticShape())
-      continue;
-    // A wants k last; B wants k second to last.
-    unsigned kAt = i == 0 ? rank - 1 : rank - 2, otherAt = i == 0 ? rank - 2 : rank - 1;
-    if (map.getResult(otherAt) != getAffineDimExpr(k, op.getContext()) || map.getResult(kAt).isFunctionOfDim(k))
-      continue;
-    SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
-    std::swap(perm[rank - 2], perm[rank - 1]);
-    SmallVector<int64_t> shape(type.getShape());
-    std::swap(shape[rank - 2], shape[rank - 1]);
-    Location loc = op.getLoc();
-    rewriter.setInsertionPoint(op);
-    Value empty = rewriter.create<tensor::EmptyOp>(loc, shape, type.getElementType());
-    inputs[i] = rewriter.create<linalg::TransposeOp>(loc, inputs[i], empty, perm).getResult()[0];
-    SmallVector<AffineExpr> exprs(map.getResults());
-    std::swap(exprs[rank - 2], exprs[rank - 1]);
-    maps[i] = AffineMap::get(map.getNumDims(), 0, exprs, op.getContext());
-    kiln::explain(explain, loc, std::string("matmul operand ") + (i == 0 ? "A" : "B") +
-                                    " transposed once into the register tile's grain (it was stored " +
-                                    (i == 0 ? "K x M" : "N x K") + ")");
-    changed = true;
-  }
-  if (!changed)
+  AffineMap map = maps[1];
+  unsigned rank = map.getNumResults(), k = op.getNumLoops() - 1;
+  auto type = dyn_cast<RankedTensorType>(inputs[1].getType());
+  // B wants k second to last; [N, K] has it last.
+  if (rank < 2 || !type || !type.hasStaticShape() || map.getResult(rank - 1) != getAffineDimExpr(k, op.getContext()) ||
+      map.getResult(rank - 2).isFunctionOfDim(k))
     return;
-  rewriter.modifyOpInPlace(op, [&] {
-    op.getInputsMutable().assign(inputs);
-    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
-  });
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  std::swap(perm[rank - 2], perm[rank - 1]);
+  SmallVector<int64_t> shape(type.getShape());
+  std::swap(shape[rank - 2], shape[rank - 1]);
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  Value empty = rewriter.create<tensor::EmptyOp>(loc, shape, type.getElementType());
+  inputs[1] = rewriter.create<linalg::TransposeOp>(loc, inputs[1], empty, perm).getResult()[0];
+  SmallVector<AffineExpr> exprs(map.getResults());
+  std::swap(exprs[rank - 2], exprs[rank - 1]);
+  maps[1] = AffineMap::get(map.getNumDims(), 0, exprs, op.getContext());
+  kiln::explain(explain, loc, "matmul operand B transposed once into the register tile's grain (it was stored N x K)");
+  setInputsAndMaps(rewriter, op, inputs, maps);
 }
 
 /// B already comes from a packed panel (kiln-tile-matmul's column blocks,
