@@ -561,6 +561,15 @@ Tensor gelu(Tensor x, bool tanhApproximation, Where where) {
                             g->impl().builder.getStringAttr(tanhApproximation ? "tanh" : "none"));
 }
 
+Tensor dropout(Tensor x, Tensor step, double rate, int64_t seed, Where where) {
+  Graph *g = graphOf({x, step}, where);
+  if (!g)
+    return {};
+  auto &builder = g->impl().builder;
+  return create<nn::DropoutOp>(*g, where, typeOf(x), valueOf(x), valueOf(step), builder.getF64FloatAttr(rate),
+                               builder.getI64IntegerAttr(seed));
+}
+
 Tensor gather(Tensor table, Tensor indices, Where where) {
   Graph *g = graphOf({table, indices}, where);
   if (!g)

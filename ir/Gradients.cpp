@@ -207,6 +207,13 @@ LogicalResult LayerNormOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl
     out.push_back(b.unbroadcast(g, typeOf(getBeta())));
   return success();
 }
+LogicalResult DropoutOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
+  // Linear in x with a fixed mask: the same dropout of the cotangent.
+  out.push_back(b.builder().create<DropoutOp>(b.location(), g0(gs).getType(), g0(gs), getStep(), getRateAttr(),
+                                              getSeedAttr()));
+  out.push_back(Value()); // step
+  return success();
+}
 LogicalResult GeluOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
   Value x = getX();
   Type t = elementOf(x);

@@ -184,6 +184,30 @@ def NN_GeluOp : NN_Op<"gelu", [Pure, Differentiable, SameOperandsAndResultType]>
   let hasVerifier = 1;
 }
 
+def NN_DropoutOp : NN_Op<"dropout", [Pure, Differentiable, AllTypesMatch<["x", "result"]>]> {
+  let summary = "zero elements at random, scale the others by 1 / (1 - rate)";
+  let description = [{
+    Element `i` (its row-major index) is kept when a counter-based hash of
+    `(seed, step, i)` (SplitMix64's finalizer over
+    `seed * 0x9E3779B97F4A7C15 ^ step * 0xD1B54A32D192ED03 ^ i`, top 24
+    bits) is at least `rate * 2^24`, and then scaled by `1 / (1 - rate)`:
+    the same mask for the same seed and step on any thread count, with no
+    generator state. `step` is a rank-0 i64 or i32 input (a training loop
+    passes its step number, so each step draws a new mask); `seed` is fixed
+    in the model. The gradient is dropout of the cotangent with the same
+    mask. `rate` is in [0, 1).
+
+    ```mlir
+    %y = nn.dropout %x, %step {rate = 0.1, seed = 7} : (tensor<4x8xf32>, tensor<i64>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$x, 0DTensorOf<[I32, I64]>:$step, F64Attr:$rate,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$x `,` $step attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Indexing: gather, concat, slice, iota
 //===----------------------------------------------------------------------===//

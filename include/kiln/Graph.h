@@ -156,6 +156,11 @@ Tensor layer_norm(Tensor x, std::vector<int64_t> axes = {-1}, double eps = 1e-5,
 Tensor layer_norm(Tensor x, Tensor gamma, Tensor beta, std::vector<int64_t> axes = {-1},
                   double eps = 1e-5, Where where = Where::current());
 Tensor gelu(Tensor x, bool tanhApproximation = false, Where where = Where::current());
+/// Zeroes each element with probability `rate` and scales the others by
+/// 1 / (1 - rate); the mask is a hash of (seed, step, element index), so
+/// the same seed and step give the same mask on any thread count. `step`
+/// is a rank-0 i64 or i32 input (pass the training step's number).
+Tensor dropout(Tensor x, Tensor step, double rate, int64_t seed = 0, Where where = Where::current());
 
 // Indexing.
 Tensor gather(Tensor table, Tensor indices, Where where = Where::current());

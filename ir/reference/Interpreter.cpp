@@ -7,6 +7,7 @@
 #include "ir/reference/Interpreter.h"
 #include "ir/ConstantValues.h"
 #include "ir/Dialect.h"
+#include "ir/DropoutHash.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -404,6 +405,16 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
               const RefTensor *beta = l.getBeta() ? &in(next++) : nullptr;
               return layerNorm(in(0), gamma, beta, int64_t(l.getAxes().size()),
                                l.getEps().convertToDouble());
+            })
+            .Case([&](DropoutOp d) {
+              const RefTensor &x = in(0);
+              uint64_t step = uint64_t(int64_t(in(1).data[0]));
+              uint64_t seed = uint64_t(d.getSeed()), cut = dropout::threshold(d.getRate().convertToDouble());
+              double scale = 1 / (1 - d.getRate().convertToDouble());
+              RefTensor r{x.shape, x.data};
+              for (size_t i = 0; i < r.data.size(); ++i)
+                r.data[i] = dropout::draw(seed, step, i) >= cut ? r.data[i] * scale : 0.0;
+              return r;
             })
             .Case([&](GeluOp g) {
               if (g.getApproximate() == "tanh")

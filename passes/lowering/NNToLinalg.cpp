@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/Dialect.h"
+#include "ir/DropoutHash.h"
 #include "ir/ShapeRules.h"
 #include "passes/Passes.h"
 #include "passes/fusion/SourceOps.h"
@@ -858,6 +859,58 @@ struct IotaLowering : OpConversionPattern<IotaOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// nn.dropout: the counter-based mask of ir/DropoutHash.h, computed per
+// element from its row-major index (no generator state, any thread count).
+//===----------------------------------------------------------------------===//
+
+struct DropoutLowering : OpConversionPattern<DropoutOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(DropoutOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    namespace d = kiln::nn::dropout;
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank();
+    MLIRContext *ctx = rewriter.getContext();
+    Location loc = op.getLoc();
+    double rate = op.getRate().convertToDouble();
+    uint64_t seedTerm = uint64_t(op.getSeed()) * d::kSeedMul;
+    int64_t cut = int64_t(d::threshold(rate));
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap scalar = AffineMap::get(rank, 0, {}, ctx);
+    Value result = buildGeneric(
+        rewriter, loc, empty, ValueRange{adaptor.getX(), adaptor.getStep()}, {identity, scalar, identity}, parallel,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          auto i64 = b.getI64Type();
+          auto k = [&](uint64_t v) { return b.create<arith::ConstantIntOp>(l, int64_t(v), 64).getResult(); };
+          // The row-major index of the element.
+          Value index = b.create<arith::ConstantIndexOp>(l, 0);
+          for (int64_t dim = 0; dim < rank; ++dim) {
+            Value size = b.create<arith::ConstantIndexOp>(l, type.getDimSize(dim));
+            index = b.create<arith::AddIOp>(l, b.create<arith::MulIOp>(l, index, size),
+                                            b.create<linalg::IndexOp>(l, dim));
+          }
+          Value step = a[1].getType().isInteger(64) ? a[1] : b.create<arith::ExtSIOp>(l, i64, a[1]).getResult();
+          Value z = b.create<arith::XOrIOp>(l, k(seedTerm), b.create<arith::MulIOp>(l, step, k(d::kStepMul)));
+          z = b.create<arith::XOrIOp>(l, z, b.create<arith::IndexCastOp>(l, i64, index));
+          auto mix = [&](Value z, int shift, uint64_t mul) -> Value {
+            Value x = b.create<arith::XOrIOp>(l, z, b.create<arith::ShRUIOp>(l, z, k(shift)));
+            return mul ? b.create<arith::MulIOp>(l, x, k(mul)).getResult() : x;
+          };
+          z = mix(mix(mix(z, 30, d::kMix1), 27, d::kMix2), 31, 0);
+          Value draw = b.create<arith::ShRUIOp>(l, z, k(64 - d::kBits));
+          Value keep = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::uge, draw, k(uint64_t(cut)));
+          Type t = a[0].getType();
+          Value scaled = b.create<arith::MulFOp>(l, a[0], floatConst(b, l, t, 1 / (1 - rate)));
+          return b.create<arith::SelectOp>(l, keep, scaled, floatConst(b, l, t, 0.0));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // nn.slice_scatter: zeros, then the source inserted with positive strides
 // (axes with a negative step take the source reversed).
 //===----------------------------------------------------------------------===//
@@ -1029,7 +1082,7 @@ struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass
                  ReduceLowering<ReduceMaxOp>, SoftmaxLowering, ReshapeLowering, TransposeLowering,
                  BroadcastToLowering, ConstantLowering, LossLowering<L1LossOp>,
                  LossLowering<MseLossOp>, CastLowering, LogSoftmaxLowering, LayerNormLowering,
-                 GeluLowering, ConcatLowering, SliceLowering, IotaLowering, SliceScatterLowering,
+                 GeluLowering, DropoutLowering, ConcatLowering, SliceLowering, IotaLowering, SliceScatterLowering,
                  ScatterAddLowering, StopGradientLowering>(ctx);
     SmallVector<IndexCheck> statuses;
     patterns.add<GatherLowering, CrossEntropyLowering>(ctx, statuses);

@@ -262,6 +262,15 @@ inline std::vector<OpCase> allCases() {
                        {shape}, [=](Graph &, const std::vector<Tensor> &x) { return gelu(x[0], tanhForm); },
                        -5, 5});
 
+  // Dropout: the step is an integer input (any value in [0, 1000)); rates
+  // 0, a half and near 1; the gradient is the same mask on the cotangent.
+  for (double rate : {0.0, 0.5, 0.9})
+    cases.push_back({"dropout_" + std::to_string(int(rate * 10)), {{3, 37}, {}},
+                     [rate](Graph &, const std::vector<Tensor> &x) { return dropout(x[0], x[1], rate, 11); }, -2,
+                     2, {{1, DType::i64, 1000}}});
+  cases.push_back({"dropout_i32_step_1d", {{101}, {}},
+                   [](Graph &, const std::vector<Tensor> &x) { return dropout(x[0], x[1], 0.25, -3); }, -2, 2,
+                   {{1, DType::i32, 1000}}});
   cases.push_back({"gather_rows", {{7, 5}, {3, 4}},
                    [](Graph &, const std::vector<Tensor> &x) { return gather(x[0], x[1]); }, -2, 2,
                    {{1, DType::i64, 7}}});

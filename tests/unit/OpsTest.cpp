@@ -68,3 +68,42 @@ TEST_P(OpsTest, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Ops, OpsTest, ::testing::ValuesIn(allParams()), caseName);
 
 } // namespace
+
+// nn.dropout's mask, beyond matching the reference: the kept fraction is
+// 1 - rate, kept values are scaled by 1 / (1 - rate), the same step gives
+// the same mask on every thread count (the tensor is big enough to run in
+// chunks on the thread pool) and another step another mask.
+TEST(Dropout, RateScaleDeterminismAndFreshMasks) {
+  Graph g("drop");
+  Tensor x = g.input("x", {1000, 100});
+  Tensor step = g.input("step", {}, DType::i64);
+  g.output(dropout(x, step, 0.3, 5), "y");
+  auto fn = Function::compile(g);
+  ASSERT_TRUE(fn.ok()) << fn.error();
+  HostTensor ones(DType::f32, {1000, 100});
+  for (int64_t i = 0; i < ones.size(); ++i)
+    ones.set(i, 1.0);
+  auto stepOf = [](int64_t s) {
+    HostTensor t(DType::i64, {});
+    t.set(0, double(s));
+    return t;
+  };
+  fn->setNumThreads(1);
+  auto a = fn->run({ones, stepOf(3)});
+  fn->setNumThreads(2);
+  auto b = fn->run({ones, stepOf(3)});
+  auto c = fn->run({ones, stepOf(4)});
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  int64_t dropped = 0, differ = 0;
+  for (int64_t i = 0; i < ones.size(); ++i) {
+    float va = (*a)[0].data<float>()[i];
+    ASSERT_EQ(va, (*b)[0].data<float>()[i]) << i;
+    if (va == 0)
+      ++dropped;
+    else
+      ASSERT_FLOAT_EQ(va, float(1 / 0.7)) << i;
+    differ += (va == 0) != ((*c)[0].data<float>()[i] == 0);
+  }
+  EXPECT_NEAR(double(dropped) / double(ones.size()), 0.3, 0.01);
+  EXPECT_GT(differ, ones.size() / 5); // independent masks differ in ~42% of places
+}

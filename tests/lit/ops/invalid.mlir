@@ -329,3 +329,11 @@ func.func @kiln_attribute(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = nn.tanh %x {kiln.note = "kept"} : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @dropout_rate_one(%x: tensor<4xf32>, %step: tensor<i64>) -> tensor<4xf32> {
+  // expected-error @+1 {{'nn.dropout' op rate must be in [0, 1), got 1}}
+  %y = nn.dropout %x, %step {rate = 1.0} : (tensor<4xf32>, tensor<i64>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}

@@ -138,3 +138,10 @@ func.func @more(%x: tensor<2x4xf32>, %g: tensor<4xf32>, %u: tensor<2x3x4xf32>, %
   %8 = nn.slice_scatter %s into [[1, 0] : [2, 4] : [1, 2]] : tensor<1x2xf32> -> tensor<2x4xf32>
   return %8 : tensor<2x4xf32>
 }
+
+// CHECK-LABEL: func @dropout
+func.func @dropout(%x: tensor<4x8xf32>, %step: tensor<i64>) -> tensor<4x8xf32> {
+  // CHECK: nn.dropout %{{.*}}, %{{.*}} {rate = 1.000000e-01 : f64, seed = 7 : i64} : (tensor<4x8xf32>, tensor<i64>) -> tensor<4x8xf32>
+  %y = nn.dropout %x, %step {rate = 0.1, seed = 7} : (tensor<4x8xf32>, tensor<i64>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
