@@ -21,6 +21,12 @@ constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 /// kernel's row with it.
 constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
 
+/// With --profile: kiln-profile-kernels' counters (a module global) and its
+/// kernel table (a JSON string on the entry), which kiln-emit-entry exports
+/// as `<symbol>_profile_counters()` and `<symbol>_profile_kernels()`.
+constexpr llvm::StringLiteral kProfileCounters = "kiln_profile_counters";
+constexpr llvm::StringLiteral kProfileTableAttr = "nn.profile";
+
 /// Whether kiln-lower-nn-to-linalg gives `op` a run-time index check, whose
 /// message embeds the op's source position in the compiled object (so the
 /// object cache's key must include that position).

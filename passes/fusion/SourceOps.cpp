@@ -35,9 +35,14 @@ void collect(Location loc, SmallVectorImpl<std::string> &out) {
 }
 } // namespace
 
-std::string describeSourceOps(Location loc) {
+SmallVector<std::string> sourceOpList(Location loc) {
   SmallVector<std::string> parts;
   collect(loc, parts);
+  return parts;
+}
+
+std::string describeSourceOps(Location loc) {
+  SmallVector<std::string> parts = sourceOpList(loc);
   return parts.empty() ? std::string("an op without a source location") : llvm::join(parts, ", ");
 }
 

@@ -11,13 +11,16 @@
 
 #include "mlir/IR/Location.h"
 #include "mlir/IR/Operation.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <string>
 
 namespace kiln {
 
-/// "nn.add at model.mlir:3:8, nn.relu at model.mlir:4:8": the source ops
+/// "nn.add at model.mlir:3:8", "nn.relu at model.mlir:4:8": the source ops
 /// recorded in `loc`, in order, each once.
+llvm::SmallVector<std::string> sourceOpList(mlir::Location loc);
+/// The same joined: "nn.add at model.mlir:3:8, nn.relu at model.mlir:4:8".
 std::string describeSourceOps(mlir::Location loc);
 
 /// Marks `op`'s location as also covering `absorbed`'s (a fused producer).

@@ -244,8 +244,8 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
     // the (kernels + 1) x 2 int64 counters (nanoseconds, calls; the last
     // row the whole call), and <symbol>_profile_kernels(), the JSON table
     // that describes each row.
-    if (auto table = model->getAttrOfType<StringAttr>("nn.profile")) {
-      auto counters = module.lookupSymbol<LLVM::GlobalOp>("kiln_profile_counters");
+    if (auto table = model->getAttrOfType<StringAttr>(kiln::kProfileTableAttr)) {
+      auto counters = module.lookupSymbol<LLVM::GlobalOp>(kiln::kProfileCounters);
       if (!counters) {
         module.emitError() << "kiln-emit-entry: a profiled entry without its counters";
         return signalPassFailure();

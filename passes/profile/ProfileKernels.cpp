@@ -24,6 +24,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/JSON.h"
 
 namespace kiln {
@@ -35,7 +36,7 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kCounters = "kiln_profile_counters";
+using kiln::kProfileCounters;
 constexpr llvm::StringLiteral kNow = "kiln_rt1_profile_now";
 constexpr llvm::StringLiteral kParallelFor = "kiln_rt1_parallel_for";
 
@@ -52,20 +53,11 @@ bool isKernelOp(Operation *op) {
          isParallelCall(op);
 }
 
-/// The source ops a location records (kiln-lower-nn-to-linalg names each
-/// op's location after its nn op; fusion and tiling join them).
-void sourceOps(Location loc, llvm::SmallPtrSetImpl<const void *> &out) {
-  if (auto fused = dyn_cast<FusedLoc>(loc)) {
-    for (Location l : fused.getLocations())
-      sourceOps(l, out);
-  } else if (auto name = dyn_cast<NameLoc>(loc)) {
-    if (name.getName().getValue().starts_with("nn."))
-      out.insert(name.getAsOpaquePointer());
-    else
-      sourceOps(name.getChildLoc(), out);
-  } else if (auto callSite = dyn_cast<CallSiteLoc>(loc)) {
-    sourceOps(callSite.getCallee(), out);
-  }
+/// The body a parallel-loop call runs (kiln-parallelize-loops' outlined
+/// function), or null.
+func::FuncOp outlinedBody(ModuleOp module, Operation *call) {
+  auto ref = call->getOperand(0).getDefiningOp<func::ConstantOp>();
+  return ref ? module.lookupSymbol<func::FuncOp>(ref.getValue()) : nullptr;
 }
 
 /// One row of the profile: the ops [first, last] of the entry's block.
@@ -119,9 +111,8 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
       op->walk([&](Operation *nested) {
         fn(nested);
         if (isParallelCall(nested))
-          if (auto ref = nested->getOperand(0).getDefiningOp<func::ConstantOp>())
-            if (auto body = module.lookupSymbol<func::FuncOp>(ref.getValue()))
-              body.walk([&](Operation *inner) { fn(inner); });
+          if (func::FuncOp body = outlinedBody(module, nested))
+            body.walk([&](Operation *inner) { fn(inner); });
       });
       if (op == k.last)
         break;
@@ -149,8 +140,7 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     };
     for (Operation *op = k.first;; op = op->getNextNode()) {
       if (isParallelCall(op)) {
-        auto ref = op->getOperand(0).getDefiningOp<func::ConstantOp>();
-        auto body = ref ? module.lookupSymbol<func::FuncOp>(ref.getValue()) : nullptr;
+        func::FuncOp body = outlinedBody(module, op);
         auto trips = getConstantIntValue(op->getOperand(1));
         if (body && trips)
           count(body, *trips);
@@ -163,9 +153,9 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     return total;
   }
 
-  /// What the kernel is, for the table: matmul (it has FLOPs), row (vector
-  /// reductions: softmax, layer norm, losses), reduction, copy, fill, or
-  /// elementwise.
+  /// What the kernel is, for the table, when no matmul loop names it:
+  /// matmul (`matmul`: it computes register tiles), row (vector reductions:
+  /// softmax, layer norm, losses), reduction, copy, fill, or elementwise.
   std::string kindOf(ModuleOp module, const Kernel &k, bool matmul) {
     if (matmul)
       return "matmul";
@@ -255,8 +245,9 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     SmallVector<Kernel> kernels;
     SmallVector<Operation *> pending; // copies and fills not yet placed
     auto sourcesOf = [](Location loc) {
-      llvm::SmallPtrSet<const void *, 4> s;
-      sourceOps(loc, s);
+      llvm::StringSet<> s;
+      for (const std::string &op : kiln::sourceOpList(loc))
+        s.insert(op);
       return s;
     };
     auto continues = [&](Operation *op) {
@@ -265,7 +256,7 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
       if (kernels.back().loc == op->getLoc())
         return true;
       auto mine = sourcesOf(op->getLoc()), theirs = sourcesOf(kernels.back().loc);
-      return !mine.empty() && llvm::all_of(mine, [&](const void *s) { return theirs.contains(s); });
+      return !mine.empty() && llvm::all_of(mine.keys(), [&](StringRef s) { return theirs.contains(s); });
     };
     auto place = [&](Operation *op) {
       if (continues(op))
@@ -283,7 +274,7 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
       auto sources = sourcesOf(op.getLoc());
       bool feeds = !pending.empty() && llvm::all_of(pending, [&](Operation *p) {
         auto ps = sourcesOf(p->getLoc());
-        return !ps.empty() && llvm::all_of(ps, [&](const void *s) { return sources.contains(s); });
+        return !ps.empty() && llvm::all_of(ps.keys(), [&](StringRef s) { return sources.contains(s); });
       });
       if (feeds) {
         if (continues(&op))
@@ -308,11 +299,11 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     auto i64 = b.getI64Type();
     auto countersType = MemRefType::get({rows, 2}, i64);
     b.setInsertionPointToStart(module.getBody());
-    if (module.lookupSymbol(kCounters) || module.lookupSymbol(kNow)) {
+    if (module.lookupSymbol(kProfileCounters) || module.lookupSymbol(kNow)) {
       module.emitError() << "kiln-profile-kernels: the module is already profiled";
       return signalPassFailure();
     }
-    b.create<memref::GlobalOp>(loc, kCounters, b.getStringAttr("private"), countersType,
+    b.create<memref::GlobalOp>(loc, kProfileCounters, b.getStringAttr("private"), countersType,
                                DenseElementsAttr::get(RankedTensorType::get({rows, 2}, i64), int64_t(0)),
                                /*constant=*/false, /*alignment=*/b.getI64IntegerAttr(64));
     auto nowType = b.getFunctionType({}, {i64});
@@ -320,7 +311,7 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     now.setPrivate();
 
     b.setInsertionPointToStart(&body);
-    Value counters = b.create<memref::GetGlobalOp>(loc, countersType, kCounters);
+    Value counters = b.create<memref::GetGlobalOp>(loc, countersType, kProfileCounters);
     Value c0 = b.create<arith::ConstantIndexOp>(loc, 0), c1 = b.create<arith::ConstantIndexOp>(loc, 1);
     Value one = b.create<arith::ConstantIntOp>(loc, 1, 64);
     Value callStart = b.create<func::CallOp>(loc, now, ValueRange{}).getResult(0);
@@ -368,7 +359,7 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     std::string json;
     llvm::raw_string_ostream os(json);
     os << llvm::json::Value(std::move(table));
-    f->setAttr("nn.profile", b.getStringAttr(json));
+    f->setAttr(kiln::kProfileTableAttr, b.getStringAttr(json));
   }
 };
 

@@ -5,8 +5,8 @@
 // step's parameter updates), reductions that keep a dimension (a bias's
 // gradient), transposes — ran on the calling thread: on two threads the
 // attention LM's step spent 24 ms of 90 in them, at one thread's speed.
-// Tiling such an op along its outermost parallel dimension gives a loop of
-// independent chunks, each the same op on a slice.
+// Tiling such an op along its outermost loop, when that loop is parallel,
+// gives a loop of independent chunks, each the same op on a slice.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -62,13 +62,11 @@ struct ChunkElementwisePass : kiln::impl::ChunkElementwiseBase<ChunkElementwiseP
       // reduction over rows, like a bias's gradient, chunked by columns
       // read each cache line for two floats: slower on two threads than
       // whole on one).
-      int dim = 0;
       if (ranges.empty() || !linalg::isParallelIterator(iterators[0]) || ranges[0] < 2)
         continue;
-      int64_t chunks = std::min(ranges[dim], kMaxChunks);
-      int64_t size = (ranges[dim] + chunks - 1) / chunks;
+      int64_t chunks = std::min(ranges[0], kMaxChunks);
       SmallVector<OpFoldResult> sizes(ranges.size(), rewriter.getIndexAttr(0));
-      sizes[dim] = rewriter.getIndexAttr(size);
+      sizes[0] = rewriter.getIndexAttr((ranges[0] + chunks - 1) / chunks);
       scf::SCFTilingOptions options;
       options.setTileSizes(sizes);
       rewriter.setInsertionPoint(op);

@@ -588,7 +588,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     for (linalg::GenericOp op : generics)
       if (op.getNumLoops() >= 4 && linalg::isReductionIterator(op.getIteratorTypesArray().back()))
         dropBroadcastUnitDims(rewriter, op);
-    // 1b. Operands stored against the tile's grain transposed once.
+    // 1b. B stored against the tile's grain ([N, K]) transposed once.
     for (linalg::GenericOp op : generics)
       if (isTileableMatmul(op))
         readInTileGrain(rewriter, op, explain);
