@@ -78,6 +78,8 @@ namespace {
 constexpr const char *kStateManifest = "kiln-state.txt";
 constexpr const char *kStateMagic = "kiln-training-state 1";
 
+/// A shape as one manifest field ("32x64", "scalar"): no spaces, unlike
+/// shapeString's "[32, 64]".
 std::string shapeText(const Shape &shape) {
   std::string s;
   for (size_t i = 0; i < shape.size(); ++i)
