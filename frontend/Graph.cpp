@@ -553,6 +553,20 @@ Tensor layer_norm(Tensor x, Tensor gamma, Tensor beta, std::vector<int64_t> axes
   return layerNormImpl(x, gamma, beta, axes, eps, where);
 }
 
+Tensor attention(Tensor q, Tensor k, Tensor v, const AttentionOptions &options, Where where) {
+  Graph *g = graphOf({q, k, v}, where);
+  if (!g)
+    return {};
+  for (const Tensor &optional : {options.mask, options.bias})
+    if (optional.handle() && !graphOf({q, optional}, where))
+      return {};
+  OpBuilder &b = g->impl().builder;
+  return createInferred<nn::AttentionOp>(
+      *g, where, valueOf(q), valueOf(k), valueOf(v), options.mask.valid() ? valueOf(options.mask) : Value(),
+      options.bias.valid() ? valueOf(options.bias) : Value(), options.causal ? b.getUnitAttr() : UnitAttr(),
+      options.scale ? b.getF64FloatAttr(*options.scale) : FloatAttr());
+}
+
 Tensor gelu(Tensor x, bool tanhApproximation, Where where) {
   Graph *g = graphOf({x}, where);
   if (!g)

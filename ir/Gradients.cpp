@@ -8,6 +8,7 @@
 // their own shape (NNBuilder::unbroadcast).
 //
 //===----------------------------------------------------------------------===//
+#include "ir/AttentionComposite.h"
 #include "ir/Dialect.h"
 #include "ir/NNBuilder.h"
 #include "ir/ShapeRules.h"
@@ -184,6 +185,23 @@ LogicalResult LogSoftmaxOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImp
   Value g = g0(gs);
   Value sum = b.reduceSum(g, {getAxisAttr().getInt()}, /*keepdims=*/true);
   out.push_back(b.sub(g, b.mul(b.exp(getResult()), sum)));
+  return success();
+}
+LogicalResult AttentionOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
+  // With P the probabilities (recomputed) and S the scores:
+  // dV = P^T g, dP = g V^T, dS = P (dP - rowsum(dP P)), dQ = scale dS K,
+  // dK = scale dS^T Q, dbias = dS summed to the bias's shape; no mask gradient.
+  Value g = g0(gs), p = attentionProbabilities(b, *this);
+  Value dp = b.matmul(g, getV(), false, true);
+  Value ds = b.mul(p, b.sub(dp, b.reduceSum(b.mul(dp, p), {typeOf(p).getRank() - 1}, true)));
+  Value scale = b.scalar(getScaleValue(), elementOf(getQ()));
+  out.push_back(b.mul(b.matmul(ds, getK(), false, false), scale));
+  out.push_back(b.mul(b.matmul(ds, getQ(), true, false), scale));
+  out.push_back(b.matmul(p, g, true, false));
+  if (getMask())
+    out.push_back(Value());
+  if (getBias())
+    out.push_back(b.unbroadcast(ds, typeOf(getBias())));
   return success();
 }
 LogicalResult LayerNormOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {

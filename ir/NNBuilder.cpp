@@ -65,6 +65,11 @@ Value NNBuilder::reduceMean(Value x, ArrayRef<int64_t> axes, bool keepdims) {
                                 keepdims ? b.getUnitAttr() : UnitAttr());
 }
 
+Value NNBuilder::reduceMax(Value x, ArrayRef<int64_t> axes, bool keepdims) {
+  return b.create<ReduceMaxOp>(loc, x, b.getDenseI64ArrayAttr(axes),
+                               keepdims ? b.getUnitAttr() : UnitAttr());
+}
+
 Value NNBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
   auto t = RankedTensorType::get(shape, typeOf(x).getElementType());
   if (t == typeOf(x))

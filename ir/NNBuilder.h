@@ -50,6 +50,7 @@ public:
   mlir::Value matmul(mlir::Value a, mlir::Value b, bool transposeA, bool transposeB);
   mlir::Value reduceSum(mlir::Value x, llvm::ArrayRef<int64_t> axes, bool keepdims);
   mlir::Value reduceMean(mlir::Value x, llvm::ArrayRef<int64_t> axes, bool keepdims);
+  mlir::Value reduceMax(mlir::Value x, llvm::ArrayRef<int64_t> axes, bool keepdims);
   mlir::Value reshape(mlir::Value x, llvm::ArrayRef<int64_t> shape);
   mlir::Value transpose(mlir::Value x, llvm::ArrayRef<int64_t> perm);
   mlir::Value broadcastTo(mlir::Value x, llvm::ArrayRef<int64_t> shape);

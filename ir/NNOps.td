@@ -150,6 +150,46 @@ def NN_LogSoftmaxOp : NN_Op<"log_softmax", [Pure, Differentiable, SameOperandsAn
   let hasVerifier = 1;
 }
 
+def NN_AttentionOp : NN_Op<"attention", [Pure, Differentiable, AttrSizedOperandSegments, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "scaled dot-product attention: softmax(scale q k^T + bias, masked) v";
+  let description = [{
+    `q` is `[..., Lq, D]`, `k` is `[..., Lk, D]` and `v` is `[..., Lk, Dv]`,
+    with the same leading (batch, head) dimensions; the result is
+    `[..., Lq, Dv]`. Each query's scores are `scale * q . k` (`scale`
+    defaults to `1 / sqrt(D)`) plus `bias` when given (a float tensor
+    broadcastable to `[..., Lq, Lk]`, `-inf` allowed: ONNX's additive
+    mask); the result is the softmax of the scores over the keys that take
+    part, times `v`.
+
+    A key takes part unless `mask` (a boolean tensor broadcastable to
+    `[..., Lq, Lk]`, PyTorch's convention: `true` attends) is false there,
+    or `causal` excludes it. `causal` keeps key `j` for query `i` when
+    `j <= i + (Lk - Lq)`: the diagonal is aligned at the end (lower right),
+    so that the last query sees every key, which is what decoding against
+    a cache of earlier keys needs. PyTorch's `is_causal` aligns it at the
+    start (`j <= i`); the two agree when `Lq == Lk`.
+
+    A query row whose every key is excluded (by the mask, by `causal`, or
+    by a bias of `-inf` everywhere) gives zeros, never NaN.
+
+    ```mlir
+    %o = nn.attention %q, %k, %v {causal} : (tensor<2x4x64x32xf32>, tensor<2x4x64x32xf32>, tensor<2x4x64x32xf32>) -> tensor<2x4x64x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$q, NN_FloatTensor:$k, NN_FloatTensor:$v,
+                       Optional<NN_BoolTensor>:$mask, Optional<NN_FloatTensor>:$bias,
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`mask` $mask^)? (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The scale of the scores: the attribute, or 1 / sqrt(D).
+    double getScaleValue();
+  }];
+}
+
 def NN_LayerNormOp : NN_Op<"layer_norm", [Pure, Differentiable, AttrSizedOperandSegments, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "layer normalization over trailing axes";
   let description = [{

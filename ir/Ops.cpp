@@ -10,6 +10,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kiln::nn;
 
@@ -194,6 +196,31 @@ LogicalResult LayerNormOp::verify() {
     return emitOpError("eps must not be negative");
   return verifyLayerNorm(getLoc(), getX().getType(), typeOr(getGamma()), typeOr(getBeta()),
                          getAxes());
+}
+
+static RankedTensorType typeOrNull(Value v) {
+  return v ? cast<RankedTensorType>(v.getType()) : RankedTensorType();
+}
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  return result(inferAttention(loc, tensorType(adaptor.getQ()), tensorType(adaptor.getK()),
+                               tensorType(adaptor.getV()), typeOrNull(adaptor.getMask()),
+                               typeOrNull(adaptor.getBias())),
+                types);
+}
+
+LogicalResult AttentionOp::verify() {
+  if (FloatAttr scale = getScaleAttr(); scale && !std::isfinite(scale.getValueAsDouble()))
+    return emitOpError("scale must be finite, got ") << scale.getValueAsDouble();
+  return success();
+}
+
+double AttentionOp::getScaleValue() {
+  if (FloatAttr scale = getScaleAttr())
+    return scale.getValueAsDouble();
+  int64_t d = getQ().getType().getShape().back();
+  return d > 0 ? 1 / std::sqrt(double(d)) : 1.0; // D = 0: every score is 0 anyway
 }
 
 LogicalResult DropoutOp::verify() {

@@ -302,3 +302,48 @@ FailureOr<RankedTensorType> inferCrossEntropy(MaybeLoc loc, RankedTensorType log
 }
 
 } // namespace kiln::nn
+
+namespace kiln::nn {
+
+FailureOr<RankedTensorType> inferAttention(MaybeLoc loc, RankedTensorType q, RankedTensorType k,
+                                           RankedTensorType v, RankedTensorType mask,
+                                           RankedTensorType bias) {
+  auto error = [&](auto &&...parts) { return emitOptionalError(loc, "'nn.attention': ", parts...); };
+  if (q.getRank() < 2 || k.getRank() != q.getRank() || v.getRank() != q.getRank())
+    return error("q, k and v need one rank >= 2 ([..., L, D]), got q ", shapeString(q), ", k ",
+                 shapeString(k), ", v ", shapeString(v));
+  Type element = q.getElementType();
+  for (auto [name, t] : {std::pair{"k", k}, std::pair{"v", v}, std::pair{"bias", bias}})
+    if (t && t.getElementType() != element)
+      return error(name, " has element type ", t.getElementType(), " but q has ", element);
+  int64_t rank = q.getRank();
+  ArrayRef<int64_t> batch = q.getShape().drop_back(2);
+  for (auto [name, t] : {std::pair{"k", k}, std::pair{"v", v}})
+    if (t.getShape().drop_back(2) != batch)
+      return error(name, " ", shapeString(t), " has leading dimensions ",
+                   listString(t.getShape().drop_back(2)), " but q ", shapeString(q), " has ",
+                   listString(batch));
+  int64_t lq = q.getDimSize(rank - 2), d = q.getDimSize(rank - 1);
+  int64_t lk = k.getDimSize(rank - 2);
+  if (k.getDimSize(rank - 1) != d)
+    return error("k ", shapeString(k), " has D = ", k.getDimSize(rank - 1), " but q ",
+                 shapeString(q), " has D = ", d);
+  if (v.getDimSize(rank - 2) != lk)
+    return error("v ", shapeString(v), " has ", v.getDimSize(rank - 2), " keys but k ",
+                 shapeString(k), " has ", lk);
+  SmallVector<int64_t> scores(batch);
+  scores.append({lq, lk});
+  for (auto [name, t] : {std::pair{"mask", mask}, std::pair{"bias", bias}}) {
+    if (!t)
+      continue;
+    auto joined = broadcastShapes(t.getShape(), scores);
+    if (t.getRank() > rank || failed(joined) || ArrayRef<int64_t>(*joined) != ArrayRef<int64_t>(scores))
+      return error(name, " ", shapeString(t), " does not broadcast to the scores' shape ",
+                   listString(scores), " ([..., Lq, Lk])");
+  }
+  SmallVector<int64_t> shape(batch);
+  shape.append({lq, v.getDimSize(rank - 1)});
+  return RankedTensorType::get(shape, element);
+}
+
+} // namespace kiln::nn

@@ -88,6 +88,13 @@ mlir::LogicalResult verifyLayerNorm(MaybeLoc loc, mlir::RankedTensorType x,
 mlir::FailureOr<mlir::RankedTensorType>
 inferCrossEntropy(MaybeLoc loc, mlir::RankedTensorType logits, mlir::RankedTensorType labels);
 
+/// q [..., Lq, D], k [..., Lk, D], v [..., Lk, Dv] with the same leading
+/// dimensions; mask (i1) and bias (may be null) broadcastable to
+/// [..., Lq, Lk]: the result is [..., Lq, Dv].
+mlir::FailureOr<mlir::RankedTensorType>
+inferAttention(MaybeLoc loc, mlir::RankedTensorType q, mlir::RankedTensorType k,
+               mlir::RankedTensorType v, mlir::RankedTensorType mask, mlir::RankedTensorType bias);
+
 /// Checks that `from` broadcasts to `to` (NumPy rules).
 mlir::LogicalResult verifyBroadcastTo(MaybeLoc loc, mlir::RankedTensorType from,
                                       mlir::RankedTensorType to);

@@ -123,6 +123,19 @@ def CollapseLoops : Pass<"kiln-collapse-loops", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }
 
+def LowerAttention : Pass<"kiln-lower-attention", "mlir::func::FuncOp"> {
+  let summary = "Lower nn.attention to its composite of nn ops";
+  let description = [{
+    nn.attention becomes its composite of nn ops (ir/AttentionComposite.h):
+    a matmul, the mask as selects, a softmax that gives zero rows where no
+    key is left, a matmul; the usual matmul tiling and row kernels then
+    apply. (The scores are materialised: flash attention is next.)
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def LowerNNToLinalg : Pass<"kiln-lower-nn-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lower nn ops to linalg/tensor/arith/math ops on tensors";
   let description = [{

@@ -71,6 +71,7 @@ static const Phase kPhases[] = {
          pm.addPass(mlir::createSymbolPrivatizePass({o.compiledEntry()}));
          pm.addPass(mlir::createSymbolDCEPass());
        }
+       functions(pm).addPass(createLowerAttention());
        functions(pm).addPass(createLowerNNToLinalg());
        addCleanup(pm);
      }},

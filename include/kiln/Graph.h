@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <source_location>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -156,6 +157,24 @@ Tensor layer_norm(Tensor x, std::vector<int64_t> axes = {-1}, double eps = 1e-5,
 Tensor layer_norm(Tensor x, Tensor gamma, Tensor beta, std::vector<int64_t> axes = {-1},
                   double eps = 1e-5, Where where = Where::current());
 Tensor gelu(Tensor x, bool tanhApproximation = false, Where where = Where::current());
+
+/// What nn.attention takes besides q, k and v (all optional).
+struct AttentionOptions {
+  /// Boolean, broadcastable to [..., Lq, Lk]: true attends (PyTorch's convention).
+  Tensor mask;
+  /// Float, broadcastable to [..., Lq, Lk], added to the scaled scores (-inf excludes a key).
+  Tensor bias;
+  /// Key j for query i only when j <= i + (Lk - Lq): the diagonal aligned at
+  /// the end (PyTorch's is_causal aligns it at the start; equal when Lq == Lk).
+  bool causal = false;
+  /// The scores' scale; 1 / sqrt(D) when not given.
+  std::optional<double> scale;
+};
+/// Scaled dot-product attention: softmax(scale q k^T + bias, over the keys
+/// that take part) v, for q [..., Lq, D], k [..., Lk, D], v [..., Lk, Dv]
+/// with the same leading dimensions; a query with no key left gives zeros.
+Tensor attention(Tensor q, Tensor k, Tensor v, const AttentionOptions &options = {},
+                 Where where = Where::current());
 /// Zeroes each element with probability `rate` and scales the others by
 /// 1 / (1 - rate); the mask is a hash of (seed, step, element index), so
 /// the same seed and step give the same mask on any thread count. `step`

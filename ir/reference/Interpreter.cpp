@@ -137,6 +137,50 @@ RefTensor matmul(const RefTensor &a, const RefTensor &b, bool ta, bool tb,
   return r;
 }
 
+/// nn.attention, query by query: the scores of the keys that take part
+/// (mask, causal, finite), their softmax, the weighted sum of v; zeros for
+/// a query with no key.
+RefTensor attention(const RefTensor &q, const RefTensor &k, const RefTensor &v, const RefTensor *mask,
+                    const RefTensor *bias, bool causal, double scale) {
+  size_t rank = q.shape.size();
+  int64_t lq = q.shape[rank - 2], d = q.shape[rank - 1], lk = k.shape[rank - 2], dv = v.shape[rank - 1];
+  int64_t batches = count(std::vector<int64_t>(q.shape.begin(), q.shape.end() - 2));
+  std::vector<int64_t> outShape(q.shape.begin(), q.shape.end() - 1);
+  outShape.push_back(dv);
+  std::vector<int64_t> scoreShape(q.shape.begin(), q.shape.end() - 1);
+  scoreShape.push_back(lk);
+  RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
+  std::vector<double> score(lk);
+  std::vector<bool> takesPart(lk);
+  for (int64_t b = 0; b < batches; ++b)
+    for (int64_t i = 0; i < lq; ++i) {
+      double top = -INFINITY;
+      for (int64_t j = 0; j < lk; ++j) {
+        Index at = unflatten((b * lq + i) * lk + j, scoreShape);
+        double s = 0;
+        for (int64_t c = 0; c < d; ++c)
+          s += q.data[(b * lq + i) * d + c] * k.data[(b * lk + j) * d + c];
+        s = s * scale + (bias ? broadcastRead(*bias, at) : 0.0);
+        takesPart[j] = (!mask || broadcastRead(*mask, at) != 0) && (!causal || j <= i + (lk - lq)) &&
+                       s != -INFINITY;
+        score[j] = s;
+        if (takesPart[j])
+          top = std::max(top, s);
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < lk; ++j) {
+        score[j] = takesPart[j] ? std::exp(score[j] - top) : 0.0;
+        sum += score[j];
+      }
+      if (sum == 0)
+        continue; // no key takes part: zeros
+      for (int64_t j = 0; j < lk; ++j)
+        for (int64_t c = 0; c < dv; ++c)
+          r.data[(b * lq + i) * dv + c] += score[j] / sum * v.data[(b * lk + j) * dv + c];
+    }
+  return r;
+}
+
 RefTensor softmax(const RefTensor &x, int64_t axis) {
   RefTensor r = x;
   int64_t len = x.shape[axis];
@@ -398,6 +442,12 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
               int64_t rank = in(0).shape.size();
               int64_t axis = s.getAxisAttr().getInt();
               return logSoftmax(in(0), axis < 0 ? axis + rank : axis);
+            })
+            .Case([&](AttentionOp a) {
+              unsigned next = 3;
+              const RefTensor *mask = a.getMask() ? &in(next++) : nullptr;
+              const RefTensor *bias = a.getBias() ? &in(next++) : nullptr;
+              return attention(in(0), in(1), in(2), mask, bias, a.getCausal(), a.getScaleValue());
             })
             .Case([&](LayerNormOp l) {
               unsigned next = 1;

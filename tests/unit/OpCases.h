@@ -255,6 +255,35 @@ inline std::vector<OpCase> allCases() {
                      return layer_norm(x[0], x[1], x[2], {-1});
                    }});
 
+  // Attention: Lq != Lk, D and Dv not multiples of a vector, L = 1, a
+  // broadcast bias (with a gradient), a random mask, causal with Lq > Lk
+  // (the first queries see no key: zero rows), and shapes big enough for
+  // the flash lowering (one batch's scores >= 4096) with partial blocks.
+  auto attend = [](bool causal, int maskInput = -1, int biasInput = -1, std::optional<double> scale = {}) {
+    return [=](Graph &, const std::vector<Tensor> &x) {
+      AttentionOptions with;
+      with.causal = causal;
+      with.scale = scale;
+      if (maskInput >= 0)
+        with.mask = x[maskInput];
+      if (biasInput >= 0)
+        with.bias = x[biasInput];
+      return attention(x[0], x[1], x[2], with);
+    };
+  };
+  cases.push_back({"attention_lq_ne_lk", {{2, 5, 8}, {2, 7, 8}, {2, 7, 3}}, attend(false)});
+  cases.push_back({"attention_causal_heads", {{1, 3, 4, 5}, {1, 3, 6, 5}, {1, 3, 6, 7}},
+                   attend(true)});
+  cases.push_back({"attention_causal_rows_without_keys", {{2, 5, 4}, {2, 3, 4}, {2, 3, 2}},
+                   attend(true)});
+  cases.push_back({"attention_mask_and_bias", {{2, 5, 6}, {2, 7, 6}, {2, 7, 3}, {5, 7}, {7}},
+                   attend(false, 3, 4, 0.7), -2, 2, {{3, DType::boolean, 2}}});
+  cases.push_back({"attention_one_query_one_key", {{3, 1, 9}, {3, 1, 9}, {3, 1, 1}}, attend(false)});
+  cases.push_back({"attention_flash_causal", {{2, 67, 12}, {2, 71, 12}, {2, 71, 5}},
+                   attend(true)});
+  cases.push_back({"attention_flash_masked", {{1, 2, 70, 9}, {1, 2, 131, 9}, {1, 2, 131, 17}, {2, 1, 131}, {70, 131}},
+                   attend(false, 3, 4), -2, 2, {{3, DType::boolean, 2}}});
+
   for (bool tanhForm : {false, true})
     for (Shape shape : {Shape{7}, Shape{3, 33}})
       cases.push_back({std::string(tanhForm ? "gelu_tanh_" : "gelu_erf_") +

@@ -145,3 +145,13 @@ func.func @dropout(%x: tensor<4x8xf32>, %step: tensor<i64>) -> tensor<4x8xf32> {
   %y = nn.dropout %x, %step {rate = 0.1, seed = 7} : (tensor<4x8xf32>, tensor<i64>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// CHECK-LABEL: func @attention
+func.func @attention(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x12x16xf32>, %v: tensor<2x4x12x8xf32>,
+                     %m: tensor<8x12xi1>, %b: tensor<2x1x1x12xf32>) -> (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) {
+  // CHECK: nn.attention %{{.*}}, %{{.*}}, %{{.*}} {causal} : (tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x8xf32>) -> tensor<2x4x8x8xf32>
+  %0 = nn.attention %q, %k, %v {causal} : (tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x8xf32>) -> tensor<2x4x8x8xf32>
+  // CHECK: nn.attention %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} bias %{{.*}} {scale = 1.250000e-01 : f64} : (tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x8xf32>, tensor<8x12xi1>, tensor<2x1x1x12xf32>) -> tensor<2x4x8x8xf32>
+  %1 = nn.attention %q, %k, %v mask %m bias %b {scale = 0.125 : f64} : (tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x8xf32>, tensor<8x12xi1>, tensor<2x1x1x12xf32>) -> tensor<2x4x8x8xf32>
+  return %0, %1 : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>
+}
