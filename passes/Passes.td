@@ -124,13 +124,27 @@ def CollapseLoops : Pass<"kiln-collapse-loops", "mlir::func::FuncOp"> {
 }
 
 def LowerAttention : Pass<"kiln-lower-attention", "mlir::func::FuncOp"> {
-  let summary = "Lower nn.attention to its composite of nn ops";
+  let summary = "Lower nn.attention: the plain composite of nn ops, or flash attention";
   let description = [{
-    nn.attention becomes its composite of nn ops (ir/AttentionComposite.h):
-    a matmul, the mask as selects, a softmax that gives zero rows where no
-    key is left, a matmul; the usual matmul tiling and row kernels then
-    apply. (The scores are materialised: flash attention is next.)
+    Where one batch's `[Lq, Lk]` scores have fewer than `flash-min-scores`
+    elements, nn.attention becomes its composite of nn ops
+    (ir/AttentionComposite.h): a matmul, the mask as selects, a softmax
+    that gives zero rows where no key is left, a matmul; the usual matmul
+    tiling and row kernels then apply. Otherwise it becomes flash attention
+    on tensors: a loop over (batch, block of queries) marked for the thread
+    pool, and in it a loop over blocks of keys keeping each query's running
+    max, running sum and output accumulator (the online softmax), so that
+    no `[Lq, Lk]` buffer exists; key blocks wholly above a causal diagonal
+    are not visited.
   }];
+  let options = [
+    Option<"flashMinScores", "flash-min-scores", "int64_t", /*default=*/"4096",
+           "one batch's number of scores (Lq x Lk) from which flash attention is used">,
+    Option<"blockQueries", "block-queries", "int64_t", /*default=*/"64",
+           "queries per flash block">,
+    Option<"blockKeys", "block-keys", "int64_t", /*default=*/"64",
+           "keys per flash block">,
+  ];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect", "mlir::math::MathDialect",
                            "mlir::scf::SCFDialect"];

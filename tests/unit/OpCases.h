@@ -281,6 +281,8 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"attention_one_query_one_key", {{3, 1, 9}, {3, 1, 9}, {3, 1, 1}}, attend(false)});
   cases.push_back({"attention_flash_causal", {{2, 67, 12}, {2, 71, 12}, {2, 71, 5}},
                    attend(true)});
+  cases.push_back({"attention_flash_one_query_causal", {{2, 1, 7}, {2, 4099, 7}, {2, 4099, 3}}, attend(true)});
+  cases.push_back({"attention_flash_rows_without_keys", {{1, 100, 4}, {1, 50, 4}, {1, 50, 6}}, attend(true)});
   cases.push_back({"attention_flash_masked", {{1, 2, 70, 9}, {1, 2, 131, 9}, {1, 2, 131, 17}, {2, 1, 131}, {70, 131}},
                    attend(false, 3, 4), -2, 2, {{3, DType::boolean, 2}}});
 
