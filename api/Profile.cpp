@@ -97,7 +97,10 @@ Rate rateOf(const KernelProfile &k, int threads, const MachinePeak &peak) {
   if (k.calls == 0 || k.seconds <= 0)
     return {};
   double perCall = k.seconds / double(k.calls);
-  if (k.kind.rfind("matmul", 0) == 0 && k.flops > 0) {
+  // Products are measured against the FMA peak, everything else against
+  // the memory bandwidth.
+  bool product = k.kind.rfind("matmul", 0) == 0 || k.kind.rfind("flash attention", 0) == 0;
+  if (product && k.flops > 0) {
     double gflops = double(k.flops) / perCall / 1e9;
     return {gflops, "GFLOP/s", 100 * gflops / (peak.gflopsPerCore * std::max(threads, 1))};
   }

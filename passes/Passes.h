@@ -21,6 +21,12 @@ constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 /// kernel's row with it.
 constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
 
+/// The useful floating-point operations of one run of such a kernel (an
+/// i64), where counting its float ops times its loops' trip counts cannot
+/// (flash attention's key loop has a bound that depends on the query
+/// block); travels and is read like kiln.kernel.
+constexpr llvm::StringLiteral kKernelFlopsAttr = "kiln.kernel_flops";
+
 /// With --profile: kiln-profile-kernels' counters (a module global) and its
 /// kernel table (a JSON string on the entry), which kiln-emit-entry exports
 /// as `<symbol>_profile_counters()` and `<symbol>_profile_kernels()`.

@@ -34,7 +34,9 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace kiln {
@@ -86,13 +88,13 @@ public:
     Value out = b.create<tensor::EmptyOp>(loc, outType.getShape(), elem);
     int64_t fullBlocks = lq / bq, rest = lq % bq;
     // Full query blocks: one iteration per (batch, block).
-    out = parallelLoop(batches * fullBlocks, out, [&](Value w, Value acc) {
+    out = parallelLoop(batches * fullBlocks, 0, fullBlocks * bq, out, [&](Value w, Value acc) {
       Value t = b.create<arith::DivUIOp>(loc, w, index(fullBlocks));
       Value i0 = b.create<arith::MulIOp>(loc, b.create<arith::RemUIOp>(loc, w, index(fullBlocks)), index(bq));
       return queryBlock(t, i0, bq, acc);
     });
     if (rest > 0) // the last, partial query block of each batch
-      out = parallelLoop(batches, out, [&](Value t, Value acc) {
+      out = parallelLoop(batches, fullBlocks * bq, lq, out, [&](Value t, Value acc) {
         return queryBlock(t, index(fullBlocks * bq), rest, acc);
       });
     SmallVector<int64_t> shape(batchShape);
@@ -128,14 +130,24 @@ private:
     return b.create<linalg::GenericOp>(loc, types, ins, outs, maps, iterators, body).getResults();
   }
 
-  /// `for w in [0, trips)` carrying `out`, marked for the thread pool and
-  /// named for the profile.
-  Value parallelLoop(int64_t trips, Value out, function_ref<Value(Value, Value)> body) {
+  /// The useful float ops of queries [from, to) of every batch: per
+  /// (query, key it sees), 2 D for the score and 2 Dv for the product.
+  int64_t flops(int64_t from, int64_t to) {
+    int64_t pairs = 0;
+    for (int64_t i = from; i < to; ++i)
+      pairs += op.getCausal() ? std::clamp<int64_t>(i + lk - lq + 1, 0, lk) : lk;
+    return batches * pairs * (2 * d + 2 * dv);
+  }
+
+  /// `for w in [0, trips)` carrying `out`, marked for the thread pool, and
+  /// named for the profile with the float ops of queries [from, to).
+  Value parallelLoop(int64_t trips, int64_t from, int64_t to, Value out, function_ref<Value(Value, Value)> body) {
     auto loop = b.create<scf::ForOp>(loc, index(0), index(trips), index(1), ValueRange{out});
     loop->setAttr(kiln::kParallelAttr, b.getUnitAttr());
     loop->setAttr(kiln::kKernelAttr,
                   b.getStringAttr("flash attention " + std::to_string(batches) + "x" + std::to_string(lq) + "x" +
                                   std::to_string(lk) + "x" + std::to_string(d) + (op.getCausal() ? " causal" : "")));
+    loop->setAttr(kiln::kKernelFlopsAttr, b.getI64IntegerAttr(flops(from, to)));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value next = body(loop.getInductionVar(), loop.getRegionIterArgs()[0]);
@@ -259,41 +271,46 @@ private:
                                                      nb.create<arith::ConstantOp>(l, nb.getFloatAttr(et, -kInf)));
                     nb.create<linalg::YieldOp>(l, x);
                   })[0];
-      // m' = max(m, rowmax(s)), alpha = exp(m - m') (written into m and a new alpha).
-      AffineMap rowOf2 = map(2, {b.getAffineDimExpr(0)}), id2 = maps.front(), id1 = map(1, {b.getAffineDimExpr(0)});
-      Value rowMax = generic(TypeRange{m.getType()}, {s}, {filled({rows}, -kInf)}, {id2, rowOf2}, {par, red},
-                             [](OpBuilder &nb, Location l, ValueRange a) {
-                               nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::MaximumFOp>(l, a[1], a[0])});
-                             })[0];
-      Value alphaInit = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{rows}, elem);
-      // (m is read as the op's own destination, not as an input: a
-      // destination the body does not read would be replaced by a fresh
-      // tensor, and m would no longer be updated in place.)
-      SmallVector<Value> updated =
-          generic(TypeRange{m.getType(), m.getType()}, {rowMax}, {alphaInit, m}, {id1, id1, id1}, {par},
-                  [](OpBuilder &nb, Location l, ValueRange a) {
-                    Value next = nb.create<arith::MaximumFOp>(l, a[2], a[0]);
-                    Value alpha = nb.create<math::ExpOp>(l, nb.create<arith::SubFOp>(l, a[2], safeMax(nb, l, next)));
-                    nb.create<linalg::YieldOp>(l, ValueRange{alpha, next});
-                  });
-      Value alpha = updated[0], mNext = updated[1];
-      // p = exp(s - m'), in place of s.
-      Value p = generic(TypeRange{s.getType()}, {mNext}, {s}, {rowOf2, id2}, {par, par},
-                        [](OpBuilder &nb, Location l, ValueRange a) {
-                          Value e = nb.create<math::ExpOp>(l, nb.create<arith::SubFOp>(l, a[1], safeMax(nb, l, a[0])));
-                          nb.create<linalg::YieldOp>(l, e);
-                        })[0];
-      // l' = alpha l + rowsum(p)
-      auto scaleBody = [](OpBuilder &nb, Location l, ValueRange a) {
-        nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::MulFOp>(l, a[1], a[0])});
-      };
-      Value lNext = generic(TypeRange{l.getType()}, {alpha}, {l}, {id1, id1}, {par}, scaleBody)[0];
-      lNext = generic(TypeRange{l.getType()}, {p}, {lNext}, {id2, rowOf2}, {par, red},
-                      [](OpBuilder &nb, Location l, ValueRange a) {
-                        nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[1], a[0])});
-                      })[0];
+      // Row by row, on vectors of the block's width: m' = max(m, rowmax(s)),
+      // alpha = exp(m - m'), p = exp(s - m') in place of s, l' = alpha l +
+      // rowsum(p), acc's row scaled by alpha. (As linalg ops on the block,
+      // these were scalar loops and took most of the time.)
+      auto rowLoop = b.create<scf::ForOp>(loc, index(0), index(rows), index(1), ValueRange{s, m, l, acc});
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(rowLoop.getBody());
+        Value r = rowLoop.getInductionVar(), zeroIndex = index(0);
+        ValueRange carried = rowLoop.getRegionIterArgs();
+        Value sIn = carried[0], mIn = carried[1], lIn = carried[2], accIn = carried[3];
+        auto scoresRow = VectorType::get({cols}, elem), accRow = VectorType::get({dv}, elem);
+        Value pad = constant(0.0);
+        Value sRow = b.create<vector::TransferReadOp>(loc, scoresRow, sIn, ValueRange{r, zeroIndex}, pad,
+                                                      ArrayRef<bool>{true});
+        Value rowMax = b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF, sRow);
+        Value mOld = b.create<tensor::ExtractOp>(loc, mIn, ValueRange{r});
+        Value mNew = b.create<arith::MaxNumFOp>(loc, mOld, rowMax);
+        Value subtracted = safeMax(b, loc, mNew);
+        Value alpha = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, subtracted));
+        Value p = b.create<math::ExpOp>(
+            loc, b.create<arith::SubFOp>(loc, sRow, b.create<vector::SplatOp>(loc, scoresRow, subtracted)));
+        Value rowSum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
+        Value lOld = b.create<tensor::ExtractOp>(loc, lIn, ValueRange{r});
+        Value lNew = b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, alpha, lOld), rowSum);
+        Value accOld = b.create<vector::TransferReadOp>(loc, accRow, accIn, ValueRange{r, zeroIndex}, pad,
+                                                        ArrayRef<bool>{true});
+        Value accScaled = b.create<arith::MulFOp>(loc, accOld, b.create<vector::SplatOp>(loc, accRow, alpha));
+        SmallVector<Value> next = {
+            b.create<vector::TransferWriteOp>(loc, p, sIn, ValueRange{r, zeroIndex}, ArrayRef<bool>{true})
+                .getResult(),
+            b.create<tensor::InsertOp>(loc, mNew, mIn, ValueRange{r}),
+            b.create<tensor::InsertOp>(loc, lNew, lIn, ValueRange{r}),
+            b.create<vector::TransferWriteOp>(loc, accScaled, accIn, ValueRange{r, zeroIndex}, ArrayRef<bool>{true})
+                .getResult()};
+        b.create<scf::YieldOp>(loc, next);
+      }
+      Value p = rowLoop.getResult(0), mNext = rowLoop.getResult(1), lNext = rowLoop.getResult(2);
+      Value accNext = rowLoop.getResult(3);
       // acc' = alpha acc + p v_blk
-      Value accNext = generic(TypeRange{acc.getType()}, {alpha}, {acc}, {rowOf2, id2}, {par, par}, scaleBody)[0];
       accNext = generic(TypeRange{acc.getType()}, {p, vBlock}, {accNext},
                         {map(3, {b.getAffineDimExpr(0), b.getAffineDimExpr(2)}),
                          map(3, {b.getAffineDimExpr(2), b.getAffineDimExpr(1)}),

@@ -295,8 +295,9 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
     Value bytes = b.create<arith::ConstantIndexOp>(loc, p.scratchBytes);
     auto call = b.create<func::CallOp>(loc, runtimeParallelFor(module, bodyType),
                                        ValueRange{fnRef, trips, argsSlot, bytes});
-    if (Attribute what = loop->getAttr(kiln::kKernelAttr))
-      call->setAttr(kiln::kKernelAttr, what); // what the kernel is, for the profile
+    for (StringRef name : {kiln::kKernelAttr, kiln::kKernelFlopsAttr}) // what the kernel is, for the profile
+      if (Attribute what = loop->getAttr(name))
+        call->setAttr(name, what);
     SmallVector<memref::AllocOp> before; // private buffers allocated before the loop
     for (auto [alloc, offset] : p.privateBuffers)
       if (!loop->isProperAncestor(alloc))

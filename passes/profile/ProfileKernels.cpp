@@ -108,11 +108,12 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
   /// loops they call.
   void walkKernel(ModuleOp module, const Kernel &k, function_ref<void(Operation *)> fn) {
     for (Operation *op = k.first;; op = op->getNextNode()) {
-      op->walk([&](Operation *nested) {
+      // Outer ops first: a kernel's own name comes before its inner loops'.
+      op->walk<WalkOrder::PreOrder>([&](Operation *nested) {
         fn(nested);
         if (isParallelCall(nested))
           if (func::FuncOp body = outlinedBody(module, nested))
-            body.walk([&](Operation *inner) { fn(inner); });
+            body.walk<WalkOrder::PreOrder>([&](Operation *inner) { fn(inner); });
       });
       if (op == k.last)
         break;
@@ -335,14 +336,17 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
       // a matmul too.
       std::string what;
       bool matmul = false;
+      int64_t statedFlops = -1;
       walkKernel(module, k, [&](Operation *op) {
         if (auto attr = op->getAttrOfType<StringAttr>(kiln::kKernelAttr); attr && what.empty())
           what = attr.getValue().str();
+        if (auto attr = op->getAttrOfType<IntegerAttr>(kiln::kKernelFlopsAttr); attr && statedFlops < 0)
+          statedFlops = attr.getInt();
         if (auto mul = dyn_cast<arith::MulFOp>(op))
           if (auto v = dyn_cast<VectorType>(mul.getType()); v && v.getRank() >= 3 && v.getShape().back() == 1)
             matmul = true;
       });
-      int64_t flops = flopsOfKernel(module, k);
+      int64_t flops = statedFlops >= 0 ? statedFlops : flopsOfKernel(module, k);
       table.push_back(llvm::json::Object{{"id", int64_t(id)},
                                          {"kind", what.empty() ? kindOf(module, k, matmul) : what},
                                          {"ops", kiln::describeSourceOps(k.loc)},
