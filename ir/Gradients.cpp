@@ -188,20 +188,19 @@ LogicalResult LogSoftmaxOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImp
   return success();
 }
 LogicalResult AttentionOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
-  // With P the probabilities (recomputed) and S the scores:
-  // dV = P^T g, dP = g V^T, dS = P (dP - rowsum(dP P)), dQ = scale dS K,
-  // dK = scale dS^T Q, dbias = dS summed to the bias's shape; no mask gradient.
-  Value g = g0(gs), p = attentionProbabilities(b, *this);
-  Value dp = b.matmul(g, getV(), false, true);
-  Value ds = b.mul(p, b.sub(dp, b.reduceSum(b.mul(dp, p), {typeOf(p).getRank() - 1}, true)));
-  Value scale = b.scalar(getScaleValue(), elementOf(getQ()));
-  out.push_back(b.mul(b.matmul(ds, getK(), false, false), scale));
-  out.push_back(b.mul(b.matmul(ds, getQ(), true, false), scale));
-  out.push_back(b.matmul(p, g, true, false));
+  // dq, dk, dv by nn.attention_backward (flash attention's backward pass
+  // where the scores are big); a bias's gradient, the scores' cotangent
+  // summed to its shape, from the composite: where the bias needs none,
+  // dead-code elimination removes it, [Lq, Lk] scores and all.
+  auto backward = b.builder().create<AttentionBackwardOp>(b.location(), getQ(), getK(), getV(), getMask(),
+                                                          getBias(), getResult(), g0(gs), getCausalAttr(),
+                                                          getScaleAttr());
+  out.append({backward.getDq(), backward.getDk(), backward.getDv()});
   if (getMask())
     out.push_back(Value());
   if (getBias())
-    out.push_back(b.unbroadcast(ds, typeOf(getBias())));
+    out.push_back(b.unbroadcast(attentionGradientsComposite(b, AttentionParts::of(*this), g0(gs)).scores,
+                                typeOf(getBias())));
   return success();
 }
 LogicalResult LayerNormOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {

@@ -190,6 +190,38 @@ def NN_AttentionOp : NN_Op<"attention", [Pure, Differentiable, AttrSizedOperandS
   }];
 }
 
+def NN_AttentionBackwardOp : NN_Op<"attention_backward", [Pure, NotDifferentiable, AttrSizedOperandSegments, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "the gradients of nn.attention with respect to q, k and v";
+  let description = [{
+    Given the operands and attributes of an `nn.attention`, its result
+    `out` and the cotangent `grad` of that result, computes `dq`, `dk` and
+    `dv` (the types of `q`, `k` and `v`). With P the probabilities and
+    `D = rowsum(grad * out)`: `dv = P^T grad`,
+    `dS = P (grad v^T - D)`, `dq = scale dS k`, `dk = scale dS^T q`. It is
+    what the gradient rule of nn.attention emits; a bias gets no gradient
+    here (the rule computes that one apart, where it is needed), and a
+    mask none at all. kiln-lower-attention lowers it to flash attention's
+    backward pass (no `[Lq, Lk]` buffer) or to its composite.
+
+    ```mlir
+    %dq, %dk, %dv = nn.attention_backward %q, %k, %v, %o, %g {causal} : (tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>) -> (tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$q, NN_FloatTensor:$k, NN_FloatTensor:$v,
+                       Optional<NN_BoolTensor>:$mask, Optional<NN_FloatTensor>:$bias,
+                       NN_FloatTensor:$out, NN_FloatTensor:$grad,
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale);
+  let results = (outs NN_FloatTensor:$dq, NN_FloatTensor:$dk, NN_FloatTensor:$dv);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`mask` $mask^)? (`bias` $bias^)? `,` $out `,` $grad attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The scale of the scores: the attribute, or 1 / sqrt(D).
+    double getScaleValue();
+  }];
+}
+
 def NN_LayerNormOp : NN_Op<"layer_norm", [Pure, Differentiable, AttrSizedOperandSegments, ResultTypeFromRule, InferTypeOpAdaptor]> {
   let summary = "layer normalization over trailing axes";
   let description = [{

@@ -223,6 +223,33 @@ double AttentionOp::getScaleValue() {
   return d > 0 ? 1 / std::sqrt(double(d)) : 1.0; // D = 0: every score is 0 anyway
 }
 
+LogicalResult AttentionBackwardOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                                    SmallVectorImpl<Type> &types) {
+  RankedTensorType q = tensorType(adaptor.getQ()), k = tensorType(adaptor.getK()), v = tensorType(adaptor.getV());
+  auto out = inferAttention(loc, q, k, v, typeOrNull(adaptor.getMask()), typeOrNull(adaptor.getBias()));
+  if (failed(out))
+    return failure();
+  for (auto [name, value] : {std::pair{"out", adaptor.getOut()}, std::pair{"grad", adaptor.getGrad()}})
+    if (tensorType(value) != *out)
+      return emitOptionalError(loc, "'nn.attention_backward': ", name, " is ", shapeString(tensorType(value)),
+                               " but the attention's result is ", shapeString(*out));
+  types.append({q, k, v});
+  return success();
+}
+
+LogicalResult AttentionBackwardOp::verify() {
+  if (FloatAttr scale = getScaleAttr(); scale && !std::isfinite(scale.getValueAsDouble()))
+    return emitOpError("scale must be finite, got ") << scale.getValueAsDouble();
+  return success();
+}
+
+double AttentionBackwardOp::getScaleValue() {
+  if (FloatAttr scale = getScaleAttr())
+    return scale.getValueAsDouble();
+  int64_t d = getQ().getType().getShape().back();
+  return d > 0 ? 1 / std::sqrt(double(d)) : 1.0;
+}
+
 LogicalResult DropoutOp::verify() {
   double rate = getRate().convertToDouble();
   if (!(rate >= 0 && rate < 1))

@@ -137,46 +137,94 @@ RefTensor matmul(const RefTensor &a, const RefTensor &b, bool ta, bool tb,
   return r;
 }
 
-/// nn.attention, query by query: the scores of the keys that take part
-/// (mask, causal, finite), their softmax, the weighted sum of v; zeros for
-/// a query with no key.
-RefTensor attention(const RefTensor &q, const RefTensor &k, const RefTensor &v, const RefTensor *mask,
-                    const RefTensor *bias, bool causal, double scale) {
-  size_t rank = q.shape.size();
-  int64_t lq = q.shape[rank - 2], d = q.shape[rank - 1], lk = k.shape[rank - 2], dv = v.shape[rank - 1];
-  int64_t batches = count(std::vector<int64_t>(q.shape.begin(), q.shape.end() - 2));
-  std::vector<int64_t> outShape(q.shape.begin(), q.shape.end() - 1);
-  outShape.push_back(dv);
-  std::vector<int64_t> scoreShape(q.shape.begin(), q.shape.end() - 1);
-  scoreShape.push_back(lk);
+/// What nn.attention and nn.attention_backward attend with.
+struct Attention {
+  const RefTensor &q, &k, &v;
+  const RefTensor *mask, *bias;
+  bool causal;
+  double scale;
+  int64_t rank() const { return int64_t(q.shape.size()); }
+  int64_t lq() const { return q.shape[rank() - 2]; }
+  int64_t d() const { return q.shape[rank() - 1]; }
+  int64_t lk() const { return k.shape[rank() - 2]; }
+  int64_t dv() const { return v.shape[rank() - 1]; }
+  int64_t batches() const { return count(std::vector<int64_t>(q.shape.begin(), q.shape.end() - 2)); }
+
+  /// The probabilities of query i of batch b over the keys: the softmax of
+  /// the scores of the keys that take part (mask, causal, not -inf), 0 for
+  /// the others; all 0 when none takes part.
+  void probabilities(int64_t b, int64_t i, std::vector<double> &p) const {
+    std::vector<int64_t> scoreShape(q.shape.begin(), q.shape.end() - 1);
+    scoreShape.push_back(lk());
+    p.assign(lk(), 0.0);
+    std::vector<bool> takesPart(lk());
+    double top = -INFINITY;
+    for (int64_t j = 0; j < lk(); ++j) {
+      Index at = unflatten((b * lq() + i) * lk() + j, scoreShape);
+      double s = 0;
+      for (int64_t c = 0; c < d(); ++c)
+        s += q.data[(b * lq() + i) * d() + c] * k.data[(b * lk() + j) * d() + c];
+      s = s * scale + (bias ? broadcastRead(*bias, at) : 0.0);
+      takesPart[j] = (!mask || broadcastRead(*mask, at) != 0) && (!causal || j <= i + (lk() - lq())) &&
+                     s != -INFINITY;
+      p[j] = s;
+      if (takesPart[j])
+        top = std::max(top, s);
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < lk(); ++j) {
+      p[j] = takesPart[j] ? std::exp(p[j] - top) : 0.0;
+      sum += p[j];
+    }
+    for (double &x : p)
+      x = sum == 0 ? 0.0 : x / sum; // no key takes part: zeros
+  }
+};
+
+/// nn.attention, query by query: the probabilities times v.
+RefTensor attention(const Attention &a) {
+  std::vector<int64_t> outShape(a.q.shape.begin(), a.q.shape.end() - 1);
+  outShape.push_back(a.dv());
   RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
-  std::vector<double> score(lk);
-  std::vector<bool> takesPart(lk);
-  for (int64_t b = 0; b < batches; ++b)
-    for (int64_t i = 0; i < lq; ++i) {
-      double top = -INFINITY;
-      for (int64_t j = 0; j < lk; ++j) {
-        Index at = unflatten((b * lq + i) * lk + j, scoreShape);
-        double s = 0;
-        for (int64_t c = 0; c < d; ++c)
-          s += q.data[(b * lq + i) * d + c] * k.data[(b * lk + j) * d + c];
-        s = s * scale + (bias ? broadcastRead(*bias, at) : 0.0);
-        takesPart[j] = (!mask || broadcastRead(*mask, at) != 0) && (!causal || j <= i + (lk - lq)) &&
-                       s != -INFINITY;
-        score[j] = s;
-        if (takesPart[j])
-          top = std::max(top, s);
+  std::vector<double> p;
+  for (int64_t b = 0; b < a.batches(); ++b)
+    for (int64_t i = 0; i < a.lq(); ++i) {
+      a.probabilities(b, i, p);
+      for (int64_t j = 0; j < a.lk(); ++j)
+        for (int64_t c = 0; c < a.dv(); ++c)
+          r.data[(b * a.lq() + i) * a.dv() + c] += p[j] * a.v.data[(b * a.lk() + j) * a.dv() + c];
+    }
+  return r;
+}
+
+/// nn.attention_backward from its definition, query by query: with P the
+/// probabilities and dP = g v^T, dS = P (dP - sum(P dP)); dq = scale dS k,
+/// dk = scale dS^T q, dv = P^T g.
+std::vector<RefTensor> attentionBackward(const Attention &a, const RefTensor &g) {
+  std::vector<RefTensor> r = {{a.q.shape, std::vector<double>(a.q.data.size(), 0.0)},
+                              {a.k.shape, std::vector<double>(a.k.data.size(), 0.0)},
+                              {a.v.shape, std::vector<double>(a.v.data.size(), 0.0)}};
+  std::vector<double> p, dp(a.lk());
+  for (int64_t b = 0; b < a.batches(); ++b)
+    for (int64_t i = 0; i < a.lq(); ++i) {
+      a.probabilities(b, i, p);
+      const double *gi = &g.data[(b * a.lq() + i) * a.dv()];
+      double dot = 0;
+      for (int64_t j = 0; j < a.lk(); ++j) {
+        dp[j] = 0;
+        for (int64_t c = 0; c < a.dv(); ++c)
+          dp[j] += gi[c] * a.v.data[(b * a.lk() + j) * a.dv() + c];
+        dot += p[j] * dp[j];
       }
-      double sum = 0;
-      for (int64_t j = 0; j < lk; ++j) {
-        score[j] = takesPart[j] ? std::exp(score[j] - top) : 0.0;
-        sum += score[j];
+      for (int64_t j = 0; j < a.lk(); ++j) {
+        double ds = p[j] * (dp[j] - dot) * a.scale;
+        for (int64_t c = 0; c < a.d(); ++c) {
+          r[0].data[(b * a.lq() + i) * a.d() + c] += ds * a.k.data[(b * a.lk() + j) * a.d() + c];
+          r[1].data[(b * a.lk() + j) * a.d() + c] += ds * a.q.data[(b * a.lq() + i) * a.d() + c];
+        }
+        for (int64_t c = 0; c < a.dv(); ++c)
+          r[2].data[(b * a.lk() + j) * a.dv() + c] += p[j] * gi[c];
       }
-      if (sum == 0)
-        continue; // no key takes part: zeros
-      for (int64_t j = 0; j < lk; ++j)
-        for (int64_t c = 0; c < dv; ++c)
-          r.data[(b * lq + i) * dv + c] += score[j] / sum * v.data[(b * lk + j) * dv + c];
     }
   return r;
 }
@@ -338,6 +386,16 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
   std::vector<RefTensor> results;
   for (Operation &op : func.getBody().front()) {
     auto in = [&](unsigned i) -> const RefTensor & { return env[op.getOperand(i)]; };
+    if (auto a = dyn_cast<AttentionBackwardOp>(op)) { // three results
+      unsigned next = 3;
+      const RefTensor *mask = a.getMask() ? &in(next++) : nullptr;
+      const RefTensor *bias = a.getBias() ? &in(next++) : nullptr;
+      std::vector<RefTensor> grads =
+          attentionBackward({in(0), in(1), in(2), mask, bias, a.getCausal(), a.getScaleValue()}, in(next + 1));
+      for (unsigned r = 0; r < 3; ++r)
+        env[op.getResult(r)] = std::move(grads[r]);
+      continue;
+    }
     std::vector<int64_t> outShape = op.getNumResults() ? shapeOf(op.getResult(0)) : std::vector<int64_t>{};
     std::optional<RefTensor> out =
         llvm::TypeSwitch<Operation *, std::optional<RefTensor>>(&op)
@@ -447,7 +505,7 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
               unsigned next = 3;
               const RefTensor *mask = a.getMask() ? &in(next++) : nullptr;
               const RefTensor *bias = a.getBias() ? &in(next++) : nullptr;
-              return attention(in(0), in(1), in(2), mask, bias, a.getCausal(), a.getScaleValue());
+              return attention({in(0), in(1), in(2), mask, bias, a.getCausal(), a.getScaleValue()});
             })
             .Case([&](LayerNormOp l) {
               unsigned next = 1;

@@ -396,9 +396,18 @@ struct LowerAttentionPass : kiln::impl::LowerAttentionBase<LowerAttentionPass> {
       } else {
         OpBuilder b(op);
         NNBuilder nb(b, op.getLoc());
-        result = attentionComposite(nb, op);
+        result = attentionComposite(nb, AttentionParts::of(op));
       }
       op.replaceAllUsesWith(result);
+      op.erase();
+    }
+    SmallVector<AttentionBackwardOp> backward;
+    getOperation().walk([&](AttentionBackwardOp op) { backward.push_back(op); });
+    for (AttentionBackwardOp op : backward) {
+      OpBuilder b(op);
+      NNBuilder nb(b, op.getLoc());
+      AttentionGradients g = attentionGradientsComposite(nb, AttentionParts::of(op), op.getGrad());
+      op.replaceAllUsesWith(ValueRange{g.dq, g.dk, g.dv});
       op.erase();
     }
   }

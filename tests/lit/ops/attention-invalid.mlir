@@ -78,3 +78,11 @@ func.func @misspelt_attribute(%q: tensor<4x8xf32>, %k: tensor<6x8xf32>, %v: tens
   %0 = nn.attention %q, %k, %v {is_causal} : (tensor<4x8xf32>, tensor<6x8xf32>, tensor<6x8xf32>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
+
+// -----
+
+func.func @backward_grad_shape(%q: tensor<4x8xf32>, %k: tensor<6x8xf32>, %v: tensor<6x8xf32>, %o: tensor<4x8xf32>, %g: tensor<6x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'nn.attention_backward': grad is 6x8xf32 but the attention's result is 4x8xf32}}
+  %dq, %dk, %dv = nn.attention_backward %q, %k, %v, %o, %g : (tensor<4x8xf32>, tensor<6x8xf32>, tensor<6x8xf32>, tensor<4x8xf32>, tensor<6x8xf32>) -> (tensor<4x8xf32>, tensor<6x8xf32>, tensor<6x8xf32>)
+  return %dq : tensor<4x8xf32>
+}

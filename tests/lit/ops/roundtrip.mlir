@@ -155,3 +155,10 @@ func.func @attention(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x12x16xf32>, %v: te
   %1 = nn.attention %q, %k, %v mask %m bias %b {scale = 0.125 : f64} : (tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x8xf32>, tensor<8x12xi1>, tensor<2x1x1x12xf32>) -> tensor<2x4x8x8xf32>
   return %0, %1 : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>
 }
+
+// CHECK-LABEL: func @attention_backward
+func.func @attention_backward(%q: tensor<4x64x32xf32>, %k: tensor<4x64x32xf32>, %v: tensor<4x64x32xf32>, %o: tensor<4x64x32xf32>, %g: tensor<4x64x32xf32>) -> tensor<4x64x32xf32> {
+  // CHECK: nn.attention_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {causal} : (tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>) -> (tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>)
+  %dq, %dk, %dv = nn.attention_backward %q, %k, %v, %o, %g {causal} : (tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>) -> (tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>)
+  return %dq : tensor<4x64x32xf32>
+}
