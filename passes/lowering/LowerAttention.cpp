@@ -52,13 +52,13 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 using BodyFn = function_ref<void(OpBuilder &, Location, ValueRange)>;
 
-/// One nn.attention lowered as flash attention; the operands are 3-D
-/// ([batches, L, D]) after `prepare`.
+/// nn.attention (forward) or nn.attention_backward lowered as flash
+/// attention; the operands are 3-D ([batches, L, D]) once `prepare` ran.
 class FlashAttention {
 public:
-  FlashAttention(AttentionOp op, int64_t blockQueries, int64_t blockKeys)
-      : op(op), b(op), loc(op.getLoc()) {
-    RankedTensorType qt = op.getQ().getType();
+  FlashAttention(Operation *op, const AttentionParts &parts, int64_t blockQueries, int64_t blockKeys)
+      : op(op), parts(parts), b(op), loc(op->getLoc()) {
+    auto qt = cast<RankedTensorType>(parts.q.getType());
     int64_t rank = qt.getRank();
     elem = qt.getElementType();
     batchShape.assign(qt.getShape().begin(), qt.getShape().end() - 2);
@@ -67,42 +67,85 @@ public:
       batches *= s;
     lq = qt.getDimSize(rank - 2);
     d = qt.getDimSize(rank - 1);
-    lk = op.getK().getType().getDimSize(rank - 2);
-    dv = op.getV().getType().getDimSize(rank - 1);
+    lk = cast<RankedTensorType>(parts.k.getType()).getDimSize(rank - 2);
+    dv = cast<RankedTensorType>(parts.v.getType()).getDimSize(rank - 1);
     bq = std::min(lq, blockQueries);
     bk = std::min(lk, blockKeys);
-    scale = op.getScaleValue();
   }
 
-  Value lower() {
+  /// The forward pass: [..., Lq, Dv].
+  Value forward() {
     NNBuilder nb(b, loc);
-    q = nb.reshape(op.getQ(), {batches, lq, d});
-    k = nb.reshape(op.getK(), {batches, lk, d});
-    v = nb.reshape(op.getV(), {batches, lk, dv});
-    if (op.getMask())
-      mask = operandIn3D(nb, op.getMask(), maskBatch);
-    if (op.getBias())
-      bias = operandIn3D(nb, op.getBias(), biasBatch);
-
-    auto outType = RankedTensorType::get({batches, lq, dv}, elem);
-    Value out = b.create<tensor::EmptyOp>(loc, outType.getShape(), elem);
+    prepare(nb);
+    Value out = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{batches, lq, dv}, elem);
     int64_t fullBlocks = lq / bq, rest = lq % bq;
     // Full query blocks: one iteration per (batch, block).
-    out = parallelLoop(batches * fullBlocks, 0, fullBlocks * bq, out, [&](Value w, Value acc) {
-      Value t = b.create<arith::DivUIOp>(loc, w, index(fullBlocks));
-      Value i0 = b.create<arith::MulIOp>(loc, b.create<arith::RemUIOp>(loc, w, index(fullBlocks)), index(bq));
-      return queryBlock(t, i0, bq, acc);
-    });
+    out = parallelLoop(batches * fullBlocks, flops(0, fullBlocks * bq, 2 * d + 2 * dv), out,
+                       [&](Value w, ValueRange acc) -> SmallVector<Value> {
+                         Value t = b.create<arith::DivUIOp>(loc, w, index(fullBlocks));
+                         Value i0 = b.create<arith::MulIOp>(
+                             loc, b.create<arith::RemUIOp>(loc, w, index(fullBlocks)), index(bq));
+                         return {queryBlock(t, i0, bq, acc[0])};
+                       })[0];
     if (rest > 0) // the last, partial query block of each batch
-      out = parallelLoop(batches, fullBlocks * bq, lq, out, [&](Value t, Value acc) {
-        return queryBlock(t, index(fullBlocks * bq), rest, acc);
-      });
-    SmallVector<int64_t> shape(batchShape);
-    shape.append({lq, dv});
-    return nb.reshape(out, shape);
+      out = parallelLoop(batches, flops(fullBlocks * bq, lq, 2 * d + 2 * dv), out,
+                         [&](Value t, ValueRange acc) -> SmallVector<Value> {
+                           return {queryBlock(t, index(fullBlocks * bq), rest, acc[0])};
+                         })[0];
+    return reshapeBack(nb, out, lq, dv);
+  }
+
+  /// The backward pass given the forward's result and its cotangent:
+  /// {dq, dk, dv}. One iteration per batch owns that batch's dk and dv (no
+  /// two threads add to one row); within it the query blocks run in order.
+  /// Per (query block, key block): P = exp(s - lse) recomputed, dV += P^T g,
+  /// dS = scale P (g V^T - D), dQ += dS K, dK += dS^T Q.
+  SmallVector<Value> backward(Value out, Value grad) {
+    NNBuilder nb(b, loc);
+    prepare(nb);
+    Value o = nb.reshape(out, {batches, lq, dv}), g = nb.reshape(grad, {batches, lq, dv});
+    SmallVector<Value> init = {b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{batches, lq, d}, elem),
+                               b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{batches, lk, d}, elem),
+                               b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{batches, lk, dv}, elem)};
+    // Useful float ops per (query, key it sees): the scores 2 D, dP 2 Dv,
+    // dV 2 Dv, dQ 2 D, dK 2 D (the recomputed log-sum-exp not counted).
+    SmallVector<Value> grads = parallelLoop(
+        batches, flops(0, lq, 6 * d + 4 * dv), init, [&](Value t, ValueRange acc) -> SmallVector<Value> {
+          Value dk = filled({lk, d}, 0.0), dvAcc = filled({lk, dv}, 0.0), dq = acc[0];
+          int64_t fullBlocks = lq / bq, rest = lq % bq;
+          auto blocks = b.create<scf::ForOp>(loc, index(0), index(fullBlocks * bq), index(bq),
+                                             ValueRange{dq, dk, dvAcc});
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(blocks.getBody());
+            b.create<scf::YieldOp>(loc, backwardQueryBlock(t, blocks.getInductionVar(), bq, o, g,
+                                                           blocks.getRegionIterArgs()));
+          }
+          SmallVector<Value> state(blocks.getResults());
+          if (rest > 0)
+            state = backwardQueryBlock(t, index(fullBlocks * bq), rest, o, g, state);
+          return {state[0], insertRows(state[1], acc[1], t, index(0)), insertRows(state[2], acc[2], t, index(0))};
+        });
+    return {reshapeBack(nb, grads[0], lq, d), reshapeBack(nb, grads[1], lk, d), reshapeBack(nb, grads[2], lk, dv)};
   }
 
 private:
+  void prepare(NNBuilder &nb) {
+    q = nb.reshape(parts.q, {batches, lq, d});
+    k = nb.reshape(parts.k, {batches, lk, d});
+    v = nb.reshape(parts.v, {batches, lk, dv});
+    if (parts.mask)
+      mask = operandIn3D(nb, parts.mask, maskBatch);
+    if (parts.bias)
+      bias = operandIn3D(nb, parts.bias, biasBatch);
+  }
+
+  Value reshapeBack(NNBuilder &nb, Value x, int64_t rows, int64_t cols) {
+    SmallVector<int64_t> shape(batchShape);
+    shape.append({rows, cols});
+    return nb.reshape(x, shape);
+  }
+
   /// A mask or bias as [batches of its own, Lq or 1, Lk or 1]; `batchDims`
   /// gets its leading sizes, padded with 1s to the rank of q's.
   Value operandIn3D(NNBuilder &nb, Value x, SmallVectorImpl<int64_t> &batchDims) {
@@ -122,6 +165,7 @@ private:
     Value empty = b.create<tensor::EmptyOp>(loc, shape, elem);
     return b.create<linalg::FillOp>(loc, constant(value), empty).getResult(0);
   }
+  AffineExpr dim(unsigned i) { return b.getAffineDimExpr(i); }
   AffineMap map(unsigned dims, ArrayRef<AffineExpr> results) {
     return AffineMap::get(dims, 0, results, b.getContext());
   }
@@ -129,30 +173,43 @@ private:
                              ArrayRef<utils::IteratorType> iterators, BodyFn body) {
     return b.create<linalg::GenericOp>(loc, types, ins, outs, maps, iterators, body).getResults();
   }
-
-  /// The useful float ops of queries [from, to) of every batch: per
-  /// (query, key it sees), 2 D for the score and 2 Dv for the product.
-  int64_t flops(int64_t from, int64_t to) {
-    int64_t pairs = 0;
-    for (int64_t i = from; i < to; ++i)
-      pairs += op.getCausal() ? std::clamp<int64_t>(i + lk - lq + 1, 0, lk) : lk;
-    return batches * pairs * (2 * d + 2 * dv);
+  /// init + a x b over the third loop: a linalg contraction that
+  /// kiln-tile-matmul turns into register tiles. The maps index (i, j, r)
+  /// with r the reduced loop.
+  Value contract(Value a, AffineMap aMap, Value x, AffineMap xMap, Value init) {
+    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
+    return generic(TypeRange{init.getType()}, {a, x}, {init}, {aMap, xMap, map(3, {dim(0), dim(1)})},
+                   {par, par, red}, [](OpBuilder &nb, Location l, ValueRange v) {
+                     Value prod = nb.create<arith::MulFOp>(l, v[0], v[1]);
+                     nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, v[2], prod)});
+                   })[0];
   }
 
-  /// `for w in [0, trips)` carrying `out`, marked for the thread pool, and
-  /// named for the profile with the float ops of queries [from, to).
-  Value parallelLoop(int64_t trips, int64_t from, int64_t to, Value out, function_ref<Value(Value, Value)> body) {
-    auto loop = b.create<scf::ForOp>(loc, index(0), index(trips), index(1), ValueRange{out});
+  /// The useful float ops of queries [from, to) of every batch at `perPair`
+  /// per (query, key it sees).
+  int64_t flops(int64_t from, int64_t to, int64_t perPair) {
+    int64_t pairs = 0;
+    for (int64_t i = from; i < to; ++i)
+      pairs += parts.causal ? std::clamp<int64_t>(i + lk - lq + 1, 0, lk) : lk;
+    return batches * pairs * perPair;
+  }
+
+  /// `for w in [0, trips)` carrying `init`, marked for the thread pool, and
+  /// named for the profile with its useful float ops.
+  SmallVector<Value> parallelLoop(int64_t trips, int64_t flopCount, ValueRange init,
+                                  function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = b.create<scf::ForOp>(loc, index(0), index(trips), index(1), init);
     loop->setAttr(kiln::kParallelAttr, b.getUnitAttr());
     loop->setAttr(kiln::kKernelAttr,
-                  b.getStringAttr("flash attention " + std::to_string(batches) + "x" + std::to_string(lq) + "x" +
-                                  std::to_string(lk) + "x" + std::to_string(d) + (op.getCausal() ? " causal" : "")));
-    loop->setAttr(kiln::kKernelFlopsAttr, b.getI64IntegerAttr(flops(from, to)));
+                  b.getStringAttr(std::string(isa<AttentionBackwardOp>(op) ? "flash attention backward "
+                                                                           : "flash attention ") +
+                                  std::to_string(batches) + "x" + std::to_string(lq) + "x" + std::to_string(lk) +
+                                  "x" + std::to_string(d) + (parts.causal ? " causal" : "")));
+    loop->setAttr(kiln::kKernelFlopsAttr, b.getI64IntegerAttr(flopCount));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value next = body(loop.getInductionVar(), loop.getRegionIterArgs()[0]);
-    b.create<scf::YieldOp>(loc, next);
-    return loop.getResult(0);
+    b.create<scf::YieldOp>(loc, body(loop.getInductionVar(), loop.getRegionIterArgs()));
+    return SmallVector<Value>(loop.getResults());
   }
 
   /// The batch of a mask or bias whose leading sizes are `dims` that q's
@@ -190,8 +247,7 @@ private:
   AffineMap windowMap(Value window) {
     auto t = cast<RankedTensorType>(window.getType());
     AffineExpr zero = b.getAffineConstantExpr(0);
-    return map(2, {t.getDimSize(0) == 1 ? zero : b.getAffineDimExpr(0),
-                   t.getDimSize(1) == 1 ? zero : b.getAffineDimExpr(1)});
+    return map(2, {t.getDimSize(0) == 1 ? zero : dim(0), t.getDimSize(1) == 1 ? zero : dim(1)});
   }
 
   /// rows x cols of a 3-D tensor at [t, row0, 0], as a 2-D tensor.
@@ -203,6 +259,30 @@ private:
     return b.create<tensor::ExtractSliceOp>(loc, RankedTensorType::get({rows, cols}, elem), x, offsets, sizes,
                                             strides);
   }
+  /// `block` ([rows, cols]) written into the 3-D `into` at [t, row0, 0].
+  Value insertRows(Value block, Value into, Value t, Value row0) {
+    auto type = cast<RankedTensorType>(block.getType());
+    SmallVector<OpFoldResult> offsets = {t, row0, b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(type.getDimSize(0)),
+                                       b.getIndexAttr(type.getDimSize(1))};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    return b.create<tensor::InsertSliceOp>(loc, block, into, offsets, sizes, strides);
+  }
+  /// Rows [row0, row0 + rows) of a 2-D tensor, and the same written back.
+  Value rows2D(Value x, Value row0, int64_t rows) {
+    int64_t cols = cast<RankedTensorType>(x.getType()).getDimSize(1);
+    SmallVector<OpFoldResult> offsets = {row0, b.getIndexAttr(0)}, sizes = {b.getIndexAttr(rows), b.getIndexAttr(cols)},
+                              strides(2, b.getIndexAttr(1));
+    return b.create<tensor::ExtractSliceOp>(loc, RankedTensorType::get({rows, cols}, elem), x, offsets, sizes,
+                                            strides);
+  }
+  Value insertRows2D(Value block, Value into, Value row0) {
+    auto type = cast<RankedTensorType>(block.getType());
+    SmallVector<OpFoldResult> offsets = {row0, b.getIndexAttr(0)},
+                              sizes = {b.getIndexAttr(type.getDimSize(0)), b.getIndexAttr(type.getDimSize(1))},
+                              strides(2, b.getIndexAttr(1));
+    return b.create<tensor::InsertSliceOp>(loc, block, into, offsets, sizes, strides);
+  }
 
   /// The m of a row as the value its exponentials subtract: 0 while no key
   /// has taken part (m = -inf), so that exp(-inf - 0) = 0 rather than NaN.
@@ -213,202 +293,262 @@ private:
     return nb.create<arith::SelectOp>(l, none, zero, m);
   }
 
-  /// One query block of `rows` queries at i0 of batch t against every key
-  /// block it sees; returns `out` with the block's rows written.
-  Value queryBlock(Value t, Value i0, int64_t rows, Value out) {
-    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
-    Value qBlock = rowsOf(q, t, i0, rows);
-    Value m = filled({rows}, -kInf), l = filled({rows}, 0.0), acc = filled({rows, dv}, 0.0);
-    Value maskBatchIndex = mask ? operandBatch(t, maskBatch) : Value();
-    Value biasBatchIndex = bias ? operandBatch(t, biasBatch) : Value();
+  /// The scores of `rows` queries (qBlock, at i0 of batch t) against `cols`
+  /// keys at j0: scale q k^T (+ bias), -inf where a key does not take part.
+  Value scores(Value t, Value qBlock, Value i0, int64_t rows, Value j0, int64_t cols) {
+    auto par = utils::IteratorType::parallel;
+    Value s = contract(qBlock, map(3, {dim(0), dim(2)}), rowsOf(k, t, j0, cols), map(3, {dim(1), dim(2)}),
+                       filled({rows, cols}, 0.0));
+    SmallVector<Value> ins = {s};
+    SmallVector<AffineMap> maps = {map(2, {dim(0), dim(1)})};
+    if (mask) {
+      ins.push_back(window(mask, operandBatch(t, maskBatch), i0, rows, j0, cols));
+      maps.push_back(windowMap(ins.back()));
+    }
+    if (bias) {
+      ins.push_back(window(bias, operandBatch(t, biasBatch), i0, rows, j0, cols));
+      maps.push_back(windowMap(ins.back()));
+    }
+    maps.push_back(maps.front());
+    bool hasMask = bool(mask), hasBias = bool(bias), causal = parts.causal;
+    double scale = parts.scale;
+    int64_t shift = lk - lq;
+    return generic(TypeRange{s.getType()}, ins, {s}, maps, {par, par},
+                   [&](OpBuilder &nb, Location l, ValueRange a) {
+                     Type et = a[0].getType();
+                     Value x = nb.create<arith::MulFOp>(l, a[0], nb.create<arith::ConstantOp>(l, nb.getFloatAttr(et, scale)));
+                     unsigned next = 1;
+                     Value keep = hasMask ? a[next++] : Value();
+                     if (hasBias)
+                       x = nb.create<arith::AddFOp>(l, x, a[next++]);
+                     if (causal) { // key j0 + c for query i0 + r: j0 + c <= i0 + r + (Lk - Lq)
+                       Value row = nb.create<arith::AddIOp>(l, i0, nb.create<linalg::IndexOp>(l, 0));
+                       Value col = nb.create<arith::AddIOp>(l, j0, nb.create<linalg::IndexOp>(l, 1));
+                       Value last = nb.create<arith::AddIOp>(l, row, nb.create<arith::ConstantIndexOp>(l, shift));
+                       Value seen = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, col, last);
+                       keep = keep ? nb.create<arith::AndIOp>(l, keep, seen).getResult() : seen;
+                     }
+                     if (keep)
+                       x = nb.create<arith::SelectOp>(l, keep, x,
+                                                      nb.create<arith::ConstantOp>(l, nb.getFloatAttr(et, -kInf)));
+                     nb.create<linalg::YieldOp>(l, x);
+                   })[0];
+  }
 
-    // One key block of `cols` keys at j0: updates (m, l, acc) in place.
-    auto keyBlock = [&](Value j0, int64_t cols, Value m, Value l, Value acc) -> SmallVector<Value> {
-      Value kBlock = rowsOf(k, t, j0, cols), vBlock = rowsOf(v, t, j0, cols);
-      // s = q_blk k_blk^T
-      Value s = generic(TypeRange{RankedTensorType::get({rows, cols}, elem)}, {qBlock, kBlock},
-                        {filled({rows, cols}, 0.0)},
-                        {map(3, {b.getAffineDimExpr(0), b.getAffineDimExpr(2)}),
-                         map(3, {b.getAffineDimExpr(1), b.getAffineDimExpr(2)}),
-                         map(3, {b.getAffineDimExpr(0), b.getAffineDimExpr(1)})},
-                        {par, par, red},
-                        [](OpBuilder &nb, Location l, ValueRange a) {
-                          Value prod = nb.create<arith::MulFOp>(l, a[0], a[1]);
-                          nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], prod)});
-                        })[0];
-      // Scaled, biased, and -inf where a key does not take part.
-      SmallVector<Value> ins = {s};
-      SmallVector<AffineMap> maps = {map(2, {b.getAffineDimExpr(0), b.getAffineDimExpr(1)})};
-      if (mask) {
-        ins.push_back(window(mask, maskBatchIndex, i0, rows, j0, cols));
-        maps.push_back(windowMap(ins.back()));
-      }
-      if (bias) {
-        ins.push_back(window(bias, biasBatchIndex, i0, rows, j0, cols));
-        maps.push_back(windowMap(ins.back()));
-      }
-      maps.push_back(maps.front());
-      bool hasMask = bool(mask), hasBias = bool(bias), causal = op.getCausal();
-      double scaleValue = scale;
-      int64_t shift = lk - lq;
-      s = generic(TypeRange{s.getType()}, ins, {s}, maps, {par, par},
-                  [&](OpBuilder &nb, Location l, ValueRange a) {
-                    Type et = a[0].getType();
-                    Value x = nb.create<arith::MulFOp>(l, a[0], nb.create<arith::ConstantOp>(l, nb.getFloatAttr(et, scaleValue)));
-                    unsigned next = 1;
-                    Value keep = hasMask ? a[next++] : Value();
-                    if (hasBias)
-                      x = nb.create<arith::AddFOp>(l, x, a[next++]);
-                    if (causal) { // key j0 + c for query i0 + r: j0 + c <= i0 + r + (Lk - Lq)
-                      Value row = nb.create<arith::AddIOp>(l, i0, nb.create<linalg::IndexOp>(l, 0));
-                      Value col = nb.create<arith::AddIOp>(l, j0, nb.create<linalg::IndexOp>(l, 1));
-                      Value last = nb.create<arith::AddIOp>(l, row, nb.create<arith::ConstantIndexOp>(l, shift));
-                      Value seen = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, col, last);
-                      keep = keep ? nb.create<arith::AndIOp>(l, keep, seen).getResult() : seen;
-                    }
-                    if (keep)
-                      x = nb.create<arith::SelectOp>(l, keep, x,
-                                                     nb.create<arith::ConstantOp>(l, nb.getFloatAttr(et, -kInf)));
-                    nb.create<linalg::YieldOp>(l, x);
-                  })[0];
-      // Row by row, on vectors of the block's width: m' = max(m, rowmax(s)),
-      // alpha = exp(m - m'), p = exp(s - m') in place of s, l' = alpha l +
-      // rowsum(p), acc's row scaled by alpha. (As linalg ops on the block,
-      // these were scalar loops and took most of the time.)
-      auto rowLoop = b.create<scf::ForOp>(loc, index(0), index(rows), index(1), ValueRange{s, m, l, acc});
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(rowLoop.getBody());
-        Value r = rowLoop.getInductionVar(), zeroIndex = index(0);
-        ValueRange carried = rowLoop.getRegionIterArgs();
-        Value sIn = carried[0], mIn = carried[1], lIn = carried[2], accIn = carried[3];
-        auto scoresRow = VectorType::get({cols}, elem), accRow = VectorType::get({dv}, elem);
-        Value pad = constant(0.0);
-        Value sRow = b.create<vector::TransferReadOp>(loc, scoresRow, sIn, ValueRange{r, zeroIndex}, pad,
-                                                      ArrayRef<bool>{true});
-        Value rowMax = b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF, sRow);
-        Value mOld = b.create<tensor::ExtractOp>(loc, mIn, ValueRange{r});
-        Value mNew = b.create<arith::MaxNumFOp>(loc, mOld, rowMax);
-        Value subtracted = safeMax(b, loc, mNew);
-        Value alpha = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, subtracted));
-        Value p = b.create<math::ExpOp>(
-            loc, b.create<arith::SubFOp>(loc, sRow, b.create<vector::SplatOp>(loc, scoresRow, subtracted)));
-        Value rowSum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
-        Value lOld = b.create<tensor::ExtractOp>(loc, lIn, ValueRange{r});
-        Value lNew = b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, alpha, lOld), rowSum);
-        Value accOld = b.create<vector::TransferReadOp>(loc, accRow, accIn, ValueRange{r, zeroIndex}, pad,
-                                                        ArrayRef<bool>{true});
-        Value accScaled = b.create<arith::MulFOp>(loc, accOld, b.create<vector::SplatOp>(loc, accRow, alpha));
-        SmallVector<Value> next = {
-            b.create<vector::TransferWriteOp>(loc, p, sIn, ValueRange{r, zeroIndex}, ArrayRef<bool>{true})
-                .getResult(),
-            b.create<tensor::InsertOp>(loc, mNew, mIn, ValueRange{r}),
-            b.create<tensor::InsertOp>(loc, lNew, lIn, ValueRange{r}),
-            b.create<vector::TransferWriteOp>(loc, accScaled, accIn, ValueRange{r, zeroIndex}, ArrayRef<bool>{true})
-                .getResult()};
-        b.create<scf::YieldOp>(loc, next);
-      }
-      Value p = rowLoop.getResult(0), mNext = rowLoop.getResult(1), lNext = rowLoop.getResult(2);
-      Value accNext = rowLoop.getResult(3);
-      // acc' = alpha acc + p v_blk
-      accNext = generic(TypeRange{acc.getType()}, {p, vBlock}, {accNext},
-                        {map(3, {b.getAffineDimExpr(0), b.getAffineDimExpr(2)}),
-                         map(3, {b.getAffineDimExpr(2), b.getAffineDimExpr(1)}),
-                         map(3, {b.getAffineDimExpr(0), b.getAffineDimExpr(1)})},
-                        {par, par, red},
-                        [](OpBuilder &nb, Location l, ValueRange a) {
-                          Value prod = nb.create<arith::MulFOp>(l, a[0], a[1]);
-                          nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], prod)});
-                        })[0];
-      return {mNext, lNext, accNext};
-    };
-
-    // The full key blocks this query block sees: with `causal`, those that
-    // start at or before its last query's last key, i0 + rows - 1 + (Lk - Lq).
+  /// Runs `body(j0, cols, state)` over the key blocks that queries
+  /// [i0, i0 + rows) see, threading `state`: the full blocks (with `causal`,
+  /// those starting at or before the last query's last key,
+  /// i0 + rows - 1 + (Lk - Lq)), then the partial block where it is seen.
+  SmallVector<Value> forKeyBlocks(Value i0, int64_t rows, ValueRange init,
+                                  function_ref<SmallVector<Value>(Value, int64_t, ValueRange)> body) {
     int64_t fullKeyBlocks = lk / bk, restKeys = lk % bk;
     Value keysEnd = index(fullKeyBlocks * bk);
-    Value seenEnd = op.getCausal() ? b.create<arith::AddIOp>(loc, i0, index(rows + lk - lq)).getResult() : Value();
+    Value seenEnd = parts.causal ? b.create<arith::AddIOp>(loc, i0, index(rows + lk - lq)).getResult() : Value();
     Value upper = seenEnd ? b.create<arith::MinSIOp>(loc, keysEnd, seenEnd).getResult() : keysEnd;
-    auto keyLoop = b.create<scf::ForOp>(loc, index(0), upper, index(bk), ValueRange{m, l, acc});
+    auto keyLoop = b.create<scf::ForOp>(loc, index(0), upper, index(bk), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(keyLoop.getBody());
-      ValueRange carried = keyLoop.getRegionIterArgs();
-      b.create<scf::YieldOp>(loc, keyBlock(keyLoop.getInductionVar(), bk, carried[0], carried[1], carried[2]));
+      b.create<scf::YieldOp>(loc, body(keyLoop.getInductionVar(), bk, keyLoop.getRegionIterArgs()));
     }
     SmallVector<Value> state(keyLoop.getResults());
-    if (restKeys > 0) { // the last, partial key block, where this block sees it
-      auto visit = [&] { return keyBlock(keysEnd, restKeys, state[0], state[1], state[2]); };
-      if (!seenEnd) {
-        state = visit();
-      } else {
-        Value seen = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, keysEnd, seenEnd);
-        auto branch = b.create<scf::IfOp>(loc, TypeRange(ValueRange(state)), seen, /*withElse=*/true);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(branch.thenBlock());
-        b.create<scf::YieldOp>(loc, visit());
-        b.setInsertionPointToStart(branch.elseBlock());
-        b.create<scf::YieldOp>(loc, state);
-        b.setInsertionPointAfter(branch);
-        state = SmallVector<Value>(branch.getResults());
-      }
-    }
+    if (restKeys == 0)
+      return state;
+    if (!seenEnd)
+      return body(keysEnd, restKeys, state);
+    Value seen = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, keysEnd, seenEnd);
+    auto branch = b.create<scf::IfOp>(loc, TypeRange(ValueRange(state)), seen, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    b.create<scf::YieldOp>(loc, body(keysEnd, restKeys, state));
+    b.setInsertionPointToStart(branch.elseBlock());
+    b.create<scf::YieldOp>(loc, state);
+    return SmallVector<Value>(branch.getResults());
+  }
 
+  /// `for r in [0, rows)` carrying `init`: the per-row vector work.
+  SmallVector<Value> forRows(int64_t rows, ValueRange init, function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = b.create<scf::ForOp>(loc, index(0), index(rows), index(1), init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    b.create<scf::YieldOp>(loc, body(loop.getInductionVar(), loop.getRegionIterArgs()));
+    return SmallVector<Value>(loop.getResults());
+  }
+  Value readRow(Value x, Value r) {
+    auto type = cast<RankedTensorType>(x.getType());
+    return b.create<vector::TransferReadOp>(loc, VectorType::get({type.getDimSize(1)}, elem), x,
+                                            ValueRange{r, index(0)}, constant(0.0), ArrayRef<bool>{true});
+  }
+  Value writeRow(Value row, Value x, Value r) {
+    return b.create<vector::TransferWriteOp>(loc, row, x, ValueRange{r, index(0)}, ArrayRef<bool>{true}).getResult();
+  }
+  Value splat(Value scalar, Value like) { return b.create<vector::SplatOp>(loc, like.getType(), scalar); }
+  Value scalarAt(Value x, Value r) { return b.create<tensor::ExtractOp>(loc, x, ValueRange{r}); }
+
+  /// The online softmax's step for one block of scores, row by row on
+  /// vectors of the block's width: m' = max(m, rowmax(s)); with
+  /// alpha = exp(m - m'), l' = alpha l + rowsum(exp(s - m')). Returns
+  /// {exp(s - m') in place of s, m', l', alpha per row (a tensor) or the
+  /// rows of `acc` scaled by alpha where `acc` is given}.
+  SmallVector<Value> onlineSoftmax(Value s, Value m, Value l, Value acc, int64_t rows) {
+    SmallVector<Value> init = {s, m, l};
+    if (acc)
+      init.push_back(acc);
+    return forRows(rows, init, [&](Value r, ValueRange c) -> SmallVector<Value> {
+      Value sRow = readRow(c[0], r);
+      Value rowMax = b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF, sRow);
+      Value mOld = scalarAt(c[1], r);
+      Value mNew = b.create<arith::MaxNumFOp>(loc, mOld, rowMax);
+      Value subtracted = safeMax(b, loc, mNew);
+      Value alpha = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, mOld, subtracted));
+      Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, sRow, splat(subtracted, sRow)));
+      Value rowSum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
+      Value lNew = b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, alpha, scalarAt(c[2], r)), rowSum);
+      SmallVector<Value> next = {writeRow(p, c[0], r), b.create<tensor::InsertOp>(loc, mNew, c[1], ValueRange{r}),
+                                 b.create<tensor::InsertOp>(loc, lNew, c[2], ValueRange{r})};
+      if (acc) {
+        Value accRow = readRow(c[3], r);
+        next.push_back(writeRow(b.create<arith::MulFOp>(loc, accRow, splat(alpha, accRow)), c[3], r));
+      }
+      return next;
+    });
+  }
+
+  /// One query block of `rows` queries at i0 of batch t against every key
+  /// block it sees; returns `out` with the block's rows written.
+  Value queryBlock(Value t, Value i0, int64_t rows, Value out) {
+    auto par = utils::IteratorType::parallel;
+    Value qBlock = rowsOf(q, t, i0, rows);
+    SmallVector<Value> state = forKeyBlocks(
+        i0, rows, {filled({rows}, -kInf), filled({rows}, 0.0), filled({rows, dv}, 0.0)},
+        [&](Value j0, int64_t cols, ValueRange c) -> SmallVector<Value> {
+          Value s = scores(t, qBlock, i0, rows, j0, cols);
+          SmallVector<Value> step = onlineSoftmax(s, c[0], c[1], c[2], rows);
+          // acc' = alpha acc + p v_blk
+          Value acc = contract(step[0], map(3, {dim(0), dim(2)}), rowsOf(v, t, j0, cols), map(3, {dim(2), dim(1)}),
+                               step[3]);
+          return {step[1], step[2], acc};
+        });
     // out = acc / l, 0 where no key took part.
-    SmallVector<OpFoldResult> offsets = {t, i0, b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(rows), b.getIndexAttr(dv)};
-    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-    auto blockType = RankedTensorType::get({rows, dv}, elem);
-    Value dest = b.create<tensor::ExtractSliceOp>(loc, blockType, out, offsets, sizes, strides);
-    AffineMap id2 = map(2, {b.getAffineDimExpr(0), b.getAffineDimExpr(1)}), rowOf2 = map(2, {b.getAffineDimExpr(0)});
-    Value block = generic(TypeRange{blockType}, {state[2], state[1]}, {dest}, {id2, rowOf2, id2}, {par, par},
+    Value dest = rowsOf(out, t, i0, rows);
+    Value block = generic(TypeRange{dest.getType()}, {state[2], state[1]}, {dest},
+                          {map(2, {dim(0), dim(1)}), map(2, {dim(0)}), map(2, {dim(0), dim(1)})}, {par, par},
                           [](OpBuilder &nb, Location l, ValueRange a) {
                             Value zero = nb.create<arith::ConstantOp>(l, nb.getFloatAttr(a[0].getType(), 0.0));
                             Value none = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, a[1], zero);
                             Value q = nb.create<arith::DivFOp>(l, a[0], a[1]);
                             nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::SelectOp>(l, none, zero, q)});
                           })[0];
-    return b.create<tensor::InsertSliceOp>(loc, block, out, offsets, sizes, strides);
+    return insertRows(block, out, t, i0);
   }
 
-  AttentionOp op;
+  /// The backward pass of one query block: returns {dq with its rows
+  /// written, dk, dv of this batch ([Lk, D], [Lk, Dv]) with its share added}.
+  SmallVector<Value> backwardQueryBlock(Value t, Value i0, int64_t rows, Value o, Value g, ValueRange state) {
+    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
+    Value qBlock = rowsOf(q, t, i0, rows), gBlock = rowsOf(g, t, i0, rows), oBlock = rowsOf(o, t, i0, rows);
+    // The log-sum-exp of each row's scores, +inf where no key takes part
+    // (so that exp(s - lse) is 0 there too): the forward's max and sum,
+    // recomputed.
+    SmallVector<Value> ml =
+        forKeyBlocks(i0, rows, {filled({rows}, -kInf), filled({rows}, 0.0)},
+                     [&](Value j0, int64_t cols, ValueRange c) -> SmallVector<Value> {
+                       SmallVector<Value> step = onlineSoftmax(scores(t, qBlock, i0, rows, j0, cols), c[0], c[1],
+                                                               Value(), rows);
+                       return {step[1], step[2]};
+                     });
+    AffineMap id1 = map(1, {dim(0)});
+    Value lse = generic(TypeRange{ml[0].getType()}, {ml[0], ml[1]}, {b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{rows}, elem)},
+                        {id1, id1, id1}, {par}, [](OpBuilder &nb, Location l, ValueRange a) {
+                          Value zero = nb.create<arith::ConstantOp>(l, nb.getFloatAttr(a[0].getType(), 0.0));
+                          Value inf = nb.create<arith::ConstantOp>(l, nb.getFloatAttr(a[0].getType(), kInf));
+                          Value none = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, a[1], zero);
+                          Value value = nb.create<arith::AddFOp>(l, a[0], nb.create<math::LogOp>(l, a[1]));
+                          nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::SelectOp>(l, none, inf, value)});
+                        })[0];
+    // D = rowsum(g * o)
+    Value dsum = generic(TypeRange{lse.getType()}, {gBlock, oBlock}, {filled({rows}, 0.0)},
+                         {map(2, {dim(0), dim(1)}), map(2, {dim(0), dim(1)}), map(2, {dim(0)})}, {par, red},
+                         [](OpBuilder &nb, Location l, ValueRange a) {
+                           Value prod = nb.create<arith::MulFOp>(l, a[0], a[1]);
+                           nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], prod)});
+                         })[0];
+    double scale = parts.scale;
+    SmallVector<Value> grads = forKeyBlocks(
+        i0, rows, {filled({rows, d}, 0.0), state[1], state[2]},
+        [&](Value j0, int64_t cols, ValueRange c) -> SmallVector<Value> {
+          Value kBlock = rowsOf(k, t, j0, cols), vBlock = rowsOf(v, t, j0, cols);
+          Value s = scores(t, qBlock, i0, rows, j0, cols);
+          Value dp = contract(gBlock, map(3, {dim(0), dim(2)}), vBlock, map(3, {dim(1), dim(2)}),
+                              filled({rows, cols}, 0.0));
+          // p = exp(s - lse) in place of s; dS = scale p (dP - D) in place of dP.
+          SmallVector<Value> pds = forRows(rows, {s, dp}, [&](Value r, ValueRange c) -> SmallVector<Value> {
+            Value sRow = readRow(c[0], r), dpRow = readRow(c[1], r);
+            Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, sRow, splat(scalarAt(lse, r), sRow)));
+            Value centered = b.create<arith::SubFOp>(loc, dpRow, splat(scalarAt(dsum, r), dpRow));
+            Value ds = b.create<arith::MulFOp>(loc, b.create<arith::MulFOp>(loc, p, centered),
+                                               splat(constant(scale), p));
+            return {writeRow(p, c[0], r), writeRow(ds, c[1], r)};
+          });
+          Value p = pds[0], ds = pds[1];
+          // dV[j0:] += p^T g; dQ_blk += dS k; dK[j0:] += dS^T q
+          Value dvRows = contract(p, map(3, {dim(2), dim(0)}), gBlock, map(3, {dim(2), dim(1)}),
+                                  rows2D(c[2], j0, cols));
+          Value dq = contract(ds, map(3, {dim(0), dim(2)}), kBlock, map(3, {dim(2), dim(1)}), c[0]);
+          Value dkRows = contract(ds, map(3, {dim(2), dim(0)}), qBlock, map(3, {dim(2), dim(1)}),
+                                  rows2D(c[1], j0, cols));
+          return {dq, insertRows2D(dkRows, c[1], j0), insertRows2D(dvRows, c[2], j0)};
+        });
+    return {insertRows(grads[0], state[0], t, i0), grads[1], grads[2]};
+  }
+
+  Operation *op;
+  AttentionParts parts;
   OpBuilder b;
   Location loc;
   Type elem;
   SmallVector<int64_t> batchShape, maskBatch, biasBatch;
   int64_t batches, lq, d, lk, dv, bq, bk;
-  double scale;
   Value q, k, v, mask, bias;
 };
 
 struct LowerAttentionPass : kiln::impl::LowerAttentionBase<LowerAttentionPass> {
   using LowerAttentionBase::LowerAttentionBase;
 
+  /// Flash attention where one batch's [Lq, Lk] scores reach the
+  /// threshold (and block sizes are sane), else the composite.
+  bool useFlash(const AttentionParts &a) {
+    auto q = cast<RankedTensorType>(a.q.getType()), k = cast<RankedTensorType>(a.k.getType());
+    int64_t scores = q.getDimSize(q.getRank() - 2) * k.getDimSize(k.getRank() - 2);
+    return scores >= flashMinScores && scores > 0 && blockQueries > 0 && blockKeys > 0;
+  }
+
   void runOnOperation() override {
-    SmallVector<AttentionOp> ops;
-    getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
-    for (AttentionOp op : ops) {
-      RankedTensorType q = op.getQ().getType(), k = op.getK().getType();
-      int64_t scores = q.getDimSize(q.getRank() - 2) * k.getDimSize(k.getRank() - 2);
-      Value result;
-      if (scores >= flashMinScores && scores > 0 && blockQueries > 0 && blockKeys > 0) {
-        result = FlashAttention(op, blockQueries, blockKeys).lower();
-      } else {
-        OpBuilder b(op);
-        NNBuilder nb(b, op.getLoc());
-        result = attentionComposite(nb, AttentionParts::of(op));
-      }
-      op.replaceAllUsesWith(result);
-      op.erase();
-    }
-    SmallVector<AttentionBackwardOp> backward;
-    getOperation().walk([&](AttentionBackwardOp op) { backward.push_back(op); });
-    for (AttentionBackwardOp op : backward) {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<AttentionOp, AttentionBackwardOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
       OpBuilder b(op);
-      NNBuilder nb(b, op.getLoc());
-      AttentionGradients g = attentionGradientsComposite(nb, AttentionParts::of(op), op.getGrad());
-      op.replaceAllUsesWith(ValueRange{g.dq, g.dk, g.dv});
-      op.erase();
+      NNBuilder nb(b, op->getLoc());
+      SmallVector<Value> results;
+      if (auto forward = dyn_cast<AttentionOp>(op)) {
+        AttentionParts parts = AttentionParts::of(forward);
+        results.push_back(useFlash(parts) ? FlashAttention(op, parts, blockQueries, blockKeys).forward()
+                                          : attentionComposite(nb, parts));
+      } else {
+        auto backward = cast<AttentionBackwardOp>(op);
+        AttentionParts parts = AttentionParts::of(backward);
+        if (useFlash(parts)) {
+          results = FlashAttention(op, parts, blockQueries, blockKeys).backward(backward.getOut(), backward.getGrad());
+        } else {
+          AttentionGradients g = attentionGradientsComposite(nb, parts, backward.getGrad());
+          results = {g.dq, g.dk, g.dv};
+        }
+      }
+      op->replaceAllUsesWith(results);
+      op->erase();
     }
   }
 };
