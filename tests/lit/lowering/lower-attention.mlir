@@ -87,3 +87,30 @@ func.func @broadcast_mask_and_bias(%q: tensor<2x3x64x8xf32>, %k: tensor<2x3x64x8
   %0 = nn.attention %q, %k, %v mask %m bias %b : (tensor<2x3x64x8xf32>, tensor<2x3x64x8xf32>, tensor<2x3x64x8xf32>, tensor<2x1x64x64xi1>, tensor<64xf32>) -> tensor<2x3x64x8xf32>
   return %0 : tensor<2x3x64x8xf32>
 }
+
+// -----
+
+// The backward pass: one parallel iteration per batch owns that batch's dk
+// and dv ([Lk, D], [Lk, Dv], added to block by block); its query blocks in
+// order recompute each row's log-sum-exp (a first loop over the key
+// blocks), then per key block the scores, dP = g v^T, and the three
+// products dv += p^T g, dq += dS k, dk += dS^T q.
+// FORCED-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// FORCED-DAG: #[[AT:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// FORCED-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// FORCED-LABEL: func @backward
+// FORCED: scf.for {{.*}} -> (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>)
+// FORCED: scf.for {{.*}} -> (tensor<2x40x8xf32>, tensor<70x8xf32>, tensor<70x4xf32>)
+// FORCED: scf.for {{.*}} -> (tensor<16xf32>, tensor<16xf32>)
+// FORCED: math.log
+// FORCED: scf.for {{.*}} -> (tensor<16x8xf32>, tensor<70x8xf32>, tensor<70x4xf32>)
+// FORCED: linalg.generic {indexing_maps = [#[[AT]], #[[B]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<32x4xf32>)
+// FORCED: linalg.generic {indexing_maps = [#[[A]], #[[B]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<16x8xf32>)
+// FORCED: linalg.generic {indexing_maps = [#[[AT]], #[[B]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<32x8xf32>)
+// FORCED: tensor.insert_slice %{{.*}} into %{{.*}}[%{{.*}}, 0] [32, 8] [1, 1] : tensor<32x8xf32> into tensor<70x8xf32>
+// FORCED: kiln.kernel = "flash attention backward 2x40x70x8 causal"
+// FORCED-NOT: tensor<{{.*}}40x70
+func.func @backward(%q: tensor<2x40x8xf32>, %k: tensor<2x70x8xf32>, %v: tensor<2x70x4xf32>, %o: tensor<2x40x4xf32>, %g: tensor<2x40x4xf32>) -> (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>) {
+  %dq, %dk, %dv = nn.attention_backward %q, %k, %v, %o, %g {causal} : (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>, tensor<2x40x4xf32>, tensor<2x40x4xf32>) -> (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>)
+  return %dq, %dk, %dv : tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>
+}
