@@ -226,6 +226,7 @@ Function::Entry Function::entry() const {
 }
 
 size_t Function::workspaceSize() const { return impl_->jit->workspaceSize(); }
+size_t Function::scratchSize() const { return impl_->jit->scratchSize(); }
 
 Result<Profile> Function::profile() const {
   return readProfile(impl_->jit->profileCounters(), impl_->jit->profileKernels());

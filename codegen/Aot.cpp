@@ -233,6 +233,9 @@ std::string header(const std::string &name, const std::vector<Tensor> &tensors, 
     << "int32_t " << name << "(void *const *buffers, " << name << "_context *ctx, void *workspace);\n"
     << "/* Bytes of workspace each call needs (" << N << "_WORKSPACE_SIZE). */\n"
     << "int64_t " << name << "_workspace_size(void);\n"
+    << "/* Bytes of scratch each thread of a parallel loop uses (the runtime\n"
+    << " * allocates it once per thread and keeps it). */\n"
+    << "int64_t " << name << "_scratch_size(void);\n"
     << "const char *" << name << "_strerror(int32_t status);\n"
     << "/* The op and source position of run-time check `site` (ctx.error_site),\n"
     << " * e.g. \"nn.gather at model.mlir:5:8\"; NULL for an unknown site. */\n"
@@ -780,7 +783,7 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
   }
   if (kind != "exe") {
     std::vector<std::string> keep;
-    for (std::string s : {"", "_workspace_size", "_strerror", "_error_site", "_init_params", "_load_weights",
+    for (std::string s : {"", "_workspace_size", "_scratch_size", "_strerror", "_error_site", "_init_params", "_load_weights",
                           "_tensors"})
       keep.push_back("--keep-global-symbol=" + name + s);
     keep.push_back(d + "/joined.o");

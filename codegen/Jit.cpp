@@ -98,6 +98,10 @@ JitObject::load(llvm::StringRef object, llvm::StringRef symbol, const AllocatorH
   std::unique_ptr<JitObject> result(new JitObject());
   result->entry_ = address->toPtr<kiln_entry_fn>();
   result->workspaceSize_ = size_t(sizeFn->toPtr<int64_t (*)()>()());
+  if (auto scratchFn = (*jit)->lookup((symbol + "_scratch_size").str()))
+    result->scratchSize_ = size_t(scratchFn->toPtr<int64_t (*)()>()());
+  else
+    llvm::consumeError(scratchFn.takeError());
   if (auto siteFn = (*jit)->lookup((symbol + "_error_site").str()))
     result->errorSite_ = siteFn->toPtr<const char *(*)(int32_t)>();
   else

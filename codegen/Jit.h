@@ -37,6 +37,8 @@ public:
   kiln_entry_fn entry() const { return entry_; }
   /// Bytes of workspace every call needs (`<symbol>_workspace_size()`).
   size_t workspaceSize() const { return workspaceSize_; }
+  /// Scratch bytes per thread of a parallel loop (allocated by the runtime).
+  size_t scratchSize() const { return scratchSize_; }
   /// The op and source position of run-time check `site`
   /// (`<symbol>_error_site`), or "" if unknown.
   std::string errorSite(int32_t site) const {
@@ -55,6 +57,7 @@ private:
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   kiln_entry_fn entry_ = nullptr;
   size_t workspaceSize_ = 0;
+  size_t scratchSize_ = 0;
   const char *(*errorSite_)(int32_t) = nullptr;
   int64_t *profileCounters_ = nullptr;
   const char *profileKernels_ = nullptr;

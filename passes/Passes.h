@@ -27,6 +27,11 @@ constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
 /// block); travels and is read like kiln.kernel.
 constexpr llvm::StringLiteral kKernelFlopsAttr = "kiln.kernel_flops";
 
+/// On the module (an i64): the most scratch one thread uses in any of its
+/// parallel loops (kiln-parallelize-loops); kiln-emit-entry exports it as
+/// `<symbol>_scratch_size()`. The runtime allocates it once per thread.
+constexpr llvm::StringLiteral kScratchSizeAttr = "kiln.scratch_size";
+
 /// With --profile: kiln-profile-kernels' counters (a module global) and its
 /// kernel table (a JSON string on the entry), which kiln-emit-entry exports
 /// as `<symbol>_profile_counters()` and `<symbol>_profile_kernels()`.

@@ -175,6 +175,10 @@ public:
   /// The workspace the entry needs (bytes, 64-byte aligned); run() passes
   /// the Function's own, so one Function serves one thread at a time.
   size_t workspaceSize() const;
+  /// The scratch each thread running a parallel loop uses (bytes; the
+  /// runtime allocates it once per thread and keeps it): a call needs
+  /// workspaceSize() + threads x scratchSize() in all.
+  size_t scratchSize() const;
 
   /// Where the calls' time went, kernel by kernel, since compilation or
   /// the last resetProfile(); an error unless compiled with

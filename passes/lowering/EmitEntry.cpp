@@ -271,6 +271,16 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
                                              LLVM::LLVMFunctionType::get(i64, {}));
     b.setInsertionPointToStart(sizeFn.addEntryBlock(b));
     b.create<LLVM::ReturnOp>(loc, b.create<LLVM::ConstantOp>(loc, i64, workspaceSize).getResult());
+
+    // <symbol>_scratch_size(): the bytes of scratch each thread of a
+    // parallel loop uses (kiln-parallelize-loops), beside the workspace.
+    int64_t scratchSize = 0;
+    if (auto attr = module->getAttrOfType<IntegerAttr>(kiln::kScratchSizeAttr))
+      scratchSize = attr.getInt();
+    b.setInsertionPointToEnd(module.getBody());
+    auto scratchFn = b.create<LLVM::LLVMFuncOp>(loc, symbol + "_scratch_size", LLVM::LLVMFunctionType::get(i64, {}));
+    b.setInsertionPointToStart(scratchFn.addEntryBlock(b));
+    b.create<LLVM::ReturnOp>(loc, b.create<LLVM::ConstantOp>(loc, i64, scratchSize).getResult());
   }
 };
 

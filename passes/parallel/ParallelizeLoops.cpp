@@ -181,9 +181,16 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
     });
     LLVMTypeConverter converter(ctx);
     unsigned counter = 0;
-    for (scf::ForOp loop : loops)
-      if (failed(outline(module, loop, *plan(loop), converter, counter++)))
+    int64_t scratch = 0;
+    for (scf::ForOp loop : loops) {
+      Plan p = *plan(loop);
+      scratch = std::max(scratch, p.scratchBytes);
+      if (failed(outline(module, loop, p, converter, counter++)))
         return signalPassFailure();
+    }
+    if (auto before = module->getAttrOfType<IntegerAttr>(kiln::kScratchSizeAttr))
+      scratch = std::max(scratch, before.getInt());
+    module->setAttr(kiln::kScratchSizeAttr, IntegerAttr::get(IntegerType::get(ctx, 64), scratch));
     module.walk([](scf::ForOp loop) { loop->removeAttr(kParallelAttr); });
   }
 

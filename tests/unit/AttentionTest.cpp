@@ -121,3 +121,47 @@ TEST(AttentionTest, CausalIsAlignedAtTheEnd) {
 }
 
 } // namespace
+
+namespace {
+
+/// x [2, L, 16] -> q, k, v by three projections -> causal attention; with
+/// `loss`, the mean squared error against a target.
+void projectedAttention(Graph &g, int64_t l, bool loss) {
+  Tensor x = g.input("x", {2, l, 16});
+  Tensor wq = g.param("wq", {16, 16}, normalInit(0, 0.1, 1)), wk = g.param("wk", {16, 16}, normalInit(0, 0.1, 2)),
+         wv = g.param("wv", {16, 16}, normalInit(0, 0.1, 3));
+  AttentionOptions causal;
+  causal.causal = true;
+  Tensor o = attention(matmul(x, wq), matmul(x, wk), matmul(x, wv), causal);
+  if (loss)
+    g.output(mse_loss(o, g.input("target", {2, l, 16})), "loss");
+  else
+    g.output(o, "o");
+}
+
+/// The bytes one call needs on `threads` threads: the workspace and each
+/// thread's scratch.
+size_t bytesNeeded(const Function &f, size_t threads) { return f.workspaceSize() + threads * f.scratchSize(); }
+
+// No [L, L] buffer anywhere: what a call of the forward pass, and of a
+// training step, needs grows linearly in L (4096 -> 8192: at most 2.1x;
+// an L x L buffer would make it 4x), and at L = 8192 it is a small part of
+// one [L, L] f32 matrix (256 MiB).
+TEST(AttentionTest, MemoryGrowsLinearlyInLength) {
+  for (bool training : {false, true}) {
+    size_t bytes[2];
+    for (int i = 0; i < 2; ++i) {
+      int64_t l = i == 0 ? 4096 : 8192;
+      Graph g;
+      projectedAttention(g, l, training);
+      auto fn = training ? train_step(g, "loss", {}, Optimizer::adamw()) : Function::compile(g);
+      ASSERT_TRUE(fn.ok()) << fn.error();
+      bytes[i] = bytesNeeded(*fn, 8);
+    }
+    SCOPED_TRACE(training ? "training step" : "forward");
+    EXPECT_LE(double(bytes[1]), 2.1 * double(bytes[0])) << bytes[0] << " -> " << bytes[1] << " bytes";
+    EXPECT_LT(bytes[1], size_t(8192) * 8192 * 4 / 8);
+  }
+}
+
+} // namespace
