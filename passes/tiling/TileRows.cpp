@@ -160,7 +160,15 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
       for (int64_t r : root.getStaticLoopRanges())
         elements *= r;
       scf::SCFTilingOptions tiling;
-      SmallVector<OpFoldResult> sizes(rowDims, rewriter.getIndexAttr(1));
+      // One row at a time; a unit dimension gets no loop (a loop of one
+      // trip would be folded away, and the marks on it with it: the
+      // kernel of a softmax over [1, 512, 512] went unvectorized and serial).
+      // (With a single row, every row dimension gets its one-trip loop.)
+      SmallVector<int64_t> rowRanges(ArrayRef<int64_t>(root.getStaticLoopRanges()).take_front(rowDims));
+      bool oneRow = llvm::all_of(rowRanges, [](int64_t r) { return r == 1; });
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t r : rowRanges)
+        sizes.push_back(rewriter.getIndexAttr(r == 1 && !oneRow ? 0 : 1));
       sizes.push_back(rewriter.getIndexAttr(0)); // the row stays whole
       tiling.setTileSizes(sizes);
       scf::SCFTileAndFuseOptions options;

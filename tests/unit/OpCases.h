@@ -246,6 +246,9 @@ inline std::vector<OpCase> allCases() {
   // pieces of 64 and peels the rest): 131 = 2 x 64 + 3, 197 = 3 x 64 + 5.
   cases.push_back({"softmax_long_rows", {{3, 131}}, sm(-1), -10, 10});
   cases.push_back({"log_softmax_long_rows", {{2, 197}}, lsm(-1), -10, 10});
+  // A leading unit dimension: the row loop is the second (a one-trip loop
+  // lost the kernel's marks: neither vectorized nor parallel).
+  cases.push_back({"softmax_long_rows_unit_batch", {{1, 67, 300}}, sm(-1), -10, 10});
   cases.push_back({"layer_norm_rows_of_128", {{3, 128}, {128}, {128}},
                    [](Graph &, const std::vector<Tensor> &x) {
                      return layer_norm(x[0], x[1], x[2], {-1});

@@ -52,3 +52,19 @@ func.func @strided_view(%x: memref<4x6xf32, strided<[8, 1], offset: ?>>, %y: mem
   linalg.copy ins(%x : memref<4x6xf32, strided<[8, 1], offset: ?>>) outs(%y : memref<4x6xf32>)
   return
 }
+
+// -----
+
+// linalg.reduce is left alone: generalized and collapsed, it crashed MLIR 19
+// (a softmax over [1, 512, 512], whose row kernel kept such a reduce).
+// CHECK-LABEL: func.func @reduce_left_alone
+// CHECK-NOT:     memref.collapse_shape
+// CHECK:         linalg.reduce
+func.func @reduce_left_alone(%a: memref<4x3x64xf32>, %b: memref<4x3xf32>) {
+  linalg.reduce ins(%a : memref<4x3x64xf32>) outs(%b : memref<4x3xf32>) dimensions = [2]
+    (%in: f32, %init: f32) {
+      %0 = arith.addf %in, %init : f32
+      linalg.yield %0 : f32
+    }
+  return
+}
