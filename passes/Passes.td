@@ -147,7 +147,8 @@ def LowerAttention : Pass<"kiln-lower-attention", "mlir::func::FuncOp"> {
   ];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect", "mlir::math::MathDialect",
-                           "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"];
+                           "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::bufferization::BufferizationDialect"];
 }
 
 def LowerNNToLinalg : Pass<"kiln-lower-nn-to-linalg", "mlir::func::FuncOp"> {

@@ -29,6 +29,7 @@
 #include "ir/AttentionComposite.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -161,9 +162,14 @@ private:
 
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
   Value constant(double v) { return b.create<arith::ConstantOp>(loc, b.getFloatAttr(elem, v)); }
+  /// A block's temporary: an explicit allocation, not a tensor.empty, so
+  /// that loop-invariant code motion leaves it in its loop: there it is
+  /// private to each iteration, and each thread's scratch holds it.
+  Value temporary(ArrayRef<int64_t> shape) {
+    return b.create<bufferization::AllocTensorOp>(loc, RankedTensorType::get(shape, elem), ValueRange{});
+  }
   Value filled(ArrayRef<int64_t> shape, double value) {
-    Value empty = b.create<tensor::EmptyOp>(loc, shape, elem);
-    return b.create<linalg::FillOp>(loc, constant(value), empty).getResult(0);
+    return b.create<linalg::FillOp>(loc, constant(value), temporary(shape)).getResult(0);
   }
   AffineExpr dim(unsigned i) { return b.getAffineDimExpr(i); }
   AffineMap map(unsigned dims, ArrayRef<AffineExpr> results) {
@@ -458,7 +464,7 @@ private:
                        return {step[1], step[2]};
                      });
     AffineMap id1 = map(1, {dim(0)});
-    Value lse = generic(TypeRange{ml[0].getType()}, {ml[0], ml[1]}, {b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{rows}, elem)},
+    Value lse = generic(TypeRange{ml[0].getType()}, {ml[0], ml[1]}, {temporary({rows})},
                         {id1, id1, id1}, {par}, [](OpBuilder &nb, Location l, ValueRange a) {
                           Value zero = nb.create<arith::ConstantOp>(l, nb.getFloatAttr(a[0].getType(), 0.0));
                           Value inf = nb.create<arith::ConstantOp>(l, nb.getFloatAttr(a[0].getType(), kInf));

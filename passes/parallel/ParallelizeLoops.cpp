@@ -64,14 +64,41 @@ bool usedOnlyIn(memref::AllocOp alloc, scf::ForOp loop) {
   return llvm::all_of(alloc->getUsers(), [&](Operation *user) { return loop->isProperAncestor(user); });
 }
 
+/// The innermost block, from `block` down, whose ops hold every use of
+/// `buffer`: while all uses are inside one op of the block (an inner loop)
+/// and in one block of its regions, that block.
+Block *blockOfUses(Block &block, Value buffer) {
+  Block *at = &block;
+  while (Operation *first = firstUser(*at, buffer)) {
+    if (first->getNumRegions() == 0 ||
+        !llvm::all_of(buffer.getUsers(), [&](Operation *user) { return first->isProperAncestor(user); }))
+      return at;
+    Block *inner = nullptr;
+    for (Region &region : first->getRegions())
+      for (Block &candidate : region)
+        if (firstUser(candidate, buffer)) {
+          if (inner)
+            return at; // uses in two blocks (the branches of an if)
+          inner = &candidate;
+        }
+    if (!inner)
+      return at;
+    at = inner;
+  }
+  return at;
+}
+
 /// A buffer allocated before `loop` and used only in it is private to each
 /// iteration if each iteration first overwrites all of it with a linalg op
-/// that does not read it (the packed panel of B is such a buffer).
+/// that does not read it (the packed panel of B is such a buffer), before
+/// any other use; or if that holds of each iteration of an inner loop that
+/// holds every use (a temporary of one block of flash attention's keys).
 bool isPrivateToIterations(memref::AllocOp alloc, scf::ForOp loop) {
   if (!isStaticIdentityBuffer(alloc.getType()))
     return false;
-  auto writer = dyn_cast_or_null<linalg::LinalgOp>(firstUser(*loop.getBody(), alloc));
-  if (!writer || writer->getParentOp() != loop.getOperation())
+  Block *uses = blockOfUses(*loop.getBody(), alloc);
+  auto writer = dyn_cast_or_null<linalg::LinalgOp>(firstUser(*uses, alloc));
+  if (!writer || writer->getBlock() != uses)
     return false;
   bool overwritten = false;
   for (OpOperand &operand : writer->getOpOperands()) {
