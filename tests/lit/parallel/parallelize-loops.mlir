@@ -116,3 +116,52 @@ func.func @taken(%out: memref<64xf32>) {
   } {kiln.parallel}
   return
 }
+
+// -----
+
+// A buffer used only inside an inner loop, whose every iteration overwrites
+// it first (a temporary of one block of keys in flash attention), is
+// private to the outer loop's iterations too: it moves to scratch. One
+// read before the write in the inner loop would carry values between its
+// iterations, and the loop would stay serial (the next function).
+// CHECK-LABEL: func.func private @inner_parallel_0(
+// CHECK:         memref.view
+// CHECK-SAME:      to memref<16xf32>
+// CHECK-LABEL: func.func @inner(
+// CHECK-NOT:     memref.alloc
+// CHECK:         call @kiln_rt1_parallel_for(%{{.*}}, %{{.*}}, %{{.*}}, %c64{{.*}})
+func.func @inner(%out: memref<64x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %cst = arith.constant 1.0 : f32
+  %block = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+  scf.for %i = %c0 to %c64 step %c16 {
+    scf.for %j = %c0 to %c64 step %c16 {
+      linalg.fill ins(%cst : f32) outs(%block : memref<16xf32>)
+      %dst = memref.subview %out[%i, %j] [1, 16] [1, 1] : memref<64x64xf32> to memref<16xf32, strided<[1], offset: ?>>
+      linalg.copy ins(%block : memref<16xf32>) outs(%dst : memref<16xf32, strided<[1], offset: ?>>)
+    }
+  } {kiln.parallel}
+  return
+}
+
+// CHECK-LABEL: func.func @inner_carried(
+// CHECK:         memref.alloc
+// CHECK-NOT:     call @kiln_rt1_parallel_for
+// CHECK:         return
+func.func @inner_carried(%out: memref<64x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %cst = arith.constant 1.0 : f32
+  %block = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+  scf.for %i = %c0 to %c64 step %c16 {
+    scf.for %j = %c0 to %c64 step %c16 {
+      %dst = memref.subview %out[%i, %j] [1, 16] [1, 1] : memref<64x64xf32> to memref<16xf32, strided<[1], offset: ?>>
+      linalg.copy ins(%block : memref<16xf32>) outs(%dst : memref<16xf32, strided<[1], offset: ?>>)
+      linalg.fill ins(%cst : f32) outs(%block : memref<16xf32>)
+    }
+  } {kiln.parallel}
+  return
+}
