@@ -74,26 +74,32 @@ public:
     bk = std::min(lk, blockKeys);
   }
 
-  /// The forward pass: [..., Lq, Dv].
-  Value forward() {
+  /// The forward pass: [..., Lq, Dv]; with `logSumExp`, also each row's
+  /// log-sum-exp ([batches, Lq], +inf for a row without keys) into it, for
+  /// the backward pass of the same attention.
+  Value forward(Value *logSumExp = nullptr) {
     NNBuilder nb(b, loc);
     prepare(nb);
-    Value out = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{batches, lq, dv}, elem);
+    SmallVector<Value> outs = {b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{batches, lq, dv}, elem)};
+    if (logSumExp)
+      outs.push_back(b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{batches, lq}, elem));
     int64_t fullBlocks = lq / bq, rest = lq % bq;
     // Full query blocks: one iteration per (batch, block).
-    out = parallelLoop(batches * fullBlocks, flops(0, fullBlocks * bq, 2 * d + 2 * dv), out,
-                       [&](Value w, ValueRange acc) -> SmallVector<Value> {
-                         Value t = b.create<arith::DivUIOp>(loc, w, index(fullBlocks));
-                         Value i0 = b.create<arith::MulIOp>(
-                             loc, b.create<arith::RemUIOp>(loc, w, index(fullBlocks)), index(bq));
-                         return {queryBlock(t, i0, bq, acc[0])};
-                       })[0];
+    outs = parallelLoop(batches * fullBlocks, flops(0, fullBlocks * bq, 2 * d + 2 * dv), outs,
+                        [&](Value w, ValueRange acc) -> SmallVector<Value> {
+                          Value t = b.create<arith::DivUIOp>(loc, w, index(fullBlocks));
+                          Value i0 = b.create<arith::MulIOp>(
+                              loc, b.create<arith::RemUIOp>(loc, w, index(fullBlocks)), index(bq));
+                          return queryBlock(t, i0, bq, acc);
+                        });
     if (rest > 0) // the last, partial query block of each batch
-      out = parallelLoop(batches, flops(fullBlocks * bq, lq, 2 * d + 2 * dv), out,
-                         [&](Value t, ValueRange acc) -> SmallVector<Value> {
-                           return {queryBlock(t, index(fullBlocks * bq), rest, acc[0])};
-                         })[0];
-    return reshapeBack(nb, out, lq, dv);
+      outs = parallelLoop(batches, flops(fullBlocks * bq, lq, 2 * d + 2 * dv), outs,
+                          [&](Value t, ValueRange acc) -> SmallVector<Value> {
+                            return queryBlock(t, index(fullBlocks * bq), rest, acc);
+                          });
+    if (logSumExp)
+      *logSumExp = outs[1];
+    return reshapeBack(nb, outs[0], lq, dv);
   }
 
   /// The backward pass given the forward's result and its cotangent:
@@ -101,7 +107,7 @@ public:
   /// two threads add to one row); within it the query blocks run in order.
   /// Per (query block, key block): P = exp(s - lse) recomputed, dV += P^T g,
   /// dS = scale P (g V^T - D), dQ += dS K, dK += dS^T Q.
-  SmallVector<Value> backward(Value out, Value grad) {
+  SmallVector<Value> backward(Value out, Value grad, Value logSumExp = Value()) {
     NNBuilder nb(b, loc);
     prepare(nb);
     Value o = nb.reshape(out, {batches, lq, dv}), g = nb.reshape(grad, {batches, lq, dv});
@@ -119,12 +125,12 @@ public:
           {
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPointToStart(blocks.getBody());
-            b.create<scf::YieldOp>(loc, backwardQueryBlock(t, blocks.getInductionVar(), bq, o, g,
+            b.create<scf::YieldOp>(loc, backwardQueryBlock(t, blocks.getInductionVar(), bq, o, g, logSumExp,
                                                            blocks.getRegionIterArgs()));
           }
           SmallVector<Value> state(blocks.getResults());
           if (rest > 0)
-            state = backwardQueryBlock(t, index(fullBlocks * bq), rest, o, g, state);
+            state = backwardQueryBlock(t, index(fullBlocks * bq), rest, o, g, logSumExp, state);
           return {state[0], insertRows(state[1], acc[1], t, index(0)), insertRows(state[2], acc[2], t, index(0))};
         });
     return {reshapeBack(nb, grads[0], lq, d), reshapeBack(nb, grads[1], lk, d), reshapeBack(nb, grads[2], lk, dv)};
@@ -420,9 +426,37 @@ private:
     });
   }
 
+  /// The log-sum-exp of rows from their max and sum: +inf where no key
+  /// took part (l = 0), so that exp(s - lse) is 0 there too.
+  Value logSumExpOf(Value m, Value l, int64_t rows) {
+    AffineMap id1 = map(1, {dim(0)});
+    return generic(TypeRange{m.getType()}, {m, l}, {temporary({rows})}, {id1, id1, id1},
+                   {utils::IteratorType::parallel}, [](OpBuilder &nb, Location at, ValueRange a) {
+                     Value zero = nb.create<arith::ConstantOp>(at, nb.getFloatAttr(a[0].getType(), 0.0));
+                     Value inf = nb.create<arith::ConstantOp>(at, nb.getFloatAttr(a[0].getType(), kInf));
+                     Value none = nb.create<arith::CmpFOp>(at, arith::CmpFPredicate::OEQ, a[1], zero);
+                     Value value = nb.create<arith::AddFOp>(at, a[0], nb.create<math::LogOp>(at, a[1]));
+                     nb.create<linalg::YieldOp>(at, ValueRange{nb.create<arith::SelectOp>(at, none, inf, value)});
+                   })[0];
+  }
+  /// Rows [i0, i0 + rows) of batch t of a [batches, Lq] tensor, and the
+  /// same written back.
+  Value rowValues(Value x, Value t, Value i0, int64_t rows) {
+    SmallVector<OpFoldResult> offsets = {t, i0}, sizes = {b.getIndexAttr(1), b.getIndexAttr(rows)},
+                              strides(2, b.getIndexAttr(1));
+    return b.create<tensor::ExtractSliceOp>(loc, RankedTensorType::get({rows}, elem), x, offsets, sizes, strides);
+  }
+  Value insertRowValues(Value values, Value into, Value t, Value i0, int64_t rows) {
+    SmallVector<OpFoldResult> offsets = {t, i0}, sizes = {b.getIndexAttr(1), b.getIndexAttr(rows)},
+                              strides(2, b.getIndexAttr(1));
+    return b.create<tensor::InsertSliceOp>(loc, values, into, offsets, sizes, strides);
+  }
+
   /// One query block of `rows` queries at i0 of batch t against every key
-  /// block it sees; returns `out` with the block's rows written.
-  Value queryBlock(Value t, Value i0, int64_t rows, Value out) {
+  /// block it sees; returns `outs` (the result, and the log-sum-exps where
+  /// kept) with the block's rows written.
+  SmallVector<Value> queryBlock(Value t, Value i0, int64_t rows, ValueRange outs) {
+    Value out = outs[0];
     auto par = utils::IteratorType::parallel;
     Value qBlock = rowsOf(q, t, i0, rows);
     SmallVector<Value> state = forKeyBlocks(
@@ -445,33 +479,33 @@ private:
                             Value q = nb.create<arith::DivFOp>(l, a[0], a[1]);
                             nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::SelectOp>(l, none, zero, q)});
                           })[0];
-    return insertRows(block, out, t, i0);
+    SmallVector<Value> written = {insertRows(block, out, t, i0)};
+    if (outs.size() > 1)
+      written.push_back(insertRowValues(logSumExpOf(state[0], state[1], rows), outs[1], t, i0, rows));
+    return written;
   }
 
   /// The backward pass of one query block: returns {dq with its rows
   /// written, dk, dv of this batch ([Lk, D], [Lk, Dv]) with its share added}.
-  SmallVector<Value> backwardQueryBlock(Value t, Value i0, int64_t rows, Value o, Value g, ValueRange state) {
+  SmallVector<Value> backwardQueryBlock(Value t, Value i0, int64_t rows, Value o, Value g, Value logSumExp,
+                                       ValueRange state) {
     auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
     Value qBlock = rowsOf(q, t, i0, rows), gBlock = rowsOf(g, t, i0, rows), oBlock = rowsOf(o, t, i0, rows);
-    // The log-sum-exp of each row's scores, +inf where no key takes part
-    // (so that exp(s - lse) is 0 there too): the forward's max and sum,
-    // recomputed.
-    SmallVector<Value> ml =
-        forKeyBlocks(i0, rows, {filled({rows}, -kInf), filled({rows}, 0.0)},
-                     [&](Value j0, int64_t cols, ValueRange c) -> SmallVector<Value> {
-                       SmallVector<Value> step = onlineSoftmax(scores(t, qBlock, i0, rows, j0, cols), c[0], c[1],
-                                                               Value(), rows);
-                       return {step[1], step[2]};
-                     });
-    AffineMap id1 = map(1, {dim(0)});
-    Value lse = generic(TypeRange{ml[0].getType()}, {ml[0], ml[1]}, {temporary({rows})},
-                        {id1, id1, id1}, {par}, [](OpBuilder &nb, Location l, ValueRange a) {
-                          Value zero = nb.create<arith::ConstantOp>(l, nb.getFloatAttr(a[0].getType(), 0.0));
-                          Value inf = nb.create<arith::ConstantOp>(l, nb.getFloatAttr(a[0].getType(), kInf));
-                          Value none = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, a[1], zero);
-                          Value value = nb.create<arith::AddFOp>(l, a[0], nb.create<math::LogOp>(l, a[1]));
-                          nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::SelectOp>(l, none, inf, value)});
-                        })[0];
+    // The log-sum-exp of each row's scores: the forward's, where it kept
+    // them; else its max and sum, recomputed.
+    Value lse;
+    if (logSumExp) {
+      lse = rowValues(logSumExp, t, i0, rows);
+    } else {
+      SmallVector<Value> ml =
+          forKeyBlocks(i0, rows, {filled({rows}, -kInf), filled({rows}, 0.0)},
+                       [&](Value j0, int64_t cols, ValueRange c) -> SmallVector<Value> {
+                         SmallVector<Value> step = onlineSoftmax(scores(t, qBlock, i0, rows, j0, cols), c[0],
+                                                                 c[1], Value(), rows);
+                         return {step[1], step[2]};
+                       });
+      lse = logSumExpOf(ml[0], ml[1], rows);
+    }
     // D = rowsum(g * o)
     Value dsum = generic(TypeRange{lse.getType()}, {gBlock, oBlock}, {filled({rows}, 0.0)},
                          {map(2, {dim(0), dim(1)}), map(2, {dim(0), dim(1)}), map(2, {dim(0)})}, {par, red},
@@ -529,32 +563,66 @@ struct LowerAttentionPass : kiln::impl::LowerAttentionBase<LowerAttentionPass> {
     return scores >= flashMinScores && scores > 0 && blockQueries > 0 && blockKeys > 0;
   }
 
+  /// The nn.attention whose result `backward` differentiates, when it
+  /// attends with the same operands and attributes.
+  static AttentionOp forwardOf(AttentionBackwardOp backward) {
+    auto forward = backward.getOut().getDefiningOp<AttentionOp>();
+    if (!forward || forward.getQ() != backward.getQ() || forward.getK() != backward.getK() ||
+        forward.getV() != backward.getV() || forward.getMask() != backward.getMask() ||
+        forward.getBias() != backward.getBias() || forward.getCausal() != backward.getCausal() ||
+        forward.getScaleValue() != backward.getScaleValue())
+      return nullptr;
+    return forward;
+  }
+
   void runOnOperation() override {
-    SmallVector<Operation *> ops;
+    SmallVector<AttentionOp> forwards;
+    SmallVector<AttentionBackwardOp> backwards;
     getOperation().walk([&](Operation *op) {
-      if (isa<AttentionOp, AttentionBackwardOp>(op))
-        ops.push_back(op);
+      if (auto f = dyn_cast<AttentionOp>(op))
+        forwards.push_back(f);
+      if (auto g = dyn_cast<AttentionBackwardOp>(op))
+        backwards.push_back(g);
     });
-    for (Operation *op : ops) {
-      OpBuilder b(op);
-      NNBuilder nb(b, op->getLoc());
-      SmallVector<Value> results;
-      if (auto forward = dyn_cast<AttentionOp>(op)) {
-        AttentionParts parts = AttentionParts::of(forward);
-        results.push_back(useFlash(parts) ? FlashAttention(op, parts, blockQueries, blockKeys).forward()
-                                          : attentionComposite(nb, parts));
+    // A training step's forward keeps each row's log-sum-exp for its
+    // backward pass, which then need not recompute it (a sixth of its work).
+    llvm::DenseMap<Operation *, AttentionBackwardOp> pairedBackward;
+    for (AttentionBackwardOp g : backwards)
+      if (AttentionOp f = forwardOf(g); f && useFlash(AttentionParts::of(f)))
+        pairedBackward[f] = g;
+    llvm::DenseMap<Operation *, Value> logSumExps; // by backward op
+    for (AttentionOp f : forwards) {
+      OpBuilder b(f);
+      NNBuilder nb(b, f.getLoc());
+      AttentionParts parts = AttentionParts::of(f);
+      Value result;
+      if (useFlash(parts)) {
+        Value logSumExp;
+        auto paired = pairedBackward.find(f);
+        bool keep = paired != pairedBackward.end();
+        result = FlashAttention(f, parts, blockQueries, blockKeys).forward(keep ? &logSumExp : nullptr);
+        if (keep)
+          logSumExps[paired->second] = logSumExp;
       } else {
-        auto backward = cast<AttentionBackwardOp>(op);
-        AttentionParts parts = AttentionParts::of(backward);
-        if (useFlash(parts)) {
-          results = FlashAttention(op, parts, blockQueries, blockKeys).backward(backward.getOut(), backward.getGrad());
-        } else {
-          AttentionGradients g = attentionGradientsComposite(nb, parts, backward.getGrad());
-          results = {g.dq, g.dk, g.dv};
-        }
+        result = attentionComposite(nb, parts);
       }
-      op->replaceAllUsesWith(results);
-      op->erase();
+      f->replaceAllUsesWith(ValueRange{result});
+      f->erase();
+    }
+    for (AttentionBackwardOp g : backwards) {
+      OpBuilder b(g);
+      NNBuilder nb(b, g.getLoc());
+      AttentionParts parts = AttentionParts::of(g);
+      SmallVector<Value> results;
+      if (useFlash(parts)) {
+        results = FlashAttention(g, parts, blockQueries, blockKeys).backward(g.getOut(), g.getGrad(),
+                                                                              logSumExps.lookup(g));
+      } else {
+        AttentionGradients grads = attentionGradientsComposite(nb, parts, g.getGrad());
+        results = {grads.dq, grads.dk, grads.dv};
+      }
+      g->replaceAllUsesWith(results);
+      g->erase();
     }
   }
 };

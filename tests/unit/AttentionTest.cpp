@@ -30,13 +30,17 @@ struct BackwardCase {
   Shape q, k, v;
   bool causal = false;
   Shape mask = {}; // empty: none
+  /// The forward computed with a zero bias, so that the backward is not
+  /// paired with it and recomputes the log-sum-exps itself.
+  bool unpaired = false;
 };
 
 class AttentionBackward : public ::testing::TestWithParam<std::tuple<BackwardCase, DType>> {};
 
 // The lowering of nn.attention_backward (the composite for small scores,
-// flash attention's backward pass from 4096 scores per batch) gives the
-// reference interpreter's dq, dk and dv.
+// flash attention's backward pass from 4096 scores per batch, with the
+// forward's log-sum-exps or, unpaired, its own) gives the reference
+// interpreter's dq, dk and dv.
 TEST_P(AttentionBackward, MatchesReference) {
   auto [c, dtype] = GetParam();
   const char *element = dtype == DType::f64 ? "f64" : "f32";
@@ -53,7 +57,9 @@ TEST_P(AttentionBackward, MatchesReference) {
   src << "func.func @main(%q: " << q << " {nn.name = \"q\"}, %k: " << k << " {nn.name = \"k\"}, %v: " << v
       << " {nn.name = \"v\"}" << (m.empty() ? "" : ", %m: " + m + " {nn.name = \"m\"}") << ", %g: " << o
       << " {nn.name = \"g\"}) -> (" << q << ", " << k << ", " << v << ") {\n"
-      << "  %o = nn.attention " << operands << attrs << " : (" << types << ") -> " << o << "\n"
+      << (c.unpaired ? "  %zero = nn.constant dense<0.0> : tensor<" + std::string(element) + ">\n" : "")
+      << "  %o = nn.attention " << operands << (c.unpaired ? " bias %zero" : "") << attrs << " : (" << types
+      << (c.unpaired ? ", tensor<" + std::string(element) + ">" : "") << ") -> " << o << "\n"
       << "  %dq, %dk, %dv = nn.attention_backward " << operands << ", %o, %g" << attrs << " : (" << types << ", "
       << o << ", " << o << ") -> (" << q << ", " << k << ", " << v << ")\n"
       << "  return %dq, %dk, %dv : " << q << ", " << k << ", " << v << "\n}\n";
@@ -85,6 +91,7 @@ INSTANTIATE_TEST_SUITE_P(
         ::testing::Values(BackwardCase{"small", {2, 5, 6}, {2, 7, 6}, {2, 7, 3}},
                           BackwardCase{"small_causal_masked", {1, 2, 5, 4}, {1, 2, 3, 4}, {1, 2, 3, 5}, true, {5, 3}},
                           BackwardCase{"flash_causal", {2, 67, 12}, {2, 71, 12}, {2, 71, 5}, true},
+                          BackwardCase{"flash_causal_unpaired", {2, 67, 12}, {2, 71, 12}, {2, 71, 5}, true, {}, true},
                           BackwardCase{"flash_rows_without_keys", {1, 100, 4}, {1, 50, 4}, {1, 50, 6}, true},
                           BackwardCase{"flash_masked", {1, 2, 70, 9}, {1, 2, 131, 9}, {1, 2, 131, 17}, false, {70, 131}},
                           BackwardCase{"flash_one_query", {2, 1, 7}, {2, 4099, 7}, {2, 4099, 3}, true}),

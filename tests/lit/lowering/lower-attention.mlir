@@ -114,3 +114,22 @@ func.func @backward(%q: tensor<2x40x8xf32>, %k: tensor<2x70x8xf32>, %v: tensor<2
   %dq, %dk, %dv = nn.attention_backward %q, %k, %v, %o, %g {causal} : (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>, tensor<2x40x4xf32>, tensor<2x40x4xf32>) -> (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>)
   return %dq, %dk, %dv : tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>
 }
+
+// -----
+
+// A training step's pair: the forward keeps each row's log-sum-exp
+// ([batches, Lq], beside its result) and the backward reads it instead of
+// recomputing it (no log, no second loop over the keys per query block).
+// FORCED-LABEL: func @forward_and_backward
+// FORCED: scf.for {{.*}} -> (tensor<2x40x4xf32>, tensor<2x40xf32>)
+// FORCED: math.log
+// FORCED: tensor.insert_slice %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] [1, 16] [1, 1] : tensor<16xf32> into tensor<2x40xf32>
+// FORCED: kiln.kernel = "flash attention 2x40x70x8 causal"
+// FORCED: tensor.extract_slice %{{.*}}[%{{.*}}, %{{.*}}] [1, 16] [1, 1] : tensor<2x40xf32> to tensor<16xf32>
+// FORCED-NOT: math.log
+// FORCED: kiln.kernel = "flash attention backward 2x40x70x8 causal"
+func.func @forward_and_backward(%q: tensor<2x40x8xf32>, %k: tensor<2x70x8xf32>, %v: tensor<2x70x4xf32>, %g: tensor<2x40x4xf32>) -> (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>) {
+  %o = nn.attention %q, %k, %v {causal} : (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>) -> tensor<2x40x4xf32>
+  %dq, %dk, %dv = nn.attention_backward %q, %k, %v, %o, %g {causal} : (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>, tensor<2x40x4xf32>, tensor<2x40x4xf32>) -> (tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>)
+  return %dq, %dk, %dv : tensor<2x40x8xf32>, tensor<2x70x8xf32>, tensor<2x70x4xf32>
+}
