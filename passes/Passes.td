@@ -123,6 +123,21 @@ def CollapseLoops : Pass<"kiln-collapse-loops", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }
 
+def RecognizeAttention : Pass<"kiln-recognize-attention", "mlir::func::FuncOp"> {
+  let summary = "Rewrite softmax between matmuls (attention spelled out) into nn.attention";
+  let description = [{
+    `matmul(softmax(select(mask, matmul(q, k^T) * c, -big), -1), v)` becomes
+    `nn.attention(q, k, v) {causal, scale = c}` where that provably computes
+    the same (a causal mask from iotas, so no row is fully masked; -inf or
+    at most -1e9 as the masked value; a scalar constant scale; the scores
+    and probabilities used nowhere else). With `explain`, each rewrite and
+    each softmax between matmuls left alone is reported, with why.
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", "false", "report each rewrite and each softmax left alone">,
+  ];
+}
+
 def LowerAttention : Pass<"kiln-lower-attention", "mlir::func::FuncOp"> {
   let summary = "Lower nn.attention: the plain composite of nn ops, or flash attention";
   let description = [{

@@ -32,8 +32,14 @@ static void addCleanup(OpPassManager &pm) {
 }
 
 static const Phase kPhases[] = {
-    {"nn", "the verified nn graph, canonicalized (folds) and deduplicated",
-     [](OpPassManager &pm, const PipelineOptions &) { addCleanup(pm); }},
+    {"nn", "the verified nn graph, canonicalized (folds) and deduplicated; attention spelled out as nn.attention",
+     [](OpPassManager &pm, const PipelineOptions &o) {
+       addCleanup(pm);
+       RecognizeAttentionOptions r;
+       r.explain = o.explainFusion;
+       functions(pm).addPass(createRecognizeAttention(r));
+       addCleanup(pm);
+     }},
 
     {"grad",
      "reverse-mode gradients or a whole training step, still as nn ops (only when requested)",

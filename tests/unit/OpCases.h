@@ -14,6 +14,7 @@
 #include "kiln/kiln.h"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <functional>
 #include <ostream>
@@ -284,6 +285,16 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"attention_one_query_one_key", {{3, 1, 9}, {3, 1, 9}, {3, 1, 1}}, attend(false)});
   cases.push_back({"attention_flash_causal", {{2, 67, 12}, {2, 71, 12}, {2, 71, 5}},
                    attend(true)});
+  // Attention spelled out as the char LM writes it: kiln-recognize-attention
+  // makes it nn.attention (flash from 4096 scores); the reference
+  // interpreter runs the composite as written.
+  auto spelledOut = [](Graph &g, const std::vector<Tensor> &x) {
+    int64_t l = x[0].shape()[x[0].shape().size() - 2], d = x[0].shape().back();
+    Tensor scores = matmul(x[0], x[1], false, true) * (1.0 / std::sqrt(double(d)));
+    return matmul(softmax(select(g.causal_mask(l), scores, -1e9), -1), x[2]);
+  };
+  cases.push_back({"attention_spelled_out_causal", {{2, 2, 16, 8}, {2, 2, 16, 8}, {2, 2, 16, 5}}, spelledOut});
+  cases.push_back({"attention_spelled_out_causal_flash", {{1, 2, 70, 8}, {1, 2, 70, 8}, {1, 2, 70, 3}}, spelledOut});
   cases.push_back({"attention_flash_one_query_causal", {{2, 1, 7}, {2, 4099, 7}, {2, 4099, 3}}, attend(true)});
   cases.push_back({"attention_flash_rows_without_keys", {{1, 100, 4}, {1, 50, 4}, {1, 50, 6}}, attend(true)});
   cases.push_back({"attention_flash_masked", {{1, 2, 70, 9}, {1, 2, 131, 9}, {1, 2, 131, 17}, {2, 1, 131}, {70, 131}},
