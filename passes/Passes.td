@@ -295,6 +295,20 @@ def ChunkElementwise : Pass<"kiln-chunk-elementwise", "mlir::func::FuncOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def SinkTemporaries : Pass<"kiln-sink-temporaries", "mlir::func::FuncOp"> {
+  let summary = "Give each use of a hoisted tensor.empty inside a parallel loop its own copy there";
+  let description = [{
+    Loop-invariant code motion hoists tensor.empty out of loops, so a
+    temporary each iteration of a kiln.parallel loop writes and reads
+    becomes one buffer shared by all iterations, and kiln-parallelize-loops
+    keeps the loop serial unless it proves each iteration overwrites it
+    first. Each use of such an empty inside a parallel loop that does not
+    contain it gets its own copy beside it: allocated inside the loop, the
+    temporary is private to each iteration (each thread's scratch).
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
 def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
   let summary = "Run loops marked kiln.parallel on the runtime's thread pool";
   let description = [{

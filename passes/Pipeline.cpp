@@ -115,6 +115,7 @@ static const Phase kPhases[] = {
        OpPassManager &hoist = functions(pm);
        hoist.addPass(mlir::createLoopInvariantCodeMotionPass());
        hoist.addPass(mlir::createLoopInvariantSubsetHoistingPass());
+       hoist.addPass(createSinkTemporaries()); // but a parallel loop's temporaries stay in it
        pm.addPass(mlir::createCanonicalizerPass());
      }},
 
