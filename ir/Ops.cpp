@@ -210,18 +210,22 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
                 types);
 }
 
-LogicalResult AttentionOp::verify() {
-  if (FloatAttr scale = getScaleAttr(); scale && !std::isfinite(scale.getValueAsDouble()))
-    return emitOpError("scale must be finite, got ") << scale.getValueAsDouble();
+/// nn.attention's and nn.attention_backward's scale: finite when given,
+/// else 1 / sqrt(D).
+static LogicalResult verifyAttentionScale(Operation *op, FloatAttr scale) {
+  if (scale && !std::isfinite(scale.getValueAsDouble()))
+    return op->emitOpError("scale must be finite, got ") << scale.getValueAsDouble();
   return success();
 }
-
-double AttentionOp::getScaleValue() {
-  if (FloatAttr scale = getScaleAttr())
+static double attentionScale(FloatAttr scale, RankedTensorType q) {
+  if (scale)
     return scale.getValueAsDouble();
-  int64_t d = getQ().getType().getShape().back();
+  int64_t d = q.getShape().back();
   return d > 0 ? 1 / std::sqrt(double(d)) : 1.0; // D = 0: every score is 0 anyway
 }
+
+LogicalResult AttentionOp::verify() { return verifyAttentionScale(*this, getScaleAttr()); }
+double AttentionOp::getScaleValue() { return attentionScale(getScaleAttr(), getQ().getType()); }
 
 LogicalResult AttentionBackwardOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
                                                     SmallVectorImpl<Type> &types) {
@@ -237,18 +241,8 @@ LogicalResult AttentionBackwardOp::inferReturnTypes(MLIRContext *, std::optional
   return success();
 }
 
-LogicalResult AttentionBackwardOp::verify() {
-  if (FloatAttr scale = getScaleAttr(); scale && !std::isfinite(scale.getValueAsDouble()))
-    return emitOpError("scale must be finite, got ") << scale.getValueAsDouble();
-  return success();
-}
-
-double AttentionBackwardOp::getScaleValue() {
-  if (FloatAttr scale = getScaleAttr())
-    return scale.getValueAsDouble();
-  int64_t d = getQ().getType().getShape().back();
-  return d > 0 ? 1 / std::sqrt(double(d)) : 1.0;
-}
+LogicalResult AttentionBackwardOp::verify() { return verifyAttentionScale(*this, getScaleAttr()); }
+double AttentionBackwardOp::getScaleValue() { return attentionScale(getScaleAttr(), getQ().getType()); }
 
 LogicalResult DropoutOp::verify() {
   double rate = getRate().convertToDouble();
