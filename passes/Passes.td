@@ -130,7 +130,8 @@ def RecognizeAttention : Pass<"kiln-recognize-attention", "mlir::func::FuncOp"> 
     `nn.attention(q, k, v) {causal, scale = c}` where that provably computes
     the same (a causal mask from iotas, so no row is fully masked; -inf or
     at most -1e9 as the masked value; a scalar constant scale; the scores
-    and probabilities used nowhere else). With `explain`, each rewrite and
+    used nowhere else; probabilities used elsewhere, as shown attention
+    weights, keep their softmax for those users). With `explain`, each rewrite and
     each softmax between matmuls left alone is reported, with why.
   }];
   let options = [

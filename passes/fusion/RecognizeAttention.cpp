@@ -18,8 +18,10 @@
 //     any score below 1e9 in magnitude);
 //   - the scale is a scalar constant; q, k and v have the same leading
 //     dimensions (nn.attention does not broadcast batches);
-//   - the scores and the probabilities have no other user (the attention
-//     weights of the char LM's attention view keep their composite).
+//   - the scores have no other user. The probabilities may have others
+//     (the attention weights the char LM shows): they keep the composite
+//     for those, and where those are dead (a training step that returns
+//     the loss alone) dead-code elimination removes it.
 // Anything else is left alone; with `explain`, each rewrite and each
 // softmax between matmuls left alone is reported with the reason.
 //
@@ -72,6 +74,17 @@ bool isCausalMask(Value mask) {
   return false;
 }
 
+/// The matmul that multiplies the softmax's probabilities by v, if any.
+/// (Other users, such as the attention weights shown by the char LM, keep
+/// the probabilities computed for themselves.)
+MatmulOp productOf(SoftmaxOp softmax) {
+  for (Operation *user : softmax->getUsers())
+    if (auto matmul = dyn_cast<MatmulOp>(user))
+      if (matmul.getA() == softmax.getResult() && !matmul.getTransposeA() && !matmul.getTransposeB())
+        return matmul;
+  return nullptr;
+}
+
 struct Match {
   Value q, k, v;
   bool causal = false;
@@ -87,10 +100,8 @@ std::optional<Match> match(SoftmaxOp softmax, std::string &why) {
   int64_t axis = softmax.getAxisAttr().getInt();
   if (rank < 2 || (axis != -1 && axis != rank - 1))
     return why = "the softmax is not over the last axis", std::nullopt;
-  if (!softmax->hasOneUse())
-    return why = "its probabilities are used elsewhere (e.g. shown as attention weights)", std::nullopt;
-  auto output = dyn_cast<MatmulOp>(*softmax->getUsers().begin());
-  if (!output || output.getA() != softmax.getResult() || output.getTransposeA() || output.getTransposeB())
+  MatmulOp output = productOf(softmax);
+  if (!output)
     return why = "the probabilities are not the left operand of a plain matmul", std::nullopt;
   m.v = output.getB();
   Value x = softmax.getX();
@@ -175,7 +186,8 @@ struct RecognizeAttentionPass : kiln::impl::RecognizeAttentionBase<RecognizeAtte
         kiln::explain(explain, softmax.getLoc(), "softmax between matmuls not rewritten to nn.attention: " + why);
         continue;
       }
-      auto output = cast<MatmulOp>(*softmax->getUsers().begin());
+      MatmulOp output = productOf(softmax);
+      bool weightsKept = !softmax->hasOneUse();
       OpBuilder b(output);
       Location loc = FusedLoc::get(&getContext(), m->locs);
       int64_t d = cast<RankedTensorType>(m->q.getType()).getShape().back();
@@ -187,7 +199,8 @@ struct RecognizeAttentionPass : kiln::impl::RecognizeAttentionBase<RecognizeAtte
                                              m->causal ? b.getUnitAttr() : UnitAttr(), scale);
       kiln::explain(explain, loc,
                     std::string("rewrote softmax between matmuls to nn.attention") + (m->causal ? " (causal)" : "") +
-                        ": " + kiln::describeSourceOps(loc));
+                        (weightsKept ? " (its weights are still computed for their other users)" : "") + ": " +
+                        kiln::describeSourceOps(loc));
       output.getResult().replaceAllUsesWith(attention.getResult());
       // The composite is dead now; erase it, users first.
       SmallVector<Operation *> dead = {output};

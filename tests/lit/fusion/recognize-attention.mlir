@@ -58,10 +58,13 @@ func.func @input_mask(%q: tensor<5x8xf32>, %k: tensor<5x8xf32>, %v: tensor<5x8xf
 
 // -----
 
-// The weights are an output too (an attention view): left alone.
+// The weights are an output too (an attention view): the product becomes
+// nn.attention, and the weights keep their softmax for the output.
 // CHECK-LABEL: func @weights_shown
-// CHECK-NOT: nn.attention
-// WHY: softmax between matmuls not rewritten to nn.attention: its probabilities are used elsewhere
+// CHECK: %[[P:.*]] = nn.softmax
+// CHECK: %[[O:.*]] = nn.attention
+// CHECK: return %[[O]], %[[P]]
+// WHY: rewrote softmax between matmuls to nn.attention (its weights are still computed for their other users)
 func.func @weights_shown(%q: tensor<5x8xf32>, %k: tensor<5x8xf32>, %v: tensor<5x8xf32>) -> (tensor<5x8xf32>, tensor<5x5xf32>) {
   %s = nn.matmul %q, %k {transpose_b} : (tensor<5x8xf32>, tensor<5x8xf32>) -> tensor<5x5xf32>
   %p = nn.softmax %s axis -1 : tensor<5x5xf32>
