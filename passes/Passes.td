@@ -151,7 +151,11 @@ def LowerAttention : Pass<"kiln-lower-attention", "mlir::func::FuncOp"> {
     pool, and in it a loop over blocks of keys keeping each query's running
     max, running sum and output accumulator (the online softmax), so that
     no `[Lq, Lk]` buffer exists; key blocks wholly above a causal diagonal
-    are not visited.
+    are not visited. nn.attention_backward likewise becomes the composite
+    gradient or flash attention's backward pass (one parallel iteration per
+    batch, owning its dK and dV; P recomputed per block from each row's
+    log-sum-exp, which the forward of the same attention keeps when the
+    function has it, else a first loop over the keys recomputes).
   }];
   let options = [
     Option<"flashMinScores", "flash-min-scores", "int64_t", /*default=*/"4096",

@@ -32,7 +32,6 @@
 #include "passes/fusion/SourceOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Matchers.h"
 
 #include <cmath>
 #include <limits>
@@ -47,12 +46,17 @@ using namespace kiln::nn;
 
 namespace {
 
-/// The value of a splat float constant (any shape), if `v` is one.
+/// The value of a float constant whose elements are all equal (any shape),
+/// if `v` is one.
 std::optional<double> splatValue(Value v) {
-  DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() || !isa<FloatType>(attr.getElementType()))
+  auto constant = v.getDefiningOp<ConstantOp>();
+  if (!constant || !isa<FloatType>(constant.getType().getElementType()))
     return std::nullopt;
-  return attr.getSplatValue<APFloat>().convertToDouble();
+  FailureOr<std::vector<double>> values = constantValues(constant.getValue());
+  if (failed(values) || values->empty() ||
+      llvm::any_of(*values, [&](double x) { return x != values->front(); }))
+    return std::nullopt;
+  return values->front();
 }
 
 /// An iota along `axis`, of a square [L, L] shape.

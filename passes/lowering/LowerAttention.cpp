@@ -24,6 +24,17 @@
 // (batch, query block) is computed by one thread in a fixed order, so the
 // result is the same on every thread count.
 //
+// nn.attention_backward becomes flash attention's backward pass: one
+// parallel iteration per batch, which owns that batch's dK and dV, its
+// query blocks in order; per key block P = exp(s - lse) is recomputed and
+//
+//   dV += P^T g;  dS = scale P (g V^T - D), D = rowsum(g out)
+//   dQ += dS K;   dK += dS^T Q
+//
+// The row log-sum-exps come from the forward pass of the same attention
+// where the function has it (a training step: the pass pairs the two), or
+// are recomputed by a first loop over the keys.
+//
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 #include "ir/AttentionComposite.h"
@@ -248,13 +259,9 @@ private:
   Value window(Value x, Value batch, Value i0, int64_t rows, Value j0, int64_t cols) {
     auto t = cast<RankedTensorType>(x.getType());
     bool oneRow = t.getDimSize(1) == 1, oneCol = t.getDimSize(2) == 1;
-    SmallVector<OpFoldResult> offsets = {batch, oneRow ? b.getIndexAttr(0) : OpFoldResult(i0),
-                                         oneCol ? b.getIndexAttr(0) : OpFoldResult(j0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(oneRow ? 1 : rows),
-                                       b.getIndexAttr(oneCol ? 1 : cols)};
-    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-    auto type = RankedTensorType::get({oneRow ? 1 : rows, oneCol ? 1 : cols}, t.getElementType());
-    return b.create<tensor::ExtractSliceOp>(loc, type, x, offsets, sizes, strides);
+    return slice(x,
+                 {batch, oneRow ? b.getIndexAttr(0) : OpFoldResult(i0), oneCol ? b.getIndexAttr(0) : OpFoldResult(j0)},
+                 {1, oneRow ? 1 : rows, oneCol ? 1 : cols}, 1);
   }
   AffineMap windowMap(Value window) {
     auto t = cast<RankedTensorType>(window.getType());
@@ -262,38 +269,32 @@ private:
     return map(2, {t.getDimSize(0) == 1 ? zero : dim(0), t.getDimSize(1) == 1 ? zero : dim(1)});
   }
 
-  /// rows x cols of a 3-D tensor at [t, row0, 0], as a 2-D tensor.
+  /// The slice of `x` at `offsets` with `sizes`, without its first
+  /// `dropped` dimensions (of size 1); and a slice written back (the
+  /// dimensions it lacks are leading ones of size 1).
+  Value slice(Value x, ArrayRef<OpFoldResult> offsets, ArrayRef<int64_t> sizes, size_t dropped = 0) {
+    ArrayRef<int64_t> shape = sizes.drop_front(dropped);
+    SmallVector<OpFoldResult> sizeValues, strides(sizes.size(), b.getIndexAttr(1));
+    for (int64_t size : sizes)
+      sizeValues.push_back(b.getIndexAttr(size));
+    auto type = RankedTensorType::get(shape, cast<RankedTensorType>(x.getType()).getElementType());
+    return b.create<tensor::ExtractSliceOp>(loc, type, x, offsets, sizeValues, strides);
+  }
+  Value insert(Value block, Value into, ArrayRef<OpFoldResult> offsets) {
+    auto shape = cast<RankedTensorType>(block.getType()).getShape();
+    SmallVector<OpFoldResult> sizes(offsets.size() - shape.size(), b.getIndexAttr(1)),
+        strides(offsets.size(), b.getIndexAttr(1));
+    for (int64_t size : shape)
+      sizes.push_back(b.getIndexAttr(size));
+    return b.create<tensor::InsertSliceOp>(loc, block, into, offsets, sizes, strides);
+  }
+  /// Rows [row0, row0 + rows) of batch t of a 3-D tensor, as a 2-D tensor,
+  /// and such rows written back.
   Value rowsOf(Value x, Value t, Value row0, int64_t rows) {
-    int64_t cols = cast<RankedTensorType>(x.getType()).getDimSize(2);
-    SmallVector<OpFoldResult> offsets = {t, row0, b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(rows), b.getIndexAttr(cols)};
-    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-    return b.create<tensor::ExtractSliceOp>(loc, RankedTensorType::get({rows, cols}, elem), x, offsets, sizes,
-                                            strides);
+    return slice(x, {t, row0, b.getIndexAttr(0)}, {1, rows, cast<RankedTensorType>(x.getType()).getDimSize(2)}, 1);
   }
-  /// `block` ([rows, cols]) written into the 3-D `into` at [t, row0, 0].
   Value insertRows(Value block, Value into, Value t, Value row0) {
-    auto type = cast<RankedTensorType>(block.getType());
-    SmallVector<OpFoldResult> offsets = {t, row0, b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(type.getDimSize(0)),
-                                       b.getIndexAttr(type.getDimSize(1))};
-    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-    return b.create<tensor::InsertSliceOp>(loc, block, into, offsets, sizes, strides);
-  }
-  /// Rows [row0, row0 + rows) of a 2-D tensor, and the same written back.
-  Value rows2D(Value x, Value row0, int64_t rows) {
-    int64_t cols = cast<RankedTensorType>(x.getType()).getDimSize(1);
-    SmallVector<OpFoldResult> offsets = {row0, b.getIndexAttr(0)}, sizes = {b.getIndexAttr(rows), b.getIndexAttr(cols)},
-                              strides(2, b.getIndexAttr(1));
-    return b.create<tensor::ExtractSliceOp>(loc, RankedTensorType::get({rows, cols}, elem), x, offsets, sizes,
-                                            strides);
-  }
-  Value insertRows2D(Value block, Value into, Value row0) {
-    auto type = cast<RankedTensorType>(block.getType());
-    SmallVector<OpFoldResult> offsets = {row0, b.getIndexAttr(0)},
-                              sizes = {b.getIndexAttr(type.getDimSize(0)), b.getIndexAttr(type.getDimSize(1))},
-                              strides(2, b.getIndexAttr(1));
-    return b.create<tensor::InsertSliceOp>(loc, block, into, offsets, sizes, strides);
+    return insert(block, into, {t, row0, b.getIndexAttr(0)});
   }
 
   /// The m of a row as the value its exponentials subtract: 0 while no key
@@ -439,19 +440,6 @@ private:
                      nb.create<linalg::YieldOp>(at, ValueRange{nb.create<arith::SelectOp>(at, none, inf, value)});
                    })[0];
   }
-  /// Rows [i0, i0 + rows) of batch t of a [batches, Lq] tensor, and the
-  /// same written back.
-  Value rowValues(Value x, Value t, Value i0, int64_t rows) {
-    SmallVector<OpFoldResult> offsets = {t, i0}, sizes = {b.getIndexAttr(1), b.getIndexAttr(rows)},
-                              strides(2, b.getIndexAttr(1));
-    return b.create<tensor::ExtractSliceOp>(loc, RankedTensorType::get({rows}, elem), x, offsets, sizes, strides);
-  }
-  Value insertRowValues(Value values, Value into, Value t, Value i0, int64_t rows) {
-    SmallVector<OpFoldResult> offsets = {t, i0}, sizes = {b.getIndexAttr(1), b.getIndexAttr(rows)},
-                              strides(2, b.getIndexAttr(1));
-    return b.create<tensor::InsertSliceOp>(loc, values, into, offsets, sizes, strides);
-  }
-
   /// One query block of `rows` queries at i0 of batch t against every key
   /// block it sees; returns `outs` (the result, and the log-sum-exps where
   /// kept) with the block's rows written.
@@ -481,7 +469,7 @@ private:
                           })[0];
     SmallVector<Value> written = {insertRows(block, out, t, i0)};
     if (outs.size() > 1)
-      written.push_back(insertRowValues(logSumExpOf(state[0], state[1], rows), outs[1], t, i0, rows));
+      written.push_back(insert(logSumExpOf(state[0], state[1], rows), outs[1], {t, i0}));
     return written;
   }
 
@@ -495,7 +483,7 @@ private:
     // them; else its max and sum, recomputed.
     Value lse;
     if (logSumExp) {
-      lse = rowValues(logSumExp, t, i0, rows);
+      lse = slice(logSumExp, {t, i0}, {1, rows}, 1);
     } else {
       SmallVector<Value> ml =
           forKeyBlocks(i0, rows, {filled({rows}, -kInf), filled({rows}, 0.0)},
@@ -533,11 +521,11 @@ private:
           Value p = pds[0], ds = pds[1];
           // dV[j0:] += p^T g; dQ_blk += dS k; dK[j0:] += dS^T q
           Value dvRows = contract(p, map(3, {dim(2), dim(0)}), gBlock, map(3, {dim(2), dim(1)}),
-                                  rows2D(c[2], j0, cols));
+                                  slice(c[2], {j0, b.getIndexAttr(0)}, {cols, dv}));
           Value dq = contract(ds, map(3, {dim(0), dim(2)}), kBlock, map(3, {dim(2), dim(1)}), c[0]);
           Value dkRows = contract(ds, map(3, {dim(2), dim(0)}), qBlock, map(3, {dim(2), dim(1)}),
-                                  rows2D(c[1], j0, cols));
-          return {dq, insertRows2D(dkRows, c[1], j0), insertRows2D(dvRows, c[2], j0)};
+                                  slice(c[1], {j0, b.getIndexAttr(0)}, {cols, d}));
+          return {dq, insert(dkRows, c[1], {j0, b.getIndexAttr(0)}), insert(dvRows, c[2], {j0, b.getIndexAttr(0)})};
         });
     return {insertRows(grads[0], state[0], t, i0), grads[1], grads[2]};
   }

@@ -14,7 +14,8 @@
 // finalize-memref-to-llvm and reconcile-unrealized-casts fold away), index
 // values as i64, scalars as themselves. Buffers private to an iteration
 // (allocated in the body, or allocated before the loop, used only in it and
-// fully overwritten first in every iteration: a packed B panel) move into the
+// fully overwritten first in every iteration, or in every iteration of an
+// inner loop that holds all their uses: a packed B panel) move into the
 // calling thread's scratch, so threads never share them.
 //
 //===----------------------------------------------------------------------===//
