@@ -4,9 +4,18 @@
 # character-level language model with self-attention on its shipped text,
 # continues the seed's prompts and shows the attention weights (terminal
 # colours and charlm_attention.html). About a minute after the build.
+#   scripts/demo.sh [kiln-charlm options]
+#   scripts/demo.sh --tang-gpt [kiln-tang-gpt options]   the GPT on the Tang poems
+#       instead (examples/tang_gpt: about 7 minutes on 2 cores; writes
+#       tang_gpt_loss.svg and tang_gpt_attention.html)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build >/dev/null
+if [[ ${1:-} == --tang-gpt ]]; then
+  shift
+  echo "== A GPT learns the Tang poems (fortunes-zh's tang300), trained by kiln"
+  exec build/examples/kiln-tang-gpt "$@"
+fi
 build/examples/kiln-demo
 echo
 echo "== 7. A character-level language model with self-attention, trained by kiln"

@@ -10,6 +10,7 @@ PACKAGES=(cmake ninja-build ccache g++ python3 valgrind
           clang-19 llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
           libclang-rt-19-dev  # sanitizer and libFuzzer runtimes (scripts/sanitize.sh, tests/fuzz)
           libfmt-dev libgtest-dev
+          fortunes-zh  # its tang300: the Tang poems examples/tang_gpt learns
           libbenchmark-dev libopenblas-dev libdnnl-dev)  # the last three: bench/ only
 missing=()
 for p in "${PACKAGES[@]}"; do
