@@ -127,11 +127,15 @@ def RecognizeAttention : Pass<"kiln-recognize-attention", "mlir::func::FuncOp"> 
   let summary = "Rewrite softmax between matmuls (attention spelled out) into nn.attention";
   let description = [{
     `matmul(softmax(select(mask, matmul(q, k^T) * c, -big), -1), v)` becomes
-    `nn.attention(q, k, v) {causal, scale = c}` where that provably computes
-    the same (a causal mask from iotas, so no row is fully masked; -inf or
-    at most -1e9 as the masked value; a scalar constant scale; the scores
-    used nowhere else; probabilities used elsewhere, as shown attention
-    weights, keep their softmax for those users). With `explain`, each rewrite and
+    `nn.attention(q, k, v) {causal, scale = c}` where that computes the same
+    within f32 rounding: a causal mask from iotas (selected or added as
+    0 / -big) becomes `causal`; another mask becomes the boolean mask with
+    fill -inf, the bias select(mask, 0, fill) with a finite fill at most
+    -1e9; an added float tensor becomes the bias; k may be transposed by
+    the matmul or by nn.transpose; constant scales before or after the mask
+    and on q or k multiply into `scale`; the scores are used nowhere else;
+    probabilities used elsewhere, as shown attention weights, keep their
+    softmax for those users. With `explain`, each rewrite (with its form) and
     each softmax between matmuls left alone is reported, with why.
   }];
   let options = [

@@ -3,8 +3,10 @@
 // OpCases.h checks nn.attention forward against the reference interpreter
 // and backward against finite differences. Here: nn.attention_backward,
 // which only gradient rules emit, lowered (composite and flash) against the
-// reference interpreter's own definition of it; and what `causal` means
-// with Lq != Lk, against a mask written out by hand.
+// reference interpreter's own definition of it; what `causal` means with
+// Lq != Lk, against a mask written out by hand; and that each form of
+// spelled-out attention that kiln-recognize-attention rewrites computes
+// what it computed before.
 //
 //===----------------------------------------------------------------------===//
 #include "TestUtil.h"
@@ -126,6 +128,110 @@ TEST(AttentionTest, CausalIsAlignedAtTheEnd) {
     EXPECT_TRUE(allClose((*out)[0], (*out)[1], 1e-12, 1e-12)) << "Lq = " << lq;
   }
 }
+
+/// A spelled-out attention that kiln-recognize-attention rewrites: its body
+/// (MLIR, with %q, %k, %v and %m or %b as arguments, returning %o) and
+/// shapes. {T} in the body is the element type.
+struct SpelledOut {
+  std::string name;
+  Shape q, k, v, extra; // extra: the mask's (i1) or bias's shape, or none
+  bool extraIsMask = true;
+  std::string body;
+};
+
+void PrintTo(const SpelledOut &c, std::ostream *os) { *os << c.name; }
+
+std::string replaceAll(std::string text, const std::string &from, const std::string &to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+class RecognizedAttention : public ::testing::TestWithParam<std::tuple<SpelledOut, DType>> {};
+
+// What the compiled function computes (the composite rewritten to
+// nn.attention, flash attention where the scores are big enough) is what
+// the reference interpreter computes from the composite as written.
+TEST_P(RecognizedAttention, ComputesTheComposite) {
+  auto [c, dtype] = GetParam();
+  const char *element = dtype == DType::f64 ? "f64" : "f32";
+  Shape out = c.q;
+  out.back() = c.v.back();
+  std::ostringstream src;
+  src << "func.func @main(%q: " << tensorType(c.q, element) << " {nn.name = \"q\"}, %k: " << tensorType(c.k, element)
+      << " {nn.name = \"k\"}, %v: " << tensorType(c.v, element) << " {nn.name = \"v\"}";
+  if (!c.extra.empty())
+    src << (c.extraIsMask ? ", %m: " + tensorType(c.extra, "i1") + " {nn.name = \"m\"}"
+                          : ", %b: " + tensorType(c.extra, element) + " {nn.name = \"b\"}");
+  src << ") -> " << tensorType(out, element) << " {\n"
+      << replaceAll(c.body, "{T}", element) << "  return %o : " << tensorType(out, element) << "\n}\n";
+  std::vector<HostTensor> inputs = {randomTensor(dtype, c.q, -2, 2, 1), randomTensor(dtype, c.k, -2, 2, 2),
+                                    randomTensor(dtype, c.v, -2, 2, 3)};
+  if (!c.extra.empty() && c.extraIsMask) {
+    // About a quarter masked; every row keeps its first key, except the
+    // last row, which is fully masked where the fill is finite.
+    HostTensor mask(DType::boolean, c.extra);
+    std::mt19937 rng(4);
+    int64_t cols = c.extra.back(), rows = mask.size() / cols;
+    bool finite = c.body.find("0xFF800000") == std::string::npos;
+    for (int64_t i = 0; i < mask.size(); ++i)
+      mask.set(i, i % cols == 0 ? !(finite && i / cols == rows - 1) : rng() % 4 != 0);
+    inputs.push_back(mask);
+  } else if (!c.extra.empty()) {
+    inputs.push_back(randomTensor(dtype, c.extra, -3, 3, 5));
+  }
+  auto want = runReference(src.str(), c.name, inputs);
+  ASSERT_TRUE(want.ok()) << want.error() << "\n" << src.str();
+  auto fn = Function::compileSource(src.str(), c.name);
+  ASSERT_TRUE(fn.ok()) << fn.error();
+  auto got = fn->run(inputs);
+  ASSERT_TRUE(got.ok()) << got.error();
+  double tol = dtype == DType::f64 ? 1e-10 : 2e-4;
+  EXPECT_TRUE(allClose((*got)[0], (*want)[0], tol, tol)) << c.name << "\n" << src.str();
+}
+
+// Scores per batch from 4096 up run as flash attention, below as the
+// composite again; both sizes for each form.
+std::vector<SpelledOut> spelledOutCases() {
+  std::vector<SpelledOut> cases;
+  for (int64_t l : {9, 67}) {
+    std::string n = std::to_string(l), ln = n + "x" + n, tag = l < 64 ? "_small" : "_flash";
+    std::string s = "tensor<2x3x" + ln + "x{T}>", qkv = "tensor<2x3x" + n + "x8x{T}>";
+    std::string scores = "  %s = nn.matmul %q, %k {transpose_b} : (" + qkv + ", " + qkv + ") -> " + s + "\n";
+    std::string product = "  %p = nn.softmax %x axis -1 : " + s + "\n  %o = nn.matmul %p, %v : (" + s + ", " +
+                          qkv + ") -> " + qkv + "\n";
+    Shape q = {2, 3, l, 8};
+    cases.push_back({"causal_select" + tag, q, q, q, {}, true,
+                     "  %i = nn.iota axis 0 : tensor<" + ln + "xi64>\n  %j = nn.iota axis 1 : tensor<" + ln +
+                         "xi64>\n  %c = nn.ge %i, %j : (tensor<" + ln + "xi64>, tensor<" + ln + "xi64>) -> tensor<" +
+                         ln + "xi1>\n" + scores + "  %h = nn.constant dense<0.35> : tensor<{T}>\n" +
+                         "  %y = nn.mul %s, %h : (" + s + ", tensor<{T}>) -> " + s + "\n" +
+                         "  %f = nn.constant dense<-1.0e9> : tensor<{T}>\n  %x = nn.select %c, %y, %f : (tensor<" +
+                         ln + "xi1>, " + s + ", tensor<{T}>) -> " + s + "\n" + product});
+    for (const char *fill : {"-1.0e9", "0xFF800000"})
+      cases.push_back({std::string(fill[0] == '-' ? "mask_finite_fill" : "mask_inf") + tag, q, q, q, {l, l}, true,
+                       scores + "  %f = nn.constant dense<" + fill + "> : tensor<{T}>\n  %x = nn.select %m, %s, %f : (tensor<" +
+                           ln + "xi1>, " + s + ", tensor<{T}>) -> " + s + "\n" + product});
+    cases.push_back({"bias_scaled_after" + tag, q, q, q, {1, l}, false,
+                     scores + "  %y = nn.add %b, %s : (tensor<1x" + n + "x{T}>, " + s + ") -> " + s + "\n" +
+                         "  %h = nn.constant dense<0.3> : tensor<{T}>\n  %x = nn.div %y, %h : (" + s +
+                         ", tensor<{T}>) -> " + s + "\n" + product});
+    std::string kt = "tensor<2x3x8x" + n + "x{T}>";
+    cases.push_back({"scale_on_q_transposed_k" + tag, q, q, q, {}, true,
+                     "  %h = nn.constant dense<0.2> : tensor<{T}>\n  %a = nn.mul %q, %h : (" + qkv +
+                         ", tensor<{T}>) -> " + qkv + "\n  %t = nn.transpose %k perm [0, 1, 3, 2] : " + qkv + " -> " +
+                         kt + "\n  %x = nn.matmul %a, %t : (" + qkv + ", " + kt + ") -> " + s + "\n" + product});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Attention, RecognizedAttention,
+                         ::testing::Combine(::testing::ValuesIn(spelledOutCases()),
+                                            ::testing::Values(DType::f32, DType::f64)),
+                         [](const auto &info) {
+                           return std::get<0>(info.param).name +
+                                  (std::get<1>(info.param) == DType::f64 ? "_f64" : "_f32");
+                         });
 
 } // namespace
 
