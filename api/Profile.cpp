@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "api/ProfileData.h"
+#include "kiln_rt.h" // kiln_num_threads
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -137,6 +138,8 @@ double Profile::unattributedSeconds() const {
 }
 
 std::string Profile::table(int threads, size_t maxRows) const {
+  if (threads <= 0)
+    threads = kiln_num_threads();
   const MachinePeak &peak = machinePeak();
   std::string out;
   llvm::raw_string_ostream os(out);
@@ -178,6 +181,8 @@ std::string Profile::table(int threads, size_t maxRows) const {
 }
 
 std::string Profile::json(int threads) const {
+  if (threads <= 0)
+    threads = kiln_num_threads();
   const MachinePeak &peak = machinePeak();
   llvm::json::Array rows;
   for (const KernelProfile &k : kernels) {

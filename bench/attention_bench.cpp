@@ -12,6 +12,10 @@
 // Threads: KILN_NUM_THREADS. bench/attention_vs_torch.sh runs it beside
 // PyTorch's scaled_dot_product_attention.
 // Usage: kiln-attention-bench [runs=5] [lengths=512,1024,2048,4096,8192] [composite-max=4096]
+//        kiln-attention-bench --peak-rss L     (run it in a fresh process)
+// The second form compiles the causal flash forward at L, calls it once and
+// prints the process's resident memory before the call and at its peak:
+//   kiln flash fwd L=.. causal=1 threads=.. rss_before_mib=.. peak_rss_mib=..
 #include "kiln/kiln.h"
 #include "kiln_rt.h" // kiln_num_threads
 
@@ -22,6 +26,8 @@
 #include <limits>
 #include <random>
 #include <sstream>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -96,9 +102,50 @@ void runOne(int64_t l, bool causal, bool composite, bool backward, int runs, int
   std::fflush(stdout);
 }
 
+/// Resident memory now (MiB), from /proc/self/statm.
+double residentMib() {
+  long pages = 0, resident = 0;
+  if (std::FILE *f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
+      resident = 0;
+    std::fclose(f);
+  }
+  return double(resident) * double(sysconf(_SC_PAGESIZE)) / (1 << 20);
+}
+
+/// The process's peak resident memory so far (MiB).
+double peakResidentMib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024;
+}
+
+int peakRss(int64_t l) {
+  Graph g;
+  build(g, l, /*causal=*/true, /*composite=*/false);
+  Result<Function> fn = Function::compile(g);
+  if (!fn) {
+    std::fprintf(stderr, "compile failed: %s\n", fn.error().c_str());
+    return 1;
+  }
+  std::vector<HostTensor> inputs;
+  for (const TensorInfo &in : fn->inputs())
+    inputs.push_back(randomTensor(in.shape, uint32_t(inputs.size() + 1)));
+  double before = residentMib();
+  if (auto out = fn->run(inputs); !out) {
+    std::fprintf(stderr, "run failed: %s\n", out.error().c_str());
+    return 1;
+  }
+  std::printf("kiln flash fwd L=%lld causal=1 threads=%d rss_before_mib=%.0f peak_rss_mib=%.0f\n", (long long)l,
+              kiln_num_threads(), before, peakResidentMib());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc == 3 && std::string(argv[1]) == "--peak-rss")
+    return peakRss(std::atoll(argv[2]));
   int runs = argc > 1 ? std::atoi(argv[1]) : 5;
   std::vector<int64_t> lengths = {512, 1024, 2048, 4096, 8192};
   if (argc > 2) {

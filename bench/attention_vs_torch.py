@@ -2,7 +2,8 @@
 threads, alternating, in ROUNDS rounds (default 3), and prints one markdown
 table of medians (bench/attention_vs_torch.sh). Each ratio is taken within
 a round (the machine's speed drifts over minutes), then the median over
-rounds."""
+rounds. Then the peak resident memory of a fresh process running the causal
+forward once at the largest length, for each."""
 import os
 import re
 import statistics
@@ -49,7 +50,6 @@ for _ in range(ROUNDS):
                 row.setdefault("peak_pct", []).append(float(extra["peak_pct"]))
                 row.setdefault("mib", []).append(float(extra["mib"]))
                 row.setdefault("torch_ms", []).append(torch_ms)
-                row.setdefault("torch_rss", []).append(float(t[("torch sdpa",) + key[1:]][1]["peak_rss_mib"]))
 
 
 def med(row, key, fmt):
@@ -66,3 +66,20 @@ for (threads, mode, length, causal), row in sorted(samples.items()):
           f"| {med(row, 'flash_ms', '{:.1f}')} | {med(row, 'gflops', '{:.1f}')} | {med(row, 'peak_pct', '{:.0f}')} "
           f"| {med(row, 'mib', '{:.1f}')} | {med(row, 'torch_ms', '{:.1f}')} | {med(row, 'flash_vs_torch', '{:.2f}x')} "
           f"| {med(row, 'composite_ms', '{:.1f}')} | {med(row, 'composite_vs_torch', '{:.2f}x')} |")
+
+
+def peak_rss(command, env=None):
+    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    fields = dict(re.findall(r"(\w+)=([0-9.]+)", out))
+    return float(fields["rss_before_mib"]), float(fields["peak_rss_mib"])
+
+
+longest = max(int(x) for x in lengths.split(","))
+k_before, k_peak = peak_rss([kiln_bench, "--peak-rss", str(longest)], dict(os.environ, KILN_NUM_THREADS="1"))
+t_before, t_peak = peak_rss([sys.executable, torch_script, "--peak-rss", str(longest), "1"])
+io = 4 * 8 * longest * 64 * 4 / (1 << 20)
+print()
+print(f"Peak RSS of a fresh process that runs the causal forward once at L = {longest} (1 thread): "
+      f"kiln {k_peak:.0f} MiB ({k_peak - k_before:.0f} MiB above the {k_before:.0f} MiB resident before the call: "
+      f"the compiler, its inputs), PyTorch {t_peak:.0f} MiB ({t_peak - t_before:.0f} MiB above {t_before:.0f} MiB); "
+      f"q, k, v and o are {io:.0f} MiB, one head's [L, L] f32 scores {longest * longest * 4 / (1 << 20):.0f} MiB.")

@@ -12,7 +12,9 @@
 //
 //   kiln-tang-gpt [--steps N] [--batch B] [--eval-every N] [--seed S]
 //                 [--temperature T] [--text FILE] [--svg FILE] [--html FILE]
-//                 [--layers N] [--d-model N] [--context N] [--dropout P]
+//                 [--layers N] [--d-model N] [--context N] [--dropout P] [--profile]
+// --profile: the training step's per-kernel table at the end (where its time
+// goes; the step is compiled with timers, so it runs slightly slower).
 //
 // Its last line, "tang-gpt: ...", is what bench/tang_gpt_vs_torch.sh reads.
 // Exit status 0 when the final validation loss is below that of a uniform
@@ -59,6 +61,7 @@ int main(int argc, char **argv) {
   int64_t steps = 400, evalEvery = 50;
   double temperature = 0.8;
   uint64_t seed = 1;
+  bool profile = false;
   std::string textPath = "/usr/share/games/fortunes/tang300", svgPath = "tang_gpt_loss.svg",
               htmlPath = "tang_gpt_attention.html";
   CharLmConfig config;
@@ -91,6 +94,8 @@ int main(int argc, char **argv) {
       config.dModel = count();
     else if (a == "--context")
       config.context = count();
+    else if (a == "--profile")
+      profile = true;
     else if (a == "--dropout")
       config.dropout = std::atof(value().c_str());
     else if (a == "--seed")
@@ -106,7 +111,7 @@ int main(int argc, char **argv) {
     else {
       std::fprintf(stderr, "usage: kiln-tang-gpt [--steps N] [--batch B] [--eval-every N] [--seed S] "
                            "[--temperature T] [--text FILE] [--svg FILE] [--html FILE] [--layers N] "
-                           "[--d-model N] [--context N] [--dropout P]\n");
+                           "[--d-model N] [--context N] [--dropout P] [--profile]\n");
       return 2;
     }
   }
@@ -142,7 +147,9 @@ int main(int argc, char **argv) {
   };
   auto t0 = Clock::now();
   auto trainGraph = lossGraph("tang_gpt", true);
-  auto step = kiln::train_step(*trainGraph, "loss", {}, kiln::Optimizer::adamw(0.1));
+  kiln::CompileOptions stepOptions;
+  stepOptions.profile = profile;
+  auto step = kiln::train_step(*trainGraph, "loss", {}, kiln::Optimizer::adamw(0.1), stepOptions);
   if (!step)
     fail(step.error());
   auto evalFn = kiln::Function::compile(*lossGraph("tang_gpt_eval", false));
@@ -230,6 +237,12 @@ int main(int argc, char **argv) {
     }
   }
   double tokensPerSecond = double(steps * B * T) / trainSeconds;
+  if (profile) {
+    auto table = step->profile();
+    if (!table)
+      fail(table.error());
+    std::printf("profile of the training step:\n%s\n", table->table(0, 30).c_str());
+  }
   if (writeLossCurveSvg(svgPath, curve, "kiln: a GPT on the Tang poems (tang300)"))
     std::printf("wrote the loss curve to %s\n", svgPath.c_str());
   else

@@ -50,12 +50,13 @@ struct Profile {
   /// The table, kernels sorted by time: share, milliseconds per call,
   /// GFLOP/s (matmuls) or GB/s (the rest), percent of the peak (`threads` x
   /// one core's FMA rate; one thread's triad), kind and source ops;
-  /// then the unattributed row. `maxRows` = 0: every kernel.
-  std::string table(int threads, size_t maxRows = 0) const;
+  /// then the unattributed row. `maxRows` = 0: every kernel. `threads` = 0:
+  /// the thread pool's default size (KILN_NUM_THREADS, else the cores).
+  std::string table(int threads = 0, size_t maxRows = 0) const;
   /// The same as JSON: {"calls", "seconds_per_call", "unattributed_seconds_per_call",
   /// "threads", "peak": {...}, "kernels": [{"id", "kind", "ops", "flops", "bytes",
   /// "calls", "seconds_per_call", "share", "rate", "unit", "percent_of_peak"}, ...]}.
-  std::string json(int threads) const;
+  std::string json(int threads = 0) const;
 };
 
 } // namespace kiln

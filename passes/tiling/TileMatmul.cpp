@@ -196,37 +196,61 @@ void dropBroadcastUnitDims(RewriterBase &rewriter, linalg::GenericOp op) {
     setInputsAndMaps(rewriter, op, inputs, maps);
 }
 
-/// B stored as [N, K] (transpose_b) is against the register tile's grain:
-/// a tile reads a row of 32 columns of B at each k, which would be 32
-/// strided scalars 4*K bytes apart (29 GFLOP/s for the input gradient
-/// g W^T where the packed path runs at 66+ on the same machine). B is
-/// transposed once into a temporary [K, N] instead (N x K moves against
-/// M x N x K multiply-adds) and the matmul reads that, taking the packed
-/// path like any other. (A stored as [K, M] is read as 8 neighbouring
-/// scalars per k, one cache line: transposing it measured slower.)
+/// Operands stored against the register tile's grain, transposed once into
+/// a temporary (N x K or M x K moves against M x N x K multiply-adds) that
+/// the matmul then reads:
+///  - B stored as [N, K] (transpose_b): a tile reads a row of 32 columns
+///    of B at each k, which would be 32 strided scalars 4*K bytes apart
+///    (29 GFLOP/s for the input gradient g W^T where the packed path runs
+///    at 66+ on the same machine); as [K, N] it takes the packed path.
+///  - A stored as [K, M] (transpose_a: the weight gradient x^T g) with a
+///    long K: a tile reads 8 neighbouring scalars per k, one cache line,
+///    but the lines of successive k are 4*M bytes apart, so for M a
+///    multiple of 1024 / 4 they fall into a few L1 sets and evict each
+///    other over a long K (256x1024x2048: 77 GFLOP/s, against 209 for the
+///    same product with A as [M, K], 2 threads). Below kTransposeAMinK
+///    (the attention's blocks, K = 64) the strided reads stay in L1 and the
+///    copy measured slower.
+constexpr int64_t kTransposeAMinK = 256;
+
 void readInTileGrain(RewriterBase &rewriter, linalg::GenericOp op, bool explain) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   SmallVector<Value> inputs = op.getDpsInputs();
-  AffineMap map = maps[1];
-  unsigned rank = map.getNumResults(), k = op.getNumLoops() - 1;
-  auto type = dyn_cast<RankedTensorType>(inputs[1].getType());
-  // B wants k second to last; [N, K] has it last.
-  if (rank < 2 || !type || !type.hasStaticShape() || map.getResult(rank - 1) != getAffineDimExpr(k, op.getContext()) ||
-      map.getResult(rank - 2).isFunctionOfDim(k))
-    return;
-  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
-  std::swap(perm[rank - 2], perm[rank - 1]);
-  SmallVector<int64_t> shape(type.getShape());
-  std::swap(shape[rank - 2], shape[rank - 1]);
-  Location loc = op.getLoc();
-  rewriter.setInsertionPoint(op);
-  Value empty = rewriter.create<tensor::EmptyOp>(loc, shape, type.getElementType());
-  inputs[1] = rewriter.create<linalg::TransposeOp>(loc, inputs[1], empty, perm).getResult()[0];
-  SmallVector<AffineExpr> exprs(map.getResults());
-  std::swap(exprs[rank - 2], exprs[rank - 1]);
-  maps[1] = AffineMap::get(map.getNumDims(), 0, exprs, op.getContext());
-  kiln::explain(explain, loc, "matmul operand B transposed once into the register tile's grain (it was stored N x K)");
-  setInputsAndMaps(rewriter, op, inputs, maps);
+  unsigned k = op.getNumLoops() - 1;
+  int64_t kSize = op.getStaticLoopRanges().back();
+  AffineExpr kExpr = getAffineDimExpr(k, op.getContext());
+  bool changed = false;
+  for (unsigned i : {0u, 1u}) {
+    AffineMap map = maps[i];
+    unsigned rank = map.getNumResults();
+    auto type = dyn_cast<RankedTensorType>(inputs[i].getType());
+    if (rank < 2 || !type || !type.hasStaticShape())
+      continue;
+    // B wants k second to last ([K, N]); A wants it last ([M, K]).
+    bool against = i == 1 ? map.getResult(rank - 1) == kExpr && !map.getResult(rank - 2).isFunctionOfDim(k)
+                          : map.getResult(rank - 2) == kExpr && !map.getResult(rank - 1).isFunctionOfDim(k) &&
+                                kSize >= kTransposeAMinK;
+    if (!against)
+      continue;
+    SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    std::swap(perm[rank - 2], perm[rank - 1]);
+    SmallVector<int64_t> shape(type.getShape());
+    std::swap(shape[rank - 2], shape[rank - 1]);
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, shape, type.getElementType());
+    inputs[i] = rewriter.create<linalg::TransposeOp>(loc, inputs[i], empty, perm).getResult()[0];
+    SmallVector<AffineExpr> exprs(map.getResults());
+    std::swap(exprs[rank - 2], exprs[rank - 1]);
+    maps[i] = AffineMap::get(map.getNumDims(), 0, exprs, op.getContext());
+    kiln::explain(explain, loc,
+                  i == 1 ? "matmul operand B transposed once into the register tile's grain (it was stored N x K)"
+                         : "matmul operand A transposed once into the register tile's grain (it was stored K x M, K = " +
+                               std::to_string(kSize) + ")");
+    changed = true;
+  }
+  if (changed)
+    setInputsAndMaps(rewriter, op, inputs, maps);
 }
 
 /// B already comes from a packed panel (kiln-tile-matmul's column blocks,
@@ -588,7 +612,8 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     for (linalg::GenericOp op : generics)
       if (op.getNumLoops() >= 4 && linalg::isReductionIterator(op.getIteratorTypesArray().back()))
         dropBroadcastUnitDims(rewriter, op);
-    // 1b. B stored against the tile's grain ([N, K]) transposed once.
+    // 1b. B stored against the tile's grain ([N, K]), and A ([K, M]) with a
+    // long K, transposed once.
     for (linalg::GenericOp op : generics)
       if (isTileableMatmul(op))
         readInTileGrain(rewriter, op, explain);

@@ -1,0 +1,37 @@
+// Operands stored against the register tile's grain are transposed once
+// and the matmul reads the copy: B stored [N, K] (transpose_b: the input
+// gradient g W^T) always, so each register tile reads rows of B instead of
+// strided scalars per k; A stored [K, M] (transpose_a: the weight gradient
+// x^T g) where K is long (from 256), where its strided lines would evict
+// each other from L1. A short-K transposed A is read as it is.
+// RUN: kiln-opt %s --kiln-to-tiled | FileCheck %s
+// RUN: kiln-opt %s --kiln-to-fused --kiln-tile-matmul="explain=1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=WHY
+
+// WHY: remark: matmul operand B transposed once into the register tile's grain (it was stored N x K)
+// WHY: remark: matmul operand A transposed once into the register tile's grain (it was stored K x M, K = 256)
+// WHY-NOT: operand A transposed
+
+// CHECK-LABEL: func.func @transposed_b
+// CHECK:       linalg.transpose ins(%arg1 : tensor<24x40xf32>) outs({{.*}} : tensor<40x24xf32>) permutation = [1, 0]
+// CHECK:       scf.for
+// CHECK:         arith.mulf {{.*}} : vector<8x24x1xf32>
+func.func @transposed_b(%g: tensor<64x40xf32>, %w: tensor<24x40xf32>) -> tensor<64x24xf32> {
+  %0 = nn.matmul %g, %w {transpose_b} : (tensor<64x40xf32>, tensor<24x40xf32>) -> tensor<64x24xf32>
+  return %0 : tensor<64x24xf32>
+}
+
+// CHECK-LABEL: func.func @transposed_a_long_k
+// CHECK:       linalg.transpose ins(%arg0 : tensor<256x64xf32>) outs({{.*}} : tensor<64x256xf32>) permutation = [1, 0]
+// CHECK:       scf.for
+// CHECK:         arith.mulf {{.*}} : vector<8x32x1xf32>
+func.func @transposed_a_long_k(%x: tensor<256x64xf32>, %g: tensor<256x48xf32>) -> tensor<64x48xf32> {
+  %0 = nn.matmul %x, %g {transpose_a} : (tensor<256x64xf32>, tensor<256x48xf32>) -> tensor<64x48xf32>
+  return %0 : tensor<64x48xf32>
+}
+
+// CHECK-LABEL: func.func @transposed_a_short_k
+// CHECK-NOT:   linalg.transpose
+func.func @transposed_a_short_k(%a: tensor<40x64xf32>, %b: tensor<40x48xf32>) -> tensor<64x48xf32> {
+  %0 = nn.matmul %a, %b {transpose_a} : (tensor<40x64xf32>, tensor<40x48xf32>) -> tensor<64x48xf32>
+  return %0 : tensor<64x48xf32>
+}
