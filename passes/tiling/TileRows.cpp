@@ -6,7 +6,7 @@
 // reduction is a serial chain. This pass makes each such group one kernel:
 //
 //  1. The kernel is the last op of the group (the root: its result leaves
-//     the group) and every producer that only feeds the group and indexes
+//     the group; whole rows, or one value per row) and every producer that only feeds the group and indexes
 //     rows the same way (its outer loops parallel, row dims first). The root
 //     is tiled to one row (outer dims 1, the last dim whole) and the group
 //     fused into that loop (scf::tileConsumerAndFuseProducersUsingSCF), so a
@@ -136,7 +136,12 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
       if (llvm::is_contained(g.getStaticLoopRanges(), 0))
         continue;
       int64_t rowDims = int64_t(g.getNumLoops()) - 1;
-      if (!isRowAligned(g, rowDims) || !linalg::isParallelIterator(g.getIteratorTypesArray().back()))
+      // The root writes whole rows (softmax's division) or one value per
+      // row (a sum over the row whose result leaves the group: the
+      // log-sum-exp of cross-entropy, reduce_sum over the last axis; as
+      // plain loops those were scalar chains at about 1 GB/s).
+      if (!isRowAligned(g, rowDims) ||
+          !(linalg::isParallelIterator(g.getIteratorTypesArray().back()) || isRowReduction(g, rowDims)))
         continue;
       auto group = groupOf(g, rowDims);
       bool reduces = llvm::any_of(group, [&](Operation *member) {

@@ -122,7 +122,10 @@ inline std::vector<OpCase> allCases() {
   const std::vector<Axes> reduceAxes = {{{3, 7}, {1}, false},       {{3, 7}, {0}, true},
                                         {{2, 3, 5}, {0, 2}, false},  {{65}, {-1}, false},
                                         {{2, 3, 5}, {-1, 0}, true}, {{2, 3, 5}, {0, 1, 2}, false},
-                                        {{1, 1}, {0}, false}};
+                                        {{1, 1}, {0}, false},
+                                        // Rows longer than a vector piece (kiln-tile-rows splits
+                                        // them, with a peeled partial piece).
+                                        {{5, 263}, {1}, false},      {{2, 3, 131}, {-1}, true}};
   for (const Reduce &r : {Reduce{"reduce_sum", reduce_sum}, Reduce{"reduce_mean", reduce_mean},
                           Reduce{"reduce_max", reduce_max}})
     for (size_t i = 0; i < reduceAxes.size(); ++i) {
