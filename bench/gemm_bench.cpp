@@ -16,10 +16,12 @@
 #include <immintrin.h>
 
 #include <chrono>
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -108,6 +110,20 @@ int main(int argc, char **argv) {
   triadGBs = triad;
   std::vector<Shape> shapes{{128, 128, 128},  {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024},
                             {2048, 2048, 2048}, {512, 768, 768}, {512, 3072, 768}, {1, 4096, 4096}};
+  // KILN_GEMM_SHAPES=MxNxK,... measures those instead (a model's own shapes,
+  // from its --profile table).
+  if (const char *list = std::getenv("KILN_GEMM_SHAPES"); list && *list) {
+    shapes.clear();
+    std::stringstream items(list);
+    for (std::string item; std::getline(items, item, ',');) {
+      Shape s{};
+      if (std::sscanf(item.c_str(), "%" SCNd64 "x%" SCNd64 "x%" SCNd64, &s.m, &s.n, &s.k) != 3 || s.m < 1 || s.n < 1 || s.k < 1) {
+        std::fprintf(stderr, "KILN_GEMM_SHAPES: '%s' is not MxNxK\n", item.c_str());
+        return 2;
+      }
+      shapes.push_back(s);
+    }
+  }
   for (const Shape &s : shapes) {
     for (int t : {1, 2}) {
       benchmark::RegisterBenchmark(("kiln/" + s.name() + "/threads:" + std::to_string(t)).c_str(),
