@@ -567,6 +567,27 @@ Tensor attention(Tensor q, Tensor k, Tensor v, const AttentionOptions &options, 
       options.scale ? b.getF64FloatAttr(*options.scale) : FloatAttr());
 }
 
+Tensor conv2d(Tensor x, Tensor w, const Conv2dOptions &options, Where where) {
+  Graph *g = graphOf({x, w}, where);
+  if (!g || (options.bias.handle() && !graphOf({x, options.bias}, where)))
+    return {};
+  OpBuilder &b = g->impl().builder;
+  Tensor y = createInferred<nn::Conv2dOp>(*g, where, valueOf(x), valueOf(w), b.getDenseI64ArrayAttr(options.stride),
+                                          b.getDenseI64ArrayAttr(options.padding),
+                                          b.getDenseI64ArrayAttr(options.dilation),
+                                          b.getI64IntegerAttr(options.groups));
+  if (!y.valid() || !options.bias.valid())
+    return y;
+  // The bias [O] broadcast over [N, O, Ho, Wo] as [O, 1, 1].
+  const Shape &bias = options.bias.shape();
+  if (bias.size() != 1 || bias[0] != y.shape()[1]) {
+    g->impl().error(where, "'nn.conv2d': bias must be [" + std::to_string(y.shape()[1]) +
+                              "] (one per output channel), got " + shapeString(bias));
+    return {};
+  }
+  return add(y, reshape(options.bias, {bias[0], 1, 1}, where), where);
+}
+
 Tensor gelu(Tensor x, bool tanhApproximation, Where where) {
   Graph *g = graphOf({x}, where);
   if (!g)

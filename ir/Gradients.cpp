@@ -203,6 +203,19 @@ LogicalResult AttentionOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl
                                 typeOf(getBias())));
   return success();
 }
+LogicalResult Conv2dOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
+  // dx: the cotangent spread back over the windows (the transposed
+  // convolution); dw: the windows of x times the cotangent, summed.
+  RankedTensorType x = typeOf(getX()), w = typeOf(getW());
+  OpBuilder &ob = b.builder();
+  out.push_back(ob.create<Conv2dBackwardInputOp>(
+      b.location(), g0(gs), getW(), ob.getDenseI64ArrayAttr({x.getDimSize(2), x.getDimSize(3)}), getStridesAttr(),
+      getPaddingAttr(), getDilationsAttr(), getGroupsAttr()));
+  out.push_back(ob.create<Conv2dBackwardWeightOp>(
+      b.location(), getX(), g0(gs), ob.getDenseI64ArrayAttr({w.getDimSize(2), w.getDimSize(3)}), getStridesAttr(),
+      getPaddingAttr(), getDilationsAttr(), getGroupsAttr()));
+  return success();
+}
 LogicalResult LayerNormOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
   // xhat = (x - mean) rstd; dy = g gamma;
   // dx = rstd (dy - mean(dy) - xhat mean(dy xhat)); dgamma = sum(g xhat); dbeta = sum(g).

@@ -444,6 +444,78 @@ def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike, NotDifferentiable, Re
 }
 
 //===----------------------------------------------------------------------===//
+// Convolution
+//===----------------------------------------------------------------------===//
+
+// The attributes every 2-D convolution op carries, in this order in the text.
+defvar Conv2dAttrs = (ins DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
+                          DenseI64ArrayAttr:$dilations, I64Attr:$groups);
+
+def NN_Conv2dOp : NN_Op<"conv2d", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "2-D convolution (cross-correlation), NCHW input, OIHW weight";
+  let description = [{
+    `x` is `[N, C, H, W]`, `w` is `[O, C / groups, KH, KW]`; the result is
+    `[N, O, Ho, Wo]` with
+    `result[n, o, i, j] = sum over c, kh, kw of
+        xpad[n, g * C/groups + c, i * sh + kh * dh, j * sw + kw * dw] * w[o, c, kh, kw]`
+    where `g = o / (O / groups)` is the group of output channel `o`, and
+    `xpad` is `x` with `padding = [top, left, bottom, right]` zeros around
+    its spatial dims (ONNX's order of `pads`). `strides = [sh, sw]`,
+    `dilations = [dh, dw]` (at least 1), `Ho = (H + top + bottom -
+    dh * (KH - 1) - 1) / sh + 1` (rounded down; `Wo` alike), at least 1.
+    `groups` divides C and O; `groups = C = O` is a depthwise convolution.
+    A bias is an add of `[O, 1, 1]` after it (`kiln::conv2d` builds that).
+
+    ```mlir
+    %y = nn.conv2d %x, %w strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] groups 1 : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32>
+    ```
+  }];
+  let arguments = !con((ins NN_FloatTensor:$x, NN_FloatTensor:$w), Conv2dAttrs);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $w `strides` $strides `padding` $padding `dilations` $dilations `groups` $groups attr-dict
+    `:` functional-type(operands, results)
+  }];
+  // The result type: inferReturnTypes (ShapeRules).
+}
+
+def NN_Conv2dBackwardInputOp : NN_Op<"conv2d_backward_input", [Pure, NotDifferentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "the gradient of nn.conv2d with respect to its input";
+  let description = [{
+    Given the cotangent `grad` (`[N, O, Ho, Wo]`) of an `nn.conv2d` with
+    weight `w` and the same attributes, whose input was `[N, C, H, W]`
+    with `input_size = [H, W]` (Ho does not determine H when a stride is
+    above 1): `dx[n, c, h, w] = sum of grad[n, o, i, j] * w[o, c', kh, kw]`
+    over the outputs whose window read `x[n, c, h, w]` with weight
+    `w[o, c', kh, kw]`. Emitted by conv2d's gradient rule.
+  }];
+  let arguments = !con((ins NN_FloatTensor:$grad, NN_FloatTensor:$w, DenseI64ArrayAttr:$input_size), Conv2dAttrs);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $w `input_size` $input_size `strides` $strides `padding` $padding `dilations` $dilations
+    `groups` $groups attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def NN_Conv2dBackwardWeightOp : NN_Op<"conv2d_backward_weight", [Pure, NotDifferentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "the gradient of nn.conv2d with respect to its weight";
+  let description = [{
+    Given the input `x` (`[N, C, H, W]`) of an `nn.conv2d` with the same
+    attributes and the cotangent `grad` (`[N, O, Ho, Wo]`) of its result:
+    `dw[o, c, kh, kw] = sum over n, i, j of grad[n, o, i, j] *
+    xpad[n, g * C/groups + c, i * sh + kh * dh, j * sw + kw * dw]`, a
+    `[O, C / groups, KH, KW]` tensor with `kernel_size = [KH, KW]`.
+    Emitted by conv2d's gradient rule.
+  }];
+  let arguments = !con((ins NN_FloatTensor:$x, NN_FloatTensor:$grad, DenseI64ArrayAttr:$kernel_size), Conv2dAttrs);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $grad `kernel_size` $kernel_size `strides` $strides `padding` $padding `dilations` $dilations
+    `groups` $groups attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
 

@@ -210,6 +210,29 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
                 types);
 }
 
+LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  return result(inferConv2d(loc, tensorType(adaptor.getX()), tensorType(adaptor.getW()), adaptor.getStrides(),
+                            adaptor.getPadding(), adaptor.getDilations(), adaptor.getGroups()),
+                types);
+}
+
+LogicalResult Conv2dBackwardInputOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                                      SmallVectorImpl<Type> &types) {
+  return result(inferConv2dBackwardInput(loc, tensorType(adaptor.getGrad()), tensorType(adaptor.getW()),
+                                         adaptor.getInputSize(), adaptor.getStrides(), adaptor.getPadding(),
+                                         adaptor.getDilations(), adaptor.getGroups()),
+                types);
+}
+
+LogicalResult Conv2dBackwardWeightOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                                       SmallVectorImpl<Type> &types) {
+  return result(inferConv2dBackwardWeight(loc, tensorType(adaptor.getX()), tensorType(adaptor.getGrad()),
+                                          adaptor.getKernelSize(), adaptor.getStrides(), adaptor.getPadding(),
+                                          adaptor.getDilations(), adaptor.getGroups()),
+                types);
+}
+
 /// nn.attention's and nn.attention_backward's scale: finite when given,
 /// else 1 / sqrt(D).
 static LogicalResult verifyAttentionScale(Operation *op, FloatAttr scale) {

@@ -1,5 +1,6 @@
 //===- ShapeRules.cpp - result-type rules of the nn ops ------------------===//
 #include "ir/ShapeRules.h"
+#include "ir/Conv2dGeometry.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
@@ -344,6 +345,121 @@ FailureOr<RankedTensorType> inferAttention(MaybeLoc loc, RankedTensorType q, Ran
   SmallVector<int64_t> shape(batch);
   shape.append({lq, v.getDimSize(rank - 1)});
   return RankedTensorType::get(shape, element);
+}
+
+
+//===--- convolution ------------------------------------------------------===//
+
+namespace {
+/// The attribute checks the three conv2d ops share.
+LogicalResult checkConv2dAttrs(MaybeLoc loc, StringRef op, ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
+                               ArrayRef<int64_t> dilations, int64_t groups) {
+  auto error = [&](auto &&...parts) { return emitOptionalError(loc, "'", op, "': ", parts...); };
+  if (strides.size() != 2 || llvm::any_of(strides, [](int64_t s) { return s < 1; }))
+    return error("strides must be 2 values of at least 1 ([sh, sw]), got ", listString(strides));
+  if (dilations.size() != 2 || llvm::any_of(dilations, [](int64_t d) { return d < 1; }))
+    return error("dilations must be 2 values of at least 1 ([dh, dw]), got ", listString(dilations));
+  if (padding.size() != 4 || llvm::any_of(padding, [](int64_t p) { return p < 0; }))
+    return error("padding must be 4 values of at least 0 ([top, left, bottom, right]), got ", listString(padding));
+  // Sizes stay far from int64 overflow (ModelLimits bounds tensor sizes).
+  if (llvm::any_of(llvm::concat<const int64_t>(strides, dilations, padding), [](int64_t v) { return v > (1 << 24); }))
+    return error("strides, dilations and padding must be at most 16777216");
+  if (groups < 1)
+    return error("groups must be at least 1, got ", groups);
+  return success();
+}
+
+LogicalResult checkRank4(MaybeLoc loc, StringRef op, StringRef name, RankedTensorType t, StringRef layout) {
+  if (t.getRank() != 4)
+    return emitOptionalError(loc, "'", op, "': ", name, " must be rank 4 (", layout, "), got ", shapeString(t));
+  return success();
+}
+
+/// The output [Ho, Wo] of a window of [kh, kw] over [h, w], or an error.
+FailureOr<std::pair<int64_t, int64_t>> conv2dOutput(MaybeLoc loc, StringRef op, const Conv2dGeometry &g, int64_t h,
+                                                    int64_t w, int64_t kh, int64_t kw) {
+  int64_t ho = g.outputHeight(h, kh), wo = g.outputWidth(w, kw);
+  if (ho < 1 || wo < 1)
+    return emitOptionalError(loc, "'", op, "': the dilated kernel ", listString({g.dilationH * (kh - 1) + 1,
+                                                                              g.dilationW * (kw - 1) + 1}),
+                             " does not fit the padded input ",
+                             listString({h + g.padTop + g.padBottom, w + g.padLeft + g.padRight}));
+  return std::make_pair(ho, wo);
+}
+} // namespace
+
+FailureOr<RankedTensorType> inferConv2d(MaybeLoc loc, RankedTensorType x, RankedTensorType w,
+                                        ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
+                                        ArrayRef<int64_t> dilations, int64_t groups) {
+  const char *op = "nn.conv2d";
+  if (failed(checkConv2dAttrs(loc, op, strides, padding, dilations, groups)) ||
+      failed(checkRank4(loc, op, "x", x, "[N, C, H, W]")) || failed(checkRank4(loc, op, "w", w, "[O, C / groups, KH, KW]")))
+    return failure();
+  if (x.getElementType() != w.getElementType())
+    return emitOptionalError(loc, "'nn.conv2d': w has element type ", w.getElementType(), " but x has ",
+                             x.getElementType());
+  int64_t c = x.getDimSize(1), o = w.getDimSize(0);
+  if (c % groups != 0 || o % groups != 0)
+    return emitOptionalError(loc, "'nn.conv2d': groups = ", groups, " must divide the input channels (", c,
+                             ") and the output channels (", o, ")");
+  if (w.getDimSize(1) != c / groups)
+    return emitOptionalError(loc, "'nn.conv2d': w ", shapeString(w), " must have C / groups = ", c / groups,
+                             " input channels (x ", shapeString(x), ", groups ", groups, "), got ", w.getDimSize(1));
+  Conv2dGeometry g = Conv2dGeometry::of(strides, padding, dilations, groups);
+  auto out = conv2dOutput(loc, op, g, x.getDimSize(2), x.getDimSize(3), w.getDimSize(2), w.getDimSize(3));
+  if (failed(out))
+    return failure();
+  return RankedTensorType::get({x.getDimSize(0), o, out->first, out->second}, x.getElementType());
+}
+
+FailureOr<RankedTensorType> inferConv2dBackwardInput(MaybeLoc loc, RankedTensorType grad, RankedTensorType w,
+                                                     ArrayRef<int64_t> inputSize, ArrayRef<int64_t> strides,
+                                                     ArrayRef<int64_t> padding, ArrayRef<int64_t> dilations,
+                                                     int64_t groups) {
+  const char *op = "nn.conv2d_backward_input";
+  if (failed(checkConv2dAttrs(loc, op, strides, padding, dilations, groups)) ||
+      failed(checkRank4(loc, op, "grad", grad, "[N, O, Ho, Wo]")) ||
+      failed(checkRank4(loc, op, "w", w, "[O, C / groups, KH, KW]")))
+    return failure();
+  if (inputSize.size() != 2 || llvm::any_of(inputSize, [](int64_t d) { return d < 0; }))
+    return emitOptionalError(loc, "'", op, "': input_size must be [H, W], got ", listString(inputSize));
+  if (grad.getDimSize(1) != w.getDimSize(0) || w.getDimSize(0) % groups != 0)
+    return emitOptionalError(loc, "'", op, "': grad ", shapeString(grad), " and w ", shapeString(w),
+                             " disagree on the output channels (groups ", groups, ")");
+  Conv2dGeometry g = Conv2dGeometry::of(strides, padding, dilations, groups);
+  auto out = conv2dOutput(loc, op, g, inputSize[0], inputSize[1], w.getDimSize(2), w.getDimSize(3));
+  if (failed(out))
+    return failure();
+  if (out->first != grad.getDimSize(2) || out->second != grad.getDimSize(3))
+    return emitOptionalError(loc, "'", op, "': an input of ", listString(inputSize), " gives outputs of ",
+                             listString({out->first, out->second}), " but grad is ", shapeString(grad));
+  return RankedTensorType::get({grad.getDimSize(0), w.getDimSize(1) * groups, inputSize[0], inputSize[1]},
+                               grad.getElementType());
+}
+
+FailureOr<RankedTensorType> inferConv2dBackwardWeight(MaybeLoc loc, RankedTensorType x, RankedTensorType grad,
+                                                      ArrayRef<int64_t> kernelSize, ArrayRef<int64_t> strides,
+                                                      ArrayRef<int64_t> padding, ArrayRef<int64_t> dilations,
+                                                      int64_t groups) {
+  const char *op = "nn.conv2d_backward_weight";
+  if (failed(checkConv2dAttrs(loc, op, strides, padding, dilations, groups)) ||
+      failed(checkRank4(loc, op, "x", x, "[N, C, H, W]")) || failed(checkRank4(loc, op, "grad", grad, "[N, O, Ho, Wo]")))
+    return failure();
+  if (kernelSize.size() != 2 || llvm::any_of(kernelSize, [](int64_t d) { return d < 1; }))
+    return emitOptionalError(loc, "'", op, "': kernel_size must be [KH, KW] of at least 1, got ",
+                             listString(kernelSize));
+  int64_t c = x.getDimSize(1), o = grad.getDimSize(1);
+  if (x.getDimSize(0) != grad.getDimSize(0) || c % groups != 0 || o % groups != 0)
+    return emitOptionalError(loc, "'", op, "': x ", shapeString(x), " and grad ", shapeString(grad),
+                             " disagree on the batch, or groups = ", groups, " does not divide the channels");
+  Conv2dGeometry g = Conv2dGeometry::of(strides, padding, dilations, groups);
+  auto out = conv2dOutput(loc, op, g, x.getDimSize(2), x.getDimSize(3), kernelSize[0], kernelSize[1]);
+  if (failed(out))
+    return failure();
+  if (out->first != grad.getDimSize(2) || out->second != grad.getDimSize(3))
+    return emitOptionalError(loc, "'", op, "': x ", shapeString(x), " gives outputs of ",
+                             listString({out->first, out->second}), " but grad is ", shapeString(grad));
+  return RankedTensorType::get({o, c / groups, kernelSize[0], kernelSize[1]}, x.getElementType());
 }
 
 } // namespace kiln::nn

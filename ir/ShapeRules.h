@@ -95,6 +95,24 @@ mlir::FailureOr<mlir::RankedTensorType>
 inferAttention(MaybeLoc loc, mlir::RankedTensorType q, mlir::RankedTensorType k,
                mlir::RankedTensorType v, mlir::RankedTensorType mask, mlir::RankedTensorType bias);
 
+/// nn.conv2d: x [N, C, H, W], w [O, C / groups, KH, KW] -> [N, O, Ho, Wo];
+/// also checks the attributes (2 strides >= 1, 4 pads >= 0, 2 dilations
+/// >= 1, groups >= 1 dividing C and O).
+mlir::FailureOr<mlir::RankedTensorType>
+inferConv2d(MaybeLoc loc, mlir::RankedTensorType x, mlir::RankedTensorType w, llvm::ArrayRef<int64_t> strides,
+            llvm::ArrayRef<int64_t> padding, llvm::ArrayRef<int64_t> dilations, int64_t groups);
+/// nn.conv2d_backward_input: grad [N, O, Ho, Wo] and w -> [N, C, H, W] with
+/// [H, W] = input_size, where a conv2d of that input gives Ho x Wo.
+mlir::FailureOr<mlir::RankedTensorType>
+inferConv2dBackwardInput(MaybeLoc loc, mlir::RankedTensorType grad, mlir::RankedTensorType w,
+                         llvm::ArrayRef<int64_t> inputSize, llvm::ArrayRef<int64_t> strides,
+                         llvm::ArrayRef<int64_t> padding, llvm::ArrayRef<int64_t> dilations, int64_t groups);
+/// nn.conv2d_backward_weight: x [N, C, H, W] and grad [N, O, Ho, Wo] ->
+/// [O, C / groups, KH, KW] with [KH, KW] = kernel_size.
+mlir::FailureOr<mlir::RankedTensorType>
+inferConv2dBackwardWeight(MaybeLoc loc, mlir::RankedTensorType x, mlir::RankedTensorType grad,
+                          llvm::ArrayRef<int64_t> kernelSize, llvm::ArrayRef<int64_t> strides,
+                          llvm::ArrayRef<int64_t> padding, llvm::ArrayRef<int64_t> dilations, int64_t groups);
 /// Checks that `from` broadcasts to `to` (NumPy rules).
 mlir::LogicalResult verifyBroadcastTo(MaybeLoc loc, mlir::RankedTensorType from,
                                       mlir::RankedTensorType to);

@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <source_location>
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -157,6 +158,20 @@ Tensor layer_norm(Tensor x, std::vector<int64_t> axes = {-1}, double eps = 1e-5,
 Tensor layer_norm(Tensor x, Tensor gamma, Tensor beta, std::vector<int64_t> axes = {-1},
                   double eps = 1e-5, Where where = Where::current());
 Tensor gelu(Tensor x, bool tanhApproximation = false, Where where = Where::current());
+
+/// What a 2-D convolution takes besides its input and weight.
+struct Conv2dOptions {
+  std::array<int64_t, 2> stride = {1, 1};          // [sh, sw]
+  std::array<int64_t, 4> padding = {0, 0, 0, 0};   // zeros [top, left, bottom, right] (ONNX's order)
+  std::array<int64_t, 2> dilation = {1, 1};        // [dh, dw]
+  int64_t groups = 1;                              // divides C and O; C = O = groups: depthwise
+  Tensor bias;                                     // [O], added per output channel (optional)
+};
+/// 2-D convolution (cross-correlation, as PyTorch's and ONNX's Conv): x
+/// [N, C, H, W], w [O, C / groups, KH, KW] -> [N, O, Ho, Wo] with
+/// Ho = (H + top + bottom - dh (KH - 1) - 1) / sh + 1, rounded down.
+Tensor conv2d(Tensor x, Tensor w, const Conv2dOptions &options = Conv2dOptions(),
+              Where where = Where::current());
 
 /// What nn.attention takes besides q, k and v (all optional).
 struct AttentionOptions {

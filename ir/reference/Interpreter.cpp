@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "ir/reference/Interpreter.h"
 #include "ir/ConstantValues.h"
+#include "ir/Conv2dGeometry.h"
 #include "ir/Dialect.h"
 #include "ir/DropoutHash.h"
 
@@ -182,6 +183,29 @@ struct Attention {
 };
 
 /// nn.attention, query by query: the probabilities times v.
+/// Every (output position, kernel tap) pair of a 2-D convolution whose tap
+/// reads inside the input (not the padding): calls
+/// f(n, o, i, j, c_in, kh, kw, c_w, h, w) with x[n, c_in, h, w] read through
+/// w[o, c_w, kh, kw] into out[n, o, i, j]. The three conv2d ops are sums
+/// over this one set.
+template <typename F>
+void forEachConv2dTap(const Conv2dGeometry &g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
+                      int64_t kw, int64_t ho, int64_t wo, F f) {
+  int64_t cg = c / g.groups, og = o / g.groups;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t oc = 0; oc < o; ++oc)
+      for (int64_t i = 0; i < ho; ++i)
+        for (int64_t j = 0; j < wo; ++j)
+          for (int64_t cw = 0; cw < cg; ++cw)
+            for (int64_t y = 0; y < kh; ++y)
+              for (int64_t x = 0; x < kw; ++x) {
+                int64_t hi = i * g.strideH + y * g.dilationH - g.padTop;
+                int64_t wi = j * g.strideW + x * g.dilationW - g.padLeft;
+                if (hi >= 0 && hi < h && wi >= 0 && wi < w)
+                  f(b, oc, i, j, (oc / og) * cg + cw, y, x, cw, hi, wi);
+              }
+}
+
 RefTensor attention(const Attention &a) {
   std::vector<int64_t> outShape(a.q.shape.begin(), a.q.shape.end() - 1);
   outShape.push_back(a.dv());
@@ -506,6 +530,45 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
               const RefTensor *mask = a.getMask() ? &in(next++) : nullptr;
               const RefTensor *bias = a.getBias() ? &in(next++) : nullptr;
               return attention({in(0), in(1), in(2), mask, bias, a.getCausal(), a.getScaleValue()});
+            })
+            .Case([&](Conv2dOp op) {
+              const RefTensor &x = in(0), &w = in(1);
+              RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
+              forEachConv2dTap(Conv2dGeometry::of(op), x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0],
+                               w.shape[2], w.shape[3], outShape[2], outShape[3],
+                               [&](int64_t b, int64_t o, int64_t i, int64_t j, int64_t c, int64_t y, int64_t z,
+                                   int64_t cw, int64_t h, int64_t wi) {
+                                 r.data[flatten({b, o, i, j}, outShape)] +=
+                                     x.data[flatten({b, c, h, wi}, x.shape)] *
+                                     w.data[flatten({o, cw, y, z}, w.shape)];
+                               });
+              return r;
+            })
+            .Case([&](Conv2dBackwardInputOp op) {
+              const RefTensor &g = in(0), &w = in(1);
+              RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
+              forEachConv2dTap(Conv2dGeometry::of(op), outShape[0], outShape[1], outShape[2], outShape[3],
+                               w.shape[0], w.shape[2], w.shape[3], g.shape[2], g.shape[3],
+                               [&](int64_t b, int64_t o, int64_t i, int64_t j, int64_t c, int64_t y, int64_t z,
+                                   int64_t cw, int64_t h, int64_t wi) {
+                                 r.data[flatten({b, c, h, wi}, outShape)] +=
+                                     g.data[flatten({b, o, i, j}, g.shape)] *
+                                     w.data[flatten({o, cw, y, z}, w.shape)];
+                               });
+              return r;
+            })
+            .Case([&](Conv2dBackwardWeightOp op) {
+              const RefTensor &x = in(0), &g = in(1);
+              RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
+              forEachConv2dTap(Conv2dGeometry::of(op), x.shape[0], x.shape[1], x.shape[2], x.shape[3], g.shape[1],
+                               outShape[2], outShape[3], g.shape[2], g.shape[3],
+                               [&](int64_t b, int64_t o, int64_t i, int64_t j, int64_t c, int64_t y, int64_t z,
+                                   int64_t cw, int64_t h, int64_t wi) {
+                                 r.data[flatten({o, cw, y, z}, outShape)] +=
+                                     g.data[flatten({b, o, i, j}, g.shape)] *
+                                     x.data[flatten({b, c, h, wi}, x.shape)];
+                               });
+              return r;
             })
             .Case([&](LayerNormOp l) {
               unsigned next = 1;

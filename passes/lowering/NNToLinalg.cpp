@@ -13,6 +13,7 @@
 #include "ir/ShapeRules.h"
 #include "passes/Passes.h"
 #include "passes/fusion/SourceOps.h"
+#include "passes/lowering/ConvolutionToLinalg.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -1084,6 +1085,7 @@ struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass
                  LossLowering<MseLossOp>, CastLowering, LogSoftmaxLowering, LayerNormLowering,
                  GeluLowering, DropoutLowering, ConcatLowering, SliceLowering, IotaLowering, SliceScatterLowering,
                  ScatterAddLowering, StopGradientLowering>(ctx);
+    kiln::populateConvolutionLowering(patterns);
     SmallVector<IndexCheck> statuses;
     patterns.add<GatherLowering, CrossEntropyLowering>(ctx, statuses);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))

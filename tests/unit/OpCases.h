@@ -14,6 +14,7 @@
 #include "kiln/kiln.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 #include <functional>
@@ -411,6 +412,43 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"concat_with_empty", {{2, 0}, {2, 3}},
                    [](Graph &, const std::vector<Tensor> &x) { return concat({x[0], x[1]}, -1); }});
   cases.push_back({"add_empty_broadcast", {{0, 3}, {3}}, binaryOp(add)});
+  // 2-D convolution over awkward geometries: 1x1 and 7x7 kernels, prime
+  // sizes, strides above the kernel, padding up to kernel - 1 and uneven
+  // per side, dilation, groups (depthwise too), batch 1 and 2, a bias.
+  struct Conv {
+    const char *name;
+    Shape x, w;
+    std::array<int64_t, 2> stride, dilation;
+    std::array<int64_t, 4> padding;
+    int64_t groups;
+    bool bias;
+  };
+  for (const Conv &c : std::vector<Conv>{
+           {"conv2d_3x3_same", {2, 3, 7, 5}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, false},
+           {"conv2d_1x1", {1, 5, 4, 3}, {2, 5, 1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, false},
+           {"conv2d_strided_uneven_padding", {1, 2, 9, 8}, {3, 2, 3, 2}, {2, 3}, {1, 1}, {1, 0, 2, 1}, 1, false},
+           {"conv2d_dilated", {1, 2, 11, 7}, {2, 2, 3, 2}, {1, 1}, {2, 3}, {2, 1, 0, 1}, 1, false},
+           {"conv2d_groups", {2, 4, 5, 5}, {6, 2, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, false},
+           {"conv2d_depthwise_strided", {1, 3, 6, 7}, {3, 1, 3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 3, false},
+           {"conv2d_stride_above_kernel", {1, 1, 13, 11}, {2, 1, 2, 2}, {3, 3}, {1, 1}, {0, 0, 0, 0}, 1, false},
+           {"conv2d_7x7_stride2", {1, 2, 9, 9}, {2, 2, 7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, false},
+           {"conv2d_padding_kernel_minus_one", {1, 1, 6, 6}, {1, 1, 3, 3}, {2, 2}, {1, 1}, {2, 2, 2, 2}, 1, false},
+           {"conv2d_bias", {2, 3, 5, 4}, {4, 3, 2, 2}, {1, 1}, {1, 1}, {0, 1, 1, 0}, 1, true}}) {
+    std::vector<Shape> inputs = {c.x, c.w};
+    if (c.bias)
+      inputs.push_back({c.w[0]});
+    cases.push_back({c.name, inputs, [c](Graph &, const std::vector<Tensor> &x) {
+                       Conv2dOptions options;
+                       options.stride = c.stride;
+                       options.dilation = c.dilation;
+                       options.padding = c.padding;
+                       options.groups = c.groups;
+                       if (c.bias)
+                         options.bias = x[2];
+                       return conv2d(x[0], x[1], options);
+                     }});
+  }
+
   return cases;
 }
 

@@ -74,7 +74,9 @@ TEST(OpCompleteness, EveryNNOpHasForwardAndGradientCases) {
   // belong to, and the test named here checks their lowering against the
   // reference interpreter forward.
   const std::map<std::string, std::string> emittedByGradientRules = {
-      {"nn.attention_backward", "AttentionTest.BackwardMatchesReference"}};
+      {"nn.attention_backward", "AttentionTest.BackwardMatchesReference"},
+      {"nn.conv2d_backward_input", "ConvolutionTest/Conv2dGradientOps.MatchReference"},
+      {"nn.conv2d_backward_weight", "ConvolutionTest/Conv2dGradientOps.MatchReference"}};
   mlir::MLIRContext context;
   context.loadDialect<nn::NNDialect>();
   int checked = 0;

@@ -162,3 +162,14 @@ func.func @attention_backward(%q: tensor<4x64x32xf32>, %k: tensor<4x64x32xf32>, 
   %dq, %dk, %dv = nn.attention_backward %q, %k, %v, %o, %g {causal} : (tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>) -> (tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>)
   return %dq : tensor<4x64x32xf32>
 }
+
+// CHECK-LABEL: func @conv2d
+func.func @conv2d(%x: tensor<2x4x9x8xf32>, %w: tensor<6x2x3x3xf32>, %g: tensor<2x6x5x8xf32>) -> (tensor<2x6x5x8xf32>, tensor<2x4x9x8xf32>, tensor<6x2x3x3xf32>) {
+  // CHECK: nn.conv2d %{{.*}}, %{{.*}} strides [2, 1] padding [1, 1, 1, 1] dilations [1, 1] groups 2 : (tensor<2x4x9x8xf32>, tensor<6x2x3x3xf32>) -> tensor<2x6x5x8xf32>
+  %0 = nn.conv2d %x, %w strides [2, 1] padding [1, 1, 1, 1] dilations [1, 1] groups 2 : (tensor<2x4x9x8xf32>, tensor<6x2x3x3xf32>) -> tensor<2x6x5x8xf32>
+  // CHECK: nn.conv2d_backward_input %{{.*}}, %{{.*}} input_size [9, 8] strides [2, 1] padding [1, 1, 1, 1] dilations [1, 1] groups 2
+  %1 = nn.conv2d_backward_input %g, %w input_size [9, 8] strides [2, 1] padding [1, 1, 1, 1] dilations [1, 1] groups 2 : (tensor<2x6x5x8xf32>, tensor<6x2x3x3xf32>) -> tensor<2x4x9x8xf32>
+  // CHECK: nn.conv2d_backward_weight %{{.*}}, %{{.*}} kernel_size [3, 3] strides [2, 1] padding [1, 1, 1, 1] dilations [1, 1] groups 2
+  %2 = nn.conv2d_backward_weight %x, %g kernel_size [3, 3] strides [2, 1] padding [1, 1, 1, 1] dilations [1, 1] groups 2 : (tensor<2x4x9x8xf32>, tensor<2x6x5x8xf32>) -> tensor<6x2x3x3xf32>
+  return %0, %1, %2 : tensor<2x6x5x8xf32>, tensor<2x4x9x8xf32>, tensor<6x2x3x3xf32>
+}

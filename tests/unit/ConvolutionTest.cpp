@@ -1,0 +1,104 @@
+//===- ConvolutionTest.cpp - conv2d's gradient ops beyond the op table ----===//
+//
+// OpCases.h checks nn.conv2d forward against the reference interpreter and
+// its gradients against finite differences. Here: nn.conv2d_backward_input
+// and nn.conv2d_backward_weight, which only the gradient rule emits, run as
+// one-op functions against the reference interpreter over geometries where
+// the lowering's tricks have edges: strides that leave inputs no window
+// reads, padding larger than the dilated kernel reaches, groups. (The
+// lowering spreads the cotangent by the stride and convolves it with the
+// flipped weight; the reference scatters it over the windows.)
+//
+//===----------------------------------------------------------------------===//
+#include "TestUtil.h"
+
+#include <sstream>
+
+using namespace kiln;
+using namespace kiln::test;
+
+namespace {
+
+std::string tensorType(const Shape &shape, const char *element) {
+  std::ostringstream os;
+  os << "tensor<";
+  for (int64_t d : shape)
+    os << d << "x";
+  os << element << ">";
+  return os.str();
+}
+
+std::string list(const std::vector<int64_t> &v) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < v.size(); ++i)
+    os << (i ? ", " : "") << v[i];
+  os << "]";
+  return os.str();
+}
+
+struct Geometry {
+  std::string name;
+  Shape x, w;
+  std::vector<int64_t> strides, padding, dilations;
+  int64_t groups;
+};
+
+void PrintTo(const Geometry &g, std::ostream *os) { *os << g.name; }
+
+int64_t outputSize(int64_t in, int64_t k, int64_t s, int64_t p0, int64_t p1, int64_t d) {
+  return (in + p0 + p1 - d * (k - 1) - 1) / s + 1;
+}
+
+class Conv2dGradientOps : public ::testing::TestWithParam<std::tuple<Geometry, DType>> {};
+
+TEST_P(Conv2dGradientOps, MatchReference) {
+  auto [c, dtype] = GetParam();
+  const char *element = dtype == DType::f64 ? "f64" : "f32";
+  Shape out = {c.x[0], c.w[0],
+               outputSize(c.x[2], c.w[2], c.strides[0], c.padding[0], c.padding[2], c.dilations[0]),
+               outputSize(c.x[3], c.w[3], c.strides[1], c.padding[1], c.padding[3], c.dilations[1])};
+  std::string x = tensorType(c.x, element), w = tensorType(c.w, element), g = tensorType(out, element);
+  std::string attrs = " strides " + list(c.strides) + " padding " + list(c.padding) + " dilations " +
+                      list(c.dilations) + " groups " + std::to_string(c.groups);
+  std::ostringstream src;
+  src << "func.func @main(%x: " << x << " {nn.name = \"x\"}, %w: " << w << " {nn.name = \"w\"}, %g: " << g
+      << " {nn.name = \"g\"}) -> (" << x << ", " << w << ") {\n"
+      << "  %dx = nn.conv2d_backward_input %g, %w input_size " << list({c.x[2], c.x[3]}) << attrs << " : (" << g
+      << ", " << w << ") -> " << x << "\n"
+      << "  %dw = nn.conv2d_backward_weight %x, %g kernel_size " << list({c.w[2], c.w[3]}) << attrs << " : (" << x
+      << ", " << g << ") -> " << w << "\n"
+      << "  return %dx, %dw : " << x << ", " << w << "\n}\n";
+  std::vector<HostTensor> inputs = {randomTensor(dtype, c.x, -2, 2, 1), randomTensor(dtype, c.w, -2, 2, 2),
+                                    randomTensor(dtype, out, -1, 1, 3)};
+  auto want = runReference(src.str(), c.name, inputs);
+  ASSERT_TRUE(want.ok()) << want.error() << "\n" << src.str();
+  auto fn = Function::compileSource(src.str(), c.name);
+  ASSERT_TRUE(fn.ok()) << fn.error() << "\n" << src.str();
+  auto got = fn->run(inputs);
+  ASSERT_TRUE(got.ok()) << got.error();
+  double tol = dtype == DType::f64 ? 1e-10 : 1e-4;
+  EXPECT_TRUE(allClose((*got)[0], (*want)[0], tol, tol)) << "dx of " << c.name << "\n" << src.str();
+  EXPECT_TRUE(allClose((*got)[1], (*want)[1], tol, tol)) << "dw of " << c.name << "\n" << src.str();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ConvolutionTest, Conv2dGradientOps,
+    ::testing::Combine(
+        ::testing::Values(
+            Geometry{"plain", {2, 3, 5, 6}, {4, 3, 3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1},
+            // Rows and columns no window reads (13 = 3 * 4 + 1 with a
+            // kernel of 2): their gradient is zero.
+            Geometry{"stride_above_kernel", {1, 2, 13, 11}, {3, 2, 2, 2}, {3, 4}, {0, 0, 0, 0}, {1, 1}, 1},
+            // Padding beyond what the dilated kernel reaches on one side.
+            Geometry{"wide_padding", {1, 1, 4, 5}, {2, 1, 2, 3}, {1, 2}, {3, 0, 1, 4}, {1, 1}, 1},
+            Geometry{"dilated_strided", {2, 2, 11, 9}, {2, 2, 3, 2}, {2, 2}, {2, 1, 1, 0}, {2, 3}, 1},
+            Geometry{"groups", {1, 6, 7, 5}, {4, 3, 3, 1}, {1, 2}, {1, 0, 1, 0}, {1, 1}, 2},
+            Geometry{"depthwise", {2, 4, 6, 6}, {4, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 4},
+            Geometry{"kernel_7x7", {1, 2, 9, 9}, {3, 2, 7, 7}, {2, 2}, {3, 3, 3, 3}, {1, 1}, 1}),
+        ::testing::Values(DType::f32, DType::f64)),
+    [](const auto &info) {
+      return std::get<0>(info.param).name + (std::get<1>(info.param) == DType::f64 ? "_f64" : "_f32");
+    });
+
+} // namespace
