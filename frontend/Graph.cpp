@@ -588,6 +588,39 @@ Tensor conv2d(Tensor x, Tensor w, const Conv2dOptions &options, Where where) {
   return add(y, reshape(options.bias, {bias[0], 1, 1}, where), where);
 }
 
+namespace {
+template <typename OpT>
+Tensor pool2d(Tensor x, std::array<int64_t, 2> kernel, const Pool2dOptions &options, Where where) {
+  Graph *g = graphOf({x}, where);
+  if (!g)
+    return {};
+  OpBuilder &b = g->impl().builder;
+  std::array<int64_t, 2> stride = options.stride.value_or(kernel);
+  if constexpr (std::is_same_v<OpT, nn::AvgPool2dOp>)
+    return createInferred<OpT>(*g, where, valueOf(x), b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(stride),
+                               b.getDenseI64ArrayAttr(options.padding),
+                               options.countIncludePad ? b.getUnitAttr() : UnitAttr());
+  else
+    return createInferred<OpT>(*g, where, valueOf(x), b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(stride),
+                               b.getDenseI64ArrayAttr(options.padding));
+}
+} // namespace
+
+Tensor max_pool2d(Tensor x, std::array<int64_t, 2> kernel, const Pool2dOptions &options, Where where) {
+  return pool2d<nn::MaxPool2dOp>(x, kernel, options, where);
+}
+Tensor avg_pool2d(Tensor x, std::array<int64_t, 2> kernel, const Pool2dOptions &options, Where where) {
+  return pool2d<nn::AvgPool2dOp>(x, kernel, options, where);
+}
+Tensor global_avg_pool2d(Tensor x, Where where) {
+  if (x.valid() && x.shape().size() != 4) {
+    if (Graph *g = graphOf({x}, where))
+      g->impl().error(where, "global_avg_pool2d: x must be rank 4 ([N, C, H, W]), got " + shapeString(x.shape()));
+    return {};
+  }
+  return reduce_mean(x, {2, 3}, /*keepdims=*/true, where);
+}
+
 Tensor gelu(Tensor x, bool tanhApproximation, Where where) {
   Graph *g = graphOf({x}, where);
   if (!g)

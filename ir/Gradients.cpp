@@ -216,6 +216,22 @@ LogicalResult Conv2dOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Va
       getPaddingAttr(), getDilationsAttr(), getGroupsAttr()));
   return success();
 }
+LogicalResult MaxPool2dOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
+  // Each window's cotangent to its first maximum.
+  out.push_back(b.builder().create<MaxPool2dBackwardOp>(b.location(), getX(), g0(gs), getKernelAttr(),
+                                                        getStridesAttr(), getPaddingAttr()));
+  return success();
+}
+LogicalResult AvgPool2dOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
+  // Each window's cotangent over its count, to every position it averaged.
+  RankedTensorType x = typeOf(getX());
+  OpBuilder &ob = b.builder();
+  out.push_back(ob.create<AvgPool2dBackwardOp>(b.location(), g0(gs),
+                                               ob.getDenseI64ArrayAttr({x.getDimSize(2), x.getDimSize(3)}),
+                                               getKernelAttr(), getStridesAttr(), getPaddingAttr(),
+                                               getCountIncludePadAttr()));
+  return success();
+}
 LogicalResult LayerNormOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
   // xhat = (x - mean) rstd; dy = g gamma;
   // dx = rstd (dy - mean(dy) - xhat mean(dy xhat)); dgamma = sum(g xhat); dbeta = sum(g).

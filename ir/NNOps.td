@@ -515,6 +515,79 @@ def NN_Conv2dBackwardWeightOp : NN_Op<"conv2d_backward_weight", [Pure, NotDiffer
   }];
 }
 
+// The window of a 2-D pooling op: kernel, strides, padding.
+defvar Pool2dAttrs = (ins DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding);
+
+def NN_MaxPool2dOp : NN_Op<"max_pool2d", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "2-D max pooling over NCHW";
+  let description = [{
+    `x` is `[N, C, H, W]`; `result[n, c, i, j]` is the largest of
+    `x[n, c, i * sh + kh - top, j * sw + kw - left]` over the window
+    `kernel = [KH, KW]` (positions in the padding take no part; each pad is
+    below the kernel's size on its axis, so every window holds an element of
+    `x`). `strides = [sh, sw]`, `padding = [top, left, bottom, right]`,
+    `Ho = (H + top + bottom - KH) / sh + 1` rounded down. The gradient goes
+    to each window's maximum; where several elements tie, to the first in
+    row-major order within the window (documented, as PyTorch's CPU kernel).
+
+    ```mlir
+    %y = nn.max_pool2d %x kernel [2, 2] strides [2, 2] padding [0, 0, 0, 0] : tensor<1x3x8x8xf32> -> tensor<1x3x4x4xf32>
+    ```
+  }];
+  let arguments = !con((ins NN_FloatTensor:$x), Pool2dAttrs);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `kernel` $kernel `strides` $strides `padding` $padding attr-dict `:` type($x) `->` type($result)
+  }];
+}
+
+def NN_AvgPool2dOp : NN_Op<"avg_pool2d", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "2-D average pooling over NCHW";
+  let description = [{
+    As `nn.max_pool2d`, with the mean of each window: the sum over its
+    positions in `x` divided by `KH * KW` with `count_include_pad` (the
+    padding counts as zeros, PyTorch's default), else by the number of its
+    positions inside `x` (ONNX's default).
+  }];
+  let arguments = !con((ins NN_FloatTensor:$x), Pool2dAttrs, (ins UnitAttr:$count_include_pad));
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `kernel` $kernel `strides` $strides `padding` $padding attr-dict `:` type($x) `->` type($result)
+  }];
+}
+
+def NN_MaxPool2dBackwardOp : NN_Op<"max_pool2d_backward", [Pure, NotDifferentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "the gradient of nn.max_pool2d with respect to its input";
+  let description = [{
+    Given the input `x` of an `nn.max_pool2d` with the same attributes and
+    the cotangent `grad` of its result: each window's cotangent added to
+    the window's first maximum. Emitted by max_pool2d's gradient rule.
+  }];
+  let arguments = !con((ins NN_FloatTensor:$x, NN_FloatTensor:$grad), Pool2dAttrs);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $grad `kernel` $kernel `strides` $strides `padding` $padding attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def NN_AvgPool2dBackwardOp : NN_Op<"avg_pool2d_backward", [Pure, NotDifferentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "the gradient of nn.avg_pool2d with respect to its input";
+  let description = [{
+    Given the cotangent `grad` of an `nn.avg_pool2d` with the same
+    attributes, whose input was `[N, C, H, W]` with `input_size = [H, W]`:
+    each window's cotangent divided by its count (as in the forward) and
+    added to every position of the window inside the input. Emitted by
+    avg_pool2d's gradient rule.
+  }];
+  let arguments = !con((ins NN_FloatTensor:$grad, DenseI64ArrayAttr:$input_size), Pool2dAttrs,
+                       (ins UnitAttr:$count_include_pad));
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `input_size` $input_size `kernel` $kernel `strides` $strides `padding` $padding attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//

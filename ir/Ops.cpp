@@ -233,6 +233,51 @@ LogicalResult Conv2dBackwardWeightOp::inferReturnTypes(MLIRContext *, std::optio
                 types);
 }
 
+LogicalResult MaxPool2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  return result(inferPool2d(loc, getOperationName(), tensorType(adaptor.getX()), adaptor.getKernel(),
+                            adaptor.getStrides(), adaptor.getPadding()),
+                types);
+}
+
+LogicalResult AvgPool2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  return result(inferPool2d(loc, getOperationName(), tensorType(adaptor.getX()), adaptor.getKernel(),
+                            adaptor.getStrides(), adaptor.getPadding()),
+                types);
+}
+
+LogicalResult MaxPool2dBackwardOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                                    SmallVectorImpl<Type> &types) {
+  RankedTensorType x = tensorType(adaptor.getX());
+  auto out = inferPool2d(loc, getOperationName(), x, adaptor.getKernel(), adaptor.getStrides(), adaptor.getPadding());
+  if (failed(out))
+    return failure();
+  if (*out != tensorType(adaptor.getGrad()))
+    return emitOptionalError(loc, "'", getOperationName(), "': x ", shapeString(x), " pools to ", shapeString(*out),
+                             " but grad is ", shapeString(tensorType(adaptor.getGrad())));
+  types.push_back(x);
+  return success();
+}
+
+LogicalResult AvgPool2dBackwardOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                                    SmallVectorImpl<Type> &types) {
+  RankedTensorType grad = tensorType(adaptor.getGrad());
+  ArrayRef<int64_t> size = adaptor.getInputSize();
+  if (grad.getRank() != 4 || size.size() != 2 || size[0] < 0 || size[1] < 0)
+    return emitOptionalError(loc, "'", getOperationName(), "': needs grad [N, C, Ho, Wo] and input_size [H, W], got ",
+                             shapeString(grad), " and ", size.size(), " sizes");
+  auto x = RankedTensorType::get({grad.getDimSize(0), grad.getDimSize(1), size[0], size[1]}, grad.getElementType());
+  auto out = inferPool2d(loc, getOperationName(), x, adaptor.getKernel(), adaptor.getStrides(), adaptor.getPadding());
+  if (failed(out))
+    return failure();
+  if (*out != grad)
+    return emitOptionalError(loc, "'", getOperationName(), "': an input of ", shapeString(x), " pools to ",
+                             shapeString(*out), " but grad is ", shapeString(grad));
+  types.push_back(x);
+  return success();
+}
+
 /// nn.attention's and nn.attention_backward's scale: finite when given,
 /// else 1 / sqrt(D).
 static LogicalResult verifyAttentionScale(Operation *op, FloatAttr scale) {

@@ -462,4 +462,24 @@ FailureOr<RankedTensorType> inferConv2dBackwardWeight(MaybeLoc loc, RankedTensor
   return RankedTensorType::get({o, c / groups, kernelSize[0], kernelSize[1]}, x.getElementType());
 }
 
+
+FailureOr<RankedTensorType> inferPool2d(MaybeLoc loc, StringRef op, RankedTensorType x, ArrayRef<int64_t> kernel,
+                                        ArrayRef<int64_t> strides, ArrayRef<int64_t> padding) {
+  if (failed(checkConv2dAttrs(loc, op, strides, padding, {1, 1}, 1)) ||
+      failed(checkRank4(loc, op, "x", x, "[N, C, H, W]")))
+    return failure();
+  if (kernel.size() != 2 || llvm::any_of(kernel, [](int64_t k) { return k < 1 || k > (1 << 24); }))
+    return emitOptionalError(loc, "'", op, "': kernel must be 2 values of at least 1 ([KH, KW]), got ",
+                             listString(kernel));
+  if (padding[0] >= kernel[0] || padding[2] >= kernel[0] || padding[1] >= kernel[1] || padding[3] >= kernel[1])
+    return emitOptionalError(loc, "'", op, "': each pad must be below the kernel ", listString(kernel),
+                             " on its axis (a window of padding alone has no element), got padding ",
+                             listString(padding));
+  Conv2dGeometry g = Conv2dGeometry::of(strides, padding, {1, 1}, 1);
+  auto out = conv2dOutput(loc, op, g, x.getDimSize(2), x.getDimSize(3), kernel[0], kernel[1]);
+  if (failed(out))
+    return failure();
+  return RankedTensorType::get({x.getDimSize(0), x.getDimSize(1), out->first, out->second}, x.getElementType());
+}
+
 } // namespace kiln::nn

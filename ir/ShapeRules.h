@@ -113,6 +113,12 @@ mlir::FailureOr<mlir::RankedTensorType>
 inferConv2dBackwardWeight(MaybeLoc loc, mlir::RankedTensorType x, mlir::RankedTensorType grad,
                           llvm::ArrayRef<int64_t> kernelSize, llvm::ArrayRef<int64_t> strides,
                           llvm::ArrayRef<int64_t> padding, llvm::ArrayRef<int64_t> dilations, int64_t groups);
+/// nn.max_pool2d and nn.avg_pool2d (`op` names which): x [N, C, H, W] ->
+/// [N, C, Ho, Wo]; also checks the attributes (kernel >= 1, strides >= 1,
+/// each pad >= 0 and below the kernel on its axis).
+mlir::FailureOr<mlir::RankedTensorType> inferPool2d(MaybeLoc loc, llvm::StringRef op, mlir::RankedTensorType x,
+                                                    llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
+                                                    llvm::ArrayRef<int64_t> padding);
 /// Checks that `from` broadcasts to `to` (NumPy rules).
 mlir::LogicalResult verifyBroadcastTo(MaybeLoc loc, mlir::RankedTensorType from,
                                       mlir::RankedTensorType to);

@@ -173,6 +173,23 @@ struct Conv2dOptions {
 Tensor conv2d(Tensor x, Tensor w, const Conv2dOptions &options = Conv2dOptions(),
               Where where = Where::current());
 
+/// A 2-D pooling window's stride and padding (the kernel is an argument).
+struct Pool2dOptions {
+  std::optional<std::array<int64_t, 2>> stride; // [sh, sw]; the kernel's size when not given
+  std::array<int64_t, 4> padding = {0, 0, 0, 0}; // [top, left, bottom, right], each below the kernel
+  /// avg_pool2d: divide by KH * KW, the padding counting as zeros
+  /// (PyTorch's default); false: by the window's positions inside x (ONNX's).
+  bool countIncludePad = true;
+};
+/// Max pooling over x [N, C, H, W] with a [KH, KW] window; the gradient
+/// goes to each window's first maximum (row-major) where several tie.
+Tensor max_pool2d(Tensor x, std::array<int64_t, 2> kernel, const Pool2dOptions &options = Pool2dOptions(),
+                  Where where = Where::current());
+Tensor avg_pool2d(Tensor x, std::array<int64_t, 2> kernel, const Pool2dOptions &options = Pool2dOptions(),
+                  Where where = Where::current());
+/// The mean over H and W of x [N, C, H, W]: [N, C, 1, 1].
+Tensor global_avg_pool2d(Tensor x, Where where = Where::current());
+
 /// What nn.attention takes besides q, k and v (all optional).
 struct AttentionOptions {
   /// Boolean, broadcastable to [..., Lq, Lk]: true attends (PyTorch's convention).

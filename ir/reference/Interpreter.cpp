@@ -206,6 +206,35 @@ void forEachConv2dTap(const Conv2dGeometry &g, int64_t n, int64_t c, int64_t h, 
               }
 }
 
+/// Every (output position, window tap) of a 2-D pooling whose tap lies in
+/// the input: f(n, c, i, j, h, w) for x[n, c, h, w] in out[n, c, i, j]'s window,
+/// taps in row-major order.
+template <typename F>
+void forEachPool2dTap(const Conv2dGeometry &g, ArrayRef<int64_t> kernel, const std::vector<int64_t> &x,
+                      int64_t ho, int64_t wo, F f) {
+  for (int64_t n = 0; n < x[0]; ++n)
+    for (int64_t c = 0; c < x[1]; ++c)
+      for (int64_t i = 0; i < ho; ++i)
+        for (int64_t j = 0; j < wo; ++j)
+          for (int64_t y = 0; y < kernel[0]; ++y)
+            for (int64_t z = 0; z < kernel[1]; ++z) {
+              int64_t h = i * g.strideH + y - g.padTop, w = j * g.strideW + z - g.padLeft;
+              if (h >= 0 && h < x[2] && w >= 0 && w < x[3])
+                f(n, c, i, j, h, w);
+            }
+}
+
+/// What each window of an average pooling divides by.
+double poolCount(const Conv2dGeometry &g, ArrayRef<int64_t> kernel, const std::vector<int64_t> &x, int64_t i,
+                 int64_t j, bool includePad) {
+  if (includePad)
+    return double(kernel[0] * kernel[1]);
+  auto inside = [](int64_t first, int64_t k, int64_t size) {
+    return std::min(first + k, size) - std::max<int64_t>(first, 0);
+  };
+  return double(inside(i * g.strideH - g.padTop, kernel[0], x[2]) * inside(j * g.strideW - g.padLeft, kernel[1], x[3]));
+}
+
 RefTensor attention(const Attention &a) {
   std::vector<int64_t> outShape(a.q.shape.begin(), a.q.shape.end() - 1);
   outShape.push_back(a.dv());
@@ -567,6 +596,59 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
                                  r.data[flatten({o, cw, y, z}, outShape)] +=
                                      g.data[flatten({b, o, i, j}, g.shape)] *
                                      x.data[flatten({b, c, h, wi}, x.shape)];
+                               });
+              return r;
+            })
+            .Case([&](MaxPool2dOp op) {
+              const RefTensor &x = in(0);
+              RefTensor r{outShape, std::vector<double>(count(outShape), -INFINITY)};
+              forEachPool2dTap(Conv2dGeometry::of(op.getStrides(), op.getPadding(), {1, 1}, 1), op.getKernel(),
+                               x.shape, outShape[2], outShape[3],
+                               [&](int64_t n, int64_t c, int64_t i, int64_t j, int64_t h, int64_t w) {
+                                 double &o = r.data[flatten({n, c, i, j}, outShape)];
+                                 o = nanMax(o, x.data[flatten({n, c, h, w}, x.shape)]);
+                               });
+              return r;
+            })
+            .Case([&](AvgPool2dOp op) {
+              const RefTensor &x = in(0);
+              Conv2dGeometry g = Conv2dGeometry::of(op.getStrides(), op.getPadding(), {1, 1}, 1);
+              RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
+              forEachPool2dTap(g, op.getKernel(), x.shape, outShape[2], outShape[3],
+                               [&](int64_t n, int64_t c, int64_t i, int64_t j, int64_t h, int64_t w) {
+                                 r.data[flatten({n, c, i, j}, outShape)] +=
+                                     x.data[flatten({n, c, h, w}, x.shape)] /
+                                     poolCount(g, op.getKernel(), x.shape, i, j, op.getCountIncludePad());
+                               });
+              return r;
+            })
+            .Case([&](MaxPool2dBackwardOp op) {
+              const RefTensor &x = in(0), &grad = in(1);
+              RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
+              // Per window, the first tap holding its maximum.
+              std::vector<double> best(grad.data.size(), -INFINITY);
+              std::vector<int64_t> at(grad.data.size(), -1);
+              forEachPool2dTap(Conv2dGeometry::of(op.getStrides(), op.getPadding(), {1, 1}, 1), op.getKernel(),
+                               x.shape, grad.shape[2], grad.shape[3],
+                               [&](int64_t n, int64_t c, int64_t i, int64_t j, int64_t h, int64_t w) {
+                                 int64_t o = flatten({n, c, i, j}, grad.shape), src = flatten({n, c, h, w}, x.shape);
+                                 if (at[o] < 0 || x.data[src] > best[o])
+                                   best[o] = x.data[src], at[o] = src;
+                               });
+              for (size_t o = 0; o < at.size(); ++o)
+                if (at[o] >= 0)
+                  r.data[at[o]] += grad.data[o];
+              return r;
+            })
+            .Case([&](AvgPool2dBackwardOp op) {
+              const RefTensor &grad = in(0);
+              Conv2dGeometry g = Conv2dGeometry::of(op.getStrides(), op.getPadding(), {1, 1}, 1);
+              RefTensor r{outShape, std::vector<double>(count(outShape), 0.0)};
+              forEachPool2dTap(g, op.getKernel(), outShape, grad.shape[2], grad.shape[3],
+                               [&](int64_t n, int64_t c, int64_t i, int64_t j, int64_t h, int64_t w) {
+                                 r.data[flatten({n, c, h, w}, outShape)] +=
+                                     grad.data[flatten({n, c, i, j}, grad.shape)] /
+                                     poolCount(g, op.getKernel(), outShape, i, j, op.getCountIncludePad());
                                });
               return r;
             })

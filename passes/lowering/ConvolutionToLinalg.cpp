@@ -1,4 +1,4 @@
-//===- ConvolutionToLinalg.cpp - conv2d and its gradients to linalg ------===//
+//===- ConvolutionToLinalg.cpp - conv2d, pooling and gradients to linalg -===//
 //
 // Each of the three ops becomes one linalg.generic over the grouped views
 // [N, G, C/G, H, W] of the activations and [G, O/G, C/G, KH, KW] of the
@@ -25,6 +25,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kiln::nn;
 
@@ -32,10 +34,13 @@ namespace {
 
 RankedTensorType tensorOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-Value zerosOf(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type element) {
+Value filledWith(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type element, double value) {
   Value empty = b.create<tensor::EmptyOp>(loc, shape, element);
-  Value zero = b.create<arith::ConstantOp>(loc, b.getFloatAttr(element, 0.0));
-  return b.create<linalg::FillOp>(loc, zero, empty).getResult(0);
+  Value fill = b.create<arith::ConstantOp>(loc, b.getFloatAttr(element, value));
+  return b.create<linalg::FillOp>(loc, fill, empty).getResult(0);
+}
+Value zerosOf(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type element) {
+  return filledWith(b, loc, shape, element, 0.0);
 }
 
 SmallVector<OpFoldResult> indexAttrs(OpBuilder &b, ArrayRef<int64_t> values) {
@@ -45,22 +50,23 @@ SmallVector<OpFoldResult> indexAttrs(OpBuilder &b, ArrayRef<int64_t> values) {
   return out;
 }
 
-/// `source` written into zeros of `shape` at `offsets`, every `strides`-th
-/// position (the padding around an input; the cotangent spread by stride).
-Value placedInZeros(OpBuilder &b, Location loc, Value source, ArrayRef<int64_t> shape, ArrayRef<int64_t> offsets,
-                    ArrayRef<int64_t> strides) {
-  Value zeros = zerosOf(b, loc, shape, tensorOf(source).getElementType());
-  return b.create<tensor::InsertSliceOp>(loc, source, zeros, indexAttrs(b, offsets),
+/// `source` written into a tensor of `shape` filled with `fill`, at
+/// `offsets`, every `strides`-th position (the padding around an input; the
+/// cotangent spread by stride).
+Value placedIn(OpBuilder &b, Location loc, Value source, ArrayRef<int64_t> shape, ArrayRef<int64_t> offsets,
+               ArrayRef<int64_t> strides, double fill = 0.0) {
+  Value filled = filledWith(b, loc, shape, tensorOf(source).getElementType(), fill);
+  return b.create<tensor::InsertSliceOp>(loc, source, filled, indexAttrs(b, offsets),
                                          indexAttrs(b, tensorOf(source).getShape()), indexAttrs(b, strides));
 }
 
-/// x [N, C, H, W] with the geometry's zero padding around H and W.
-Value padded(OpBuilder &b, Location loc, Value x, const Conv2dGeometry &g) {
+/// x [N, C, H, W] with the geometry's padding (of `fill`) around H and W.
+Value padded(OpBuilder &b, Location loc, Value x, const Conv2dGeometry &g, double fill = 0.0) {
   if (!g.padTop && !g.padLeft && !g.padBottom && !g.padRight)
     return x;
   ArrayRef<int64_t> s = tensorOf(x).getShape();
-  return placedInZeros(b, loc, x, {s[0], s[1], s[2] + g.padTop + g.padBottom, s[3] + g.padLeft + g.padRight},
-                       {0, 0, g.padTop, g.padLeft}, {1, 1, 1, 1});
+  return placedIn(b, loc, x, {s[0], s[1], s[2] + g.padTop + g.padBottom, s[3] + g.padLeft + g.padRight},
+                  {0, 0, g.padTop, g.padLeft}, {1, 1, 1, 1}, fill);
 }
 
 /// [A, B, ...] viewed as [A, G, B / G, ...] (activations: the channel dim
@@ -194,9 +200,9 @@ struct Conv2dBackwardInputLowering : OpConversionPattern<Conv2dBackwardInputOp> 
             loc, grad, indexAttrs(rewriter, {0, 0, firstH, firstW}),
             indexAttrs(rewriter, {gs[0], gs[1], lastH - firstH + 1, lastW - firstW + 1}),
             indexAttrs(rewriter, {1, 1, 1, 1}));
-      spread = placedInZeros(rewriter, loc, grad, {gs[0], gs[1], lenH, lenW},
+      spread = placedIn(rewriter, loc, grad, {gs[0], gs[1], lenH, lenW},
                              {0, 0, firstH * g.strideH + baseH, firstW * g.strideW + baseW},
-                             {1, 1, g.strideH, g.strideW});
+                        {1, 1, g.strideH, g.strideW});
     }
     Value gp = grouped(rewriter, loc, spread, 1, g.groups);           // [N, G, Og, lenH, lenW]
     Value weight = grouped(rewriter, loc, adaptor.getW(), 0, g.groups); // [G, Og, Cg, KH, KW]
@@ -215,8 +221,247 @@ struct Conv2dBackwardInputLowering : OpConversionPattern<Conv2dBackwardInputOp> 
   }
 };
 
+//===--- pooling ----------------------------------------------------------===//
+
+/// The geometry of a pooling op (dilation 1, one group).
+template <typename Op> Conv2dGeometry poolGeometry(Op op) {
+  return Conv2dGeometry::of(op.getStrides(), op.getPadding(), {1, 1}, 1);
+}
+
+/// Loops (n, c, i, j | kh, kw) of a pooling window: maps reading the padded
+/// input, a [KH, KW] window operand (only its shape: linalg sizes kh and kw
+/// from it) and the output.
+SmallVector<AffineMap> windowMaps(MLIRContext *ctx, const Conv2dGeometry &g) {
+  AffineExpr n, c, i, j, y, z;
+  bindDims(ctx, n, c, i, j, y, z);
+  return {AffineMap::get(6, 0, {n, c, i * g.strideH + y, j * g.strideW + z}, ctx),
+          AffineMap::get(6, 0, {y, z}, ctx), AffineMap::get(6, 0, {n, c, i, j}, ctx)};
+}
+
+SmallVector<utils::IteratorType> windowIterators() {
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+  iterators.append(2, utils::IteratorType::reduction);
+  return iterators;
+}
+
+/// What each output of an average pooling divides by, as a [Ho, Wo]
+/// constant (or a scalar with count_include_pad).
+Value poolCounts(OpBuilder &b, Location loc, const Conv2dGeometry &g, ArrayRef<int64_t> kernel, int64_t h, int64_t w,
+                 int64_t ho, int64_t wo, bool includePad, Type element) {
+  auto type = RankedTensorType::get(includePad ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{ho, wo}, element);
+  SmallVector<Attribute> counts;
+  auto inside = [](int64_t first, int64_t k, int64_t size) {
+    return std::min(first + k, size) - std::max<int64_t>(first, 0);
+  };
+  if (includePad)
+    counts.push_back(b.getFloatAttr(element, double(kernel[0] * kernel[1])));
+  else
+    for (int64_t i = 0; i < ho; ++i)
+      for (int64_t j = 0; j < wo; ++j)
+        counts.push_back(b.getFloatAttr(element, double(inside(i * g.strideH - g.padTop, kernel[0], h) *
+                                                        inside(j * g.strideW - g.padLeft, kernel[1], w))));
+  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, counts));
+}
+
+/// out[n, c, i, j] = body(in0[n, c, i, j], in1 read through `map1`, ...).
+Value elementwise4(OpBuilder &b, Location loc, ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                   function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  RankedTensorType t = tensorOf(inputs[0]);
+  Value init = b.create<tensor::EmptyOp>(loc, t.getShape(), t.getElementType());
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(AffineMap::getMultiDimIdentityMap(4, b.getContext()));
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+  return b
+      .create<linalg::GenericOp>(loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iterators,
+                                 [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                                   nb.create<linalg::YieldOp>(nloc, ValueRange{body(nb, nloc, args)});
+                                 })
+      .getResult(0);
+}
+
+/// The map reading a count operand ([Ho, Wo] or a scalar) in a 4-D loop nest.
+AffineMap countMap(MLIRContext *ctx, Value counts) {
+  if (tensorOf(counts).getRank() == 0)
+    return AffineMap::get(4, 0, {}, ctx);
+  return AffineMap::get(4, 0, {getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx)}, ctx);
+}
+
+struct MaxPool2dLowering : OpConversionPattern<MaxPool2dOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MaxPool2dOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Conv2dGeometry g = poolGeometry(op);
+    Type element = op.getType().getElementType();
+    Value x = padded(rewriter, loc, adaptor.getX(), g, -INFINITY); // padding never wins
+    Value window = rewriter.create<tensor::EmptyOp>(loc, op.getKernel(), element);
+    Value init = filledWith(rewriter, loc, op.getType().getShape(), element, -INFINITY);
+    Value result =
+        rewriter
+            .create<linalg::GenericOp>(loc, TypeRange{init.getType()}, ValueRange{x, window}, ValueRange{init},
+                                       windowMaps(rewriter.getContext(), g), windowIterators(),
+                                       [](OpBuilder &nb, Location nloc, ValueRange args) {
+                                         nb.create<linalg::YieldOp>(
+                                             nloc, ValueRange{nb.create<arith::MaximumFOp>(nloc, args[0], args[2])});
+                                       })
+            .getResult(0);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct AvgPool2dLowering : OpConversionPattern<AvgPool2dOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AvgPool2dOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Conv2dGeometry g = poolGeometry(op);
+    Type element = op.getType().getElementType();
+    ArrayRef<int64_t> xs = tensorOf(op.getX()).getShape(), out = op.getType().getShape();
+    Value x = padded(rewriter, loc, adaptor.getX(), g);
+    Value window = rewriter.create<tensor::EmptyOp>(loc, op.getKernel(), element);
+    Value init = zerosOf(rewriter, loc, out, element);
+    Value sums = rewriter
+                     .create<linalg::GenericOp>(loc, TypeRange{init.getType()}, ValueRange{x, window},
+                                                ValueRange{init}, windowMaps(rewriter.getContext(), g),
+                                                windowIterators(),
+                                                [](OpBuilder &nb, Location nloc, ValueRange args) {
+                                                  nb.create<linalg::YieldOp>(
+                                                      nloc, ValueRange{nb.create<arith::AddFOp>(nloc, args[2], args[0])});
+                                                })
+                     .getResult(0);
+    Value counts = poolCounts(rewriter, loc, g, op.getKernel(), xs[2], xs[3], out[2], out[3],
+                              op.getCountIncludePad(), element);
+    MLIRContext *ctx = rewriter.getContext();
+    Value result = elementwise4(rewriter, loc, {sums, counts},
+                                {AffineMap::getMultiDimIdentityMap(4, ctx), countMap(ctx, counts)},
+                                [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+                                  return nb.create<arith::DivFOp>(nloc, args[0], args[1]);
+                                });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Adds, for each window tap (kh, kw) in turn, `contribution(tap)` (an
+/// [N, C, Ho, Wo] value) into the padded input gradient at that tap's
+/// positions (every stride-th, from (kh, kw)), then cuts the padding off.
+Value scatterOverTaps(OpBuilder &b, Location loc, ArrayRef<int64_t> dx, const Conv2dGeometry &g,
+                      ArrayRef<int64_t> kernel, ArrayRef<int64_t> out, Type element,
+                      function_ref<Value(int64_t tap, Value view)> addTo) {
+  SmallVector<int64_t> paddedShape = {dx[0], dx[1], dx[2] + g.padTop + g.padBottom, dx[3] + g.padLeft + g.padRight};
+  Value acc = zerosOf(b, loc, paddedShape, element);
+  for (int64_t y = 0; y < kernel[0]; ++y)
+    for (int64_t z = 0; z < kernel[1]; ++z) {
+      SmallVector<OpFoldResult> offsets = indexAttrs(b, {0, 0, y, z}), sizes = indexAttrs(b, out),
+                                strides = indexAttrs(b, {1, 1, g.strideH, g.strideW});
+      Value view = b.create<tensor::ExtractSliceOp>(loc, acc, offsets, sizes, strides);
+      acc = b.create<tensor::InsertSliceOp>(loc, addTo(y * kernel[1] + z, view), acc, offsets, sizes, strides);
+    }
+  if (paddedShape == SmallVector<int64_t>(dx))
+    return acc;
+  return b.create<tensor::ExtractSliceOp>(loc, acc, indexAttrs(b, {0, 0, g.padTop, g.padLeft}), indexAttrs(b, dx),
+                                          indexAttrs(b, {1, 1, 1, 1}));
+}
+
+struct MaxPool2dBackwardLowering : OpConversionPattern<MaxPool2dBackwardOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MaxPool2dBackwardOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Conv2dGeometry g = poolGeometry(op);
+    Type element = op.getType().getElementType();
+    ArrayRef<int64_t> xs = op.getType().getShape(), out = tensorOf(op.getGrad()).getShape();
+    ArrayRef<int64_t> kernel = op.getKernel();
+    // Each window's first maximum: the tap index kh * KW + kw of the first
+    // tap inside x (row-major) holding a value above every earlier one.
+    Value x = padded(rewriter, loc, adaptor.getX(), g);
+    Value window = rewriter.create<tensor::EmptyOp>(loc, kernel, element);
+    Value best = filledWith(rewriter, loc, out, element, -INFINITY);
+    Value none = rewriter.create<arith::ConstantOp>(loc, rewriter.getI64IntegerAttr(-1));
+    Value noTap = rewriter.create<linalg::FillOp>(loc, none,
+                                                  rewriter.create<tensor::EmptyOp>(loc, out, rewriter.getI64Type()).getResult())
+                      .getResult(0);
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<AffineMap> maps = windowMaps(ctx, g);
+    maps.push_back(maps.back());
+    int64_t h = xs[2], w = xs[3], kw = kernel[1];
+    auto argmax = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{best.getType(), noTap.getType()}, ValueRange{x, window}, ValueRange{best, noTap}, maps,
+        windowIterators(), [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          auto index = [&](int64_t d) { return nb.create<linalg::IndexOp>(nloc, d).getResult(); };
+          auto constant = [&](int64_t v) { return nb.create<arith::ConstantIndexOp>(nloc, v).getResult(); };
+          auto inRange = [&](Value at, int64_t size) {
+            Value low = nb.create<arith::CmpIOp>(nloc, arith::CmpIPredicate::sge, at, constant(0));
+            Value high = nb.create<arith::CmpIOp>(nloc, arith::CmpIPredicate::slt, at, constant(size));
+            return nb.create<arith::AndIOp>(nloc, low, high).getResult();
+          };
+          // The tap's position in x (not the padding).
+          Value row = nb.create<arith::SubIOp>(
+              nloc,
+              nb.create<arith::AddIOp>(nloc, nb.create<arith::MulIOp>(nloc, index(2), constant(g.strideH)), index(4)),
+              constant(g.padTop));
+          Value col = nb.create<arith::SubIOp>(
+              nloc,
+              nb.create<arith::AddIOp>(nloc, nb.create<arith::MulIOp>(nloc, index(3), constant(g.strideW)), index(5)),
+              constant(g.padLeft));
+          Value inside = nb.create<arith::AndIOp>(nloc, inRange(row, h), inRange(col, w));
+          Value first = nb.create<arith::CmpIOp>(nloc, arith::CmpIPredicate::slt, args[3],
+                                                 nb.create<arith::ConstantIntOp>(nloc, 0, 64));
+          Value above = nb.create<arith::CmpFOp>(nloc, arith::CmpFPredicate::OGT, args[0], args[2]);
+          Value take = nb.create<arith::AndIOp>(nloc, inside, nb.create<arith::OrIOp>(nloc, first, above));
+          Value tap = nb.create<arith::IndexCastOp>(
+              nloc, nb.getI64Type(),
+              nb.create<arith::AddIOp>(nloc, nb.create<arith::MulIOp>(nloc, index(4), constant(kw)), index(5)));
+          nb.create<linalg::YieldOp>(nloc, ValueRange{nb.create<arith::SelectOp>(nloc, take, args[0], args[2]),
+                                                      nb.create<arith::SelectOp>(nloc, take, tap, args[3])});
+        });
+    Value taps = argmax.getResult(1);
+    Value grad = adaptor.getGrad();
+    Value dx = scatterOverTaps(rewriter, loc, xs, g, kernel, out, element, [&](int64_t tap, Value view) {
+      AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+      return elementwise4(rewriter, loc, {view, taps, grad}, {id, id, id},
+                          [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+                            Value hit = nb.create<arith::CmpIOp>(nloc, arith::CmpIPredicate::eq, args[1],
+                                                                 nb.create<arith::ConstantIntOp>(nloc, tap, 64));
+                            Value zero = nb.create<arith::ConstantOp>(nloc, nb.getFloatAttr(element, 0.0));
+                            return nb.create<arith::AddFOp>(nloc, args[0],
+                                                            nb.create<arith::SelectOp>(nloc, hit, args[2], zero));
+                          });
+    });
+    rewriter.replaceOp(op, dx);
+    return success();
+  }
+};
+
+struct AvgPool2dBackwardLowering : OpConversionPattern<AvgPool2dBackwardOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AvgPool2dBackwardOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Conv2dGeometry g = poolGeometry(op);
+    Type element = op.getType().getElementType();
+    ArrayRef<int64_t> xs = op.getType().getShape(), out = tensorOf(op.getGrad()).getShape();
+    MLIRContext *ctx = rewriter.getContext();
+    Value counts = poolCounts(rewriter, loc, g, op.getKernel(), xs[2], xs[3], out[2], out[3],
+                              op.getCountIncludePad(), element);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+    Value share = elementwise4(rewriter, loc, {adaptor.getGrad(), counts}, {id, countMap(ctx, counts)},
+                               [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+                                 return nb.create<arith::DivFOp>(nloc, args[0], args[1]);
+                               });
+    Value dx = scatterOverTaps(rewriter, loc, xs, g, op.getKernel(), out, element, [&](int64_t, Value view) {
+      return elementwise4(rewriter, loc, {view, share}, {id, id},
+                          [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+                            return nb.create<arith::AddFOp>(nloc, args[0], args[1]);
+                          });
+    });
+    rewriter.replaceOp(op, dx);
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateConvolutionLowering(RewritePatternSet &patterns) {
-  patterns.add<Conv2dLowering, Conv2dBackwardWeightLowering, Conv2dBackwardInputLowering>(patterns.getContext());
+  patterns.add<Conv2dLowering, Conv2dBackwardWeightLowering, Conv2dBackwardInputLowering, MaxPool2dLowering,
+               AvgPool2dLowering, MaxPool2dBackwardLowering, AvgPool2dBackwardLowering>(patterns.getContext());
 }

@@ -5,8 +5,8 @@
 #include "mlir/IR/PatternMatch.h"
 
 namespace kiln {
-/// kiln-lower-nn-to-linalg's patterns for nn.conv2d,
-/// nn.conv2d_backward_input and nn.conv2d_backward_weight.
+/// kiln-lower-nn-to-linalg's patterns for the window ops: nn.conv2d,
+/// nn.max_pool2d, nn.avg_pool2d and their gradient ops.
 void populateConvolutionLowering(mlir::RewritePatternSet &patterns);
 } // namespace kiln
 

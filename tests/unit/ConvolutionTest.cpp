@@ -7,11 +7,13 @@
 // the lowering's tricks have edges: strides that leave inputs no window
 // reads, padding larger than the dilated kernel reaches, groups. (The
 // lowering spreads the cotangent by the stride and convolves it with the
-// flipped weight; the reference scatters it over the windows.)
+// flipped weight; the reference scatters it over the windows.) And the
+// two pooling gradient ops, with ties.
 //
 //===----------------------------------------------------------------------===//
 #include "TestUtil.h"
 
+#include <cmath>
 #include <sstream>
 
 using namespace kiln;
@@ -97,6 +99,61 @@ INSTANTIATE_TEST_SUITE_P(
             Geometry{"depthwise", {2, 4, 6, 6}, {4, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 4},
             Geometry{"kernel_7x7", {1, 2, 9, 9}, {3, 2, 7, 7}, {2, 2}, {3, 3, 3, 3}, {1, 1}, 1}),
         ::testing::Values(DType::f32, DType::f64)),
+    [](const auto &info) {
+      return std::get<0>(info.param).name + (std::get<1>(info.param) == DType::f64 ? "_f64" : "_f32");
+    });
+
+struct Window {
+  std::string name;
+  Shape x;
+  std::vector<int64_t> kernel, strides, padding;
+  bool countIncludePad;
+};
+
+void PrintTo(const Window &w, std::ostream *os) { *os << w.name; }
+
+class Pool2dGradientOps : public ::testing::TestWithParam<std::tuple<Window, DType>> {};
+
+// The two pooling gradient ops against the reference interpreter, on inputs
+// drawn from four values so that windows hold ties: max pooling's gradient
+// must go to each window's first maximum (row-major), as documented.
+TEST_P(Pool2dGradientOps, MatchReference) {
+  auto [c, dtype] = GetParam();
+  const char *element = dtype == DType::f64 ? "f64" : "f32";
+  Shape out = {c.x[0], c.x[1], outputSize(c.x[2], c.kernel[0], c.strides[0], c.padding[0], c.padding[2], 1),
+               outputSize(c.x[3], c.kernel[1], c.strides[1], c.padding[1], c.padding[3], 1)};
+  std::string x = tensorType(c.x, element), g = tensorType(out, element);
+  std::string attrs = " kernel " + list(c.kernel) + " strides " + list(c.strides) + " padding " + list(c.padding);
+  std::ostringstream src;
+  src << "func.func @main(%x: " << x << " {nn.name = \"x\"}, %g: " << g << " {nn.name = \"g\"}) -> (" << x << ", "
+      << x << ") {\n"
+      << "  %dmax = nn.max_pool2d_backward %x, %g" << attrs << " : (" << x << ", " << g << ") -> " << x << "\n"
+      << "  %davg = nn.avg_pool2d_backward %g input_size " << list({c.x[2], c.x[3]}) << attrs
+      << (c.countIncludePad ? " {count_include_pad}" : "") << " : (" << g << ") -> " << x << "\n"
+      << "  return %dmax, %davg : " << x << ", " << x << "\n}\n";
+  HostTensor ties = randomTensor(dtype, c.x, 0, 4, 1);
+  for (int64_t i = 0; i < ties.size(); ++i)
+    ties.set(i, std::floor(ties.at(i)));
+  std::vector<HostTensor> inputs = {ties, randomTensor(dtype, out, -1, 1, 2)};
+  auto want = runReference(src.str(), c.name, inputs);
+  ASSERT_TRUE(want.ok()) << want.error() << "\n" << src.str();
+  auto fn = Function::compileSource(src.str(), c.name);
+  ASSERT_TRUE(fn.ok()) << fn.error() << "\n" << src.str();
+  auto got = fn->run(inputs);
+  ASSERT_TRUE(got.ok()) << got.error();
+  double tol = dtype == DType::f64 ? 1e-12 : 1e-5;
+  EXPECT_TRUE(allClose((*got)[0], (*want)[0], tol, tol)) << "max pooling's gradient, " << c.name << "\n" << src.str();
+  EXPECT_TRUE(allClose((*got)[1], (*want)[1], tol, tol)) << "average pooling's gradient, " << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ConvolutionTest, Pool2dGradientOps,
+    ::testing::Combine(::testing::Values(Window{"overlapping", {2, 3, 7, 6}, {3, 3}, {1, 2}, {0, 0, 0, 0}, true},
+                                         Window{"padded", {1, 2, 5, 7}, {3, 2}, {2, 2}, {1, 1, 2, 1}, false},
+                                         Window{"padded_counted", {1, 2, 5, 7}, {3, 2}, {2, 2}, {1, 0, 1, 1}, true},
+                                         Window{"stride_above_kernel", {1, 1, 11, 9}, {2, 2}, {3, 4}, {0, 0, 0, 0},
+                                                false}),
+                       ::testing::Values(DType::f32, DType::f64)),
     [](const auto &info) {
       return std::get<0>(info.param).name + (std::get<1>(info.param) == DType::f64 ? "_f64" : "_f32");
     });

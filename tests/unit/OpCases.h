@@ -18,6 +18,7 @@
 #include <cmath>
 #include <random>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -448,6 +449,35 @@ inline std::vector<OpCase> allCases() {
                        return conv2d(x[0], x[1], options);
                      }});
   }
+
+  // 2-D pooling: windows overlapping (stride below the kernel) and not,
+  // padding on some sides, average with and without the padding counted,
+  // ties (integer-valued inputs: the gradient to the first maximum).
+  struct Pool {
+    const char *name;
+    Shape x;
+    std::array<int64_t, 2> kernel;
+    std::optional<std::array<int64_t, 2>> stride;
+    std::array<int64_t, 4> padding;
+    bool max, countIncludePad;
+  };
+  for (const Pool &p : std::vector<Pool>{
+           {"max_pool2d_2x2", {2, 3, 6, 7}, {2, 2}, std::nullopt, {0, 0, 0, 0}, true, false},
+           {"max_pool2d_3x3_stride2_padded", {1, 2, 9, 8}, {3, 3}, {{2, 2}}, {1, 1, 1, 2}, true, false},
+           {"max_pool2d_1x1_stride3", {1, 1, 7, 5}, {1, 1}, {{3, 3}}, {0, 0, 0, 0}, true, false},
+           {"avg_pool2d_2x3", {2, 3, 6, 7}, {2, 3}, {{1, 2}}, {0, 0, 0, 0}, false, true},
+           {"avg_pool2d_padded_count_pad", {1, 2, 5, 5}, {3, 3}, {{2, 2}}, {1, 1, 1, 1}, false, true},
+           {"avg_pool2d_padded_exclude_pad", {1, 2, 5, 5}, {3, 3}, {{2, 2}}, {1, 2, 2, 1}, false, false}}) {
+    cases.push_back({p.name, {p.x}, [p](Graph &, const std::vector<Tensor> &x) {
+                       Pool2dOptions options;
+                       options.stride = p.stride;
+                       options.padding = p.padding;
+                       options.countIncludePad = p.countIncludePad;
+                       return p.max ? max_pool2d(x[0], p.kernel, options) : avg_pool2d(x[0], p.kernel, options);
+                     }});
+  }
+  cases.push_back({"global_avg_pool2d", {{2, 3, 5, 4}},
+                   [](Graph &, const std::vector<Tensor> &x) { return global_avg_pool2d(x[0]); }});
 
   return cases;
 }

@@ -76,7 +76,9 @@ TEST(OpCompleteness, EveryNNOpHasForwardAndGradientCases) {
   const std::map<std::string, std::string> emittedByGradientRules = {
       {"nn.attention_backward", "AttentionTest.BackwardMatchesReference"},
       {"nn.conv2d_backward_input", "ConvolutionTest/Conv2dGradientOps.MatchReference"},
-      {"nn.conv2d_backward_weight", "ConvolutionTest/Conv2dGradientOps.MatchReference"}};
+      {"nn.conv2d_backward_weight", "ConvolutionTest/Conv2dGradientOps.MatchReference"},
+      {"nn.max_pool2d_backward", "ConvolutionTest/Pool2dGradientOps.MatchReference"},
+      {"nn.avg_pool2d_backward", "ConvolutionTest/Pool2dGradientOps.MatchReference"}};
   mlir::MLIRContext context;
   context.loadDialect<nn::NNDialect>();
   int checked = 0;

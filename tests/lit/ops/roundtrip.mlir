@@ -173,3 +173,16 @@ func.func @conv2d(%x: tensor<2x4x9x8xf32>, %w: tensor<6x2x3x3xf32>, %g: tensor<2
   %2 = nn.conv2d_backward_weight %x, %g kernel_size [3, 3] strides [2, 1] padding [1, 1, 1, 1] dilations [1, 1] groups 2 : (tensor<2x4x9x8xf32>, tensor<2x6x5x8xf32>) -> tensor<6x2x3x3xf32>
   return %0, %1, %2 : tensor<2x6x5x8xf32>, tensor<2x4x9x8xf32>, tensor<6x2x3x3xf32>
 }
+
+// CHECK-LABEL: func @pool2d
+func.func @pool2d(%x: tensor<1x2x6x7xf32>, %g: tensor<1x2x3x3xf32>) -> (tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x6x7xf32>, tensor<1x2x6x7xf32>) {
+  // CHECK: nn.max_pool2d %{{.*}} kernel [2, 3] strides [2, 2] padding [0, 0, 0, 0] : tensor<1x2x6x7xf32> -> tensor<1x2x3x3xf32>
+  %0 = nn.max_pool2d %x kernel [2, 3] strides [2, 2] padding [0, 0, 0, 0] : tensor<1x2x6x7xf32> -> tensor<1x2x3x3xf32>
+  // CHECK: nn.avg_pool2d %{{.*}} kernel [2, 3] strides [2, 2] padding [0, 0, 0, 0] {count_include_pad} : tensor<1x2x6x7xf32> -> tensor<1x2x3x3xf32>
+  %1 = nn.avg_pool2d %x kernel [2, 3] strides [2, 2] padding [0, 0, 0, 0] {count_include_pad} : tensor<1x2x6x7xf32> -> tensor<1x2x3x3xf32>
+  // CHECK: nn.max_pool2d_backward %{{.*}}, %{{.*}} kernel [2, 3] strides [2, 2] padding [0, 0, 0, 0]
+  %2 = nn.max_pool2d_backward %x, %g kernel [2, 3] strides [2, 2] padding [0, 0, 0, 0] : (tensor<1x2x6x7xf32>, tensor<1x2x3x3xf32>) -> tensor<1x2x6x7xf32>
+  // CHECK: nn.avg_pool2d_backward %{{.*}} input_size [6, 7] kernel [2, 3] strides [2, 2] padding [0, 0, 0, 0]
+  %3 = nn.avg_pool2d_backward %g input_size [6, 7] kernel [2, 3] strides [2, 2] padding [0, 0, 0, 0] : (tensor<1x2x3x3xf32>) -> tensor<1x2x6x7xf32>
+  return %0, %1, %2, %3 : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x6x7xf32>, tensor<1x2x6x7xf32>
+}
