@@ -9,8 +9,10 @@
 //   backward weight: dw[g, o, c, kh, kw] += xpad[n, g, c, i*sh + kh*dh, j*sw + kw*dw] * grad[n, g, o, i, j]
 //   backward input:  the cotangent placed every stride-th position in zeros
 //                    (insert_slice with strides), shifted by (KH-1)*dh - top,
-//                    then a stride-1 convolution with the weight flipped:
-//                    dx[n, g, c, h, w] += gp[n, g, o, h + (KH-1-kh)*dh, w + (KW-1-kw)*dw] * w[g, o, c, kh, kw]
+//                    then a stride-1 convolution with the weight's taps
+//                    reversed (a small generic of its own, so that the big
+//                    one reads every operand forward and can be tiled):
+//                    dx[n, g, c, h, w] += gp[n, g, o, h + kh*dh, w + kw*dw] * wflip[g, o, c, kh, kw]
 // (The reference interpreter computes dx as a scatter over the windows,
 // independently of this.) These are plain loops for now: kiln-tile-matmul
 // takes projected permutations only; a tiled convolution is the next step.
@@ -204,16 +206,33 @@ struct Conv2dBackwardInputLowering : OpConversionPattern<Conv2dBackwardInputOp> 
                              {0, 0, firstH * g.strideH + baseH, firstW * g.strideW + baseW},
                         {1, 1, g.strideH, g.strideW});
     }
-    Value gp = grouped(rewriter, loc, spread, 1, g.groups);           // [N, G, Og, lenH, lenW]
-    Value weight = grouped(rewriter, loc, adaptor.getW(), 0, g.groups); // [G, Og, Cg, KH, KW]
-    // Loops (n, g, c, h, w | o, y, z) with (y, z) the weight's own tap and
-    // the spread cotangent read flipped (linalg needs every loop as a plain
-    // index of some operand to size it).
+    Value gp = grouped(rewriter, loc, spread, 1, g.groups); // [N, G, Og, lenH, lenW]
+    // The weight with its taps reversed, [G, Og, Cg, KH, KW], by a generic
+    // of its own: the big one below then reads every operand forward (an
+    // index like KH - 1 - kh in it would make its tiling for the thread
+    // pool compute wrong slices: kiln::readsAgainstTheLoops).
     MLIRContext *ctx = rewriter.getContext();
+    Value weight = grouped(rewriter, loc, adaptor.getW(), 0, g.groups);
+    {
+      AffineExpr a, bb, cc, y, z;
+      bindDims(ctx, a, bb, cc, y, z);
+      RankedTensorType t = tensorOf(weight);
+      Value init = rewriter.create<tensor::EmptyOp>(loc, t.getShape(), t.getElementType());
+      SmallVector<AffineMap> flipMaps = {AffineMap::get(5, 0, {a, bb, cc, (kh - 1) - y, (kw - 1) - z}, ctx),
+                                         AffineMap::getMultiDimIdentityMap(5, ctx)};
+      weight = rewriter
+                   .create<linalg::GenericOp>(loc, TypeRange{t}, ValueRange{weight}, ValueRange{init}, flipMaps,
+                                              SmallVector<utils::IteratorType>(5, utils::IteratorType::parallel),
+                                              [](OpBuilder &nb, Location nloc, ValueRange args) {
+                                                nb.create<linalg::YieldOp>(nloc, ValueRange{args[0]});
+                                              })
+                   .getResult(0);
+    }
+    // Loops (n, g, c, h, w | o, y, z).
     AffineExpr n, gr, c, h, x, o, y, z;
     bindDims(ctx, n, gr, c, h, x, o, y, z);
     SmallVector<AffineMap> maps = {
-        AffineMap::get(8, 0, {n, gr, o, h + ((kh - 1) - y) * g.dilationH, x + ((kw - 1) - z) * g.dilationW}, ctx),
+        AffineMap::get(8, 0, {n, gr, o, h + y * g.dilationH, x + z * g.dilationW}, ctx),
         AffineMap::get(8, 0, {gr, o, c, y, z}, ctx), AffineMap::get(8, 0, {n, gr, c, h, x}, ctx)};
     Value result = multiplyAccumulate(rewriter, loc, gp, weight, {dx[0], g.groups, w[1], dx[2], dx[3]}, maps);
     rewriter.replaceOp(op, ungrouped(rewriter, loc, result, 1));

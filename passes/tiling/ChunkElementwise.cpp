@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/tiling/VectorizeSupport.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -40,7 +41,8 @@ struct ChunkElementwisePass : kiln::impl::ChunkElementwiseBase<ChunkElementwiseP
     // a kernel already (a register tile, a row).
     for (Operation &op : f.getBody().front()) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-      if (!linalgOp || !linalgOp.hasPureTensorSemantics() || isa<linalg::FillOp>(op))
+      if (!linalgOp || !linalgOp.hasPureTensorSemantics() || isa<linalg::FillOp>(op) ||
+          kiln::readsAgainstTheLoops(linalgOp))
         continue;
       // A returned result may be an update written in place into its own
       // input (a training step's parameters, kiln-update-in-place), which

@@ -67,7 +67,7 @@ bool rowsFirst(AffineMap map, int64_t rowDims) {
 /// outputs row-first; inputs either index rows first or not at all
 /// (broadcast along rows, like layer_norm's gamma).
 bool isRowAligned(linalg::GenericOp op, int64_t rowDims) {
-  if (!op.hasPureTensorSemantics() || op.getNumLoops() < unsigned(rowDims))
+  if (!op.hasPureTensorSemantics() || op.getNumLoops() < unsigned(rowDims) || kiln::readsAgainstTheLoops(op))
     return false;
   auto iterators = op.getIteratorTypesArray();
   for (int64_t i = 0; i < rowDims; ++i)

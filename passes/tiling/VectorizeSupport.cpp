@@ -18,6 +18,31 @@ std::optional<std::string> whyNotVectorizable(linalg::GenericOp op) {
   return std::nullopt;
 }
 
+/// An index expression that never falls as a loop index rises: sums and
+/// non-negative multiples of loop indices and constants.
+static bool nonDecreasing(AffineExpr e) {
+  if (isa<AffineDimExpr, AffineConstantExpr, AffineSymbolExpr>(e))
+    return true;
+  auto binary = dyn_cast<AffineBinaryOpExpr>(e);
+  if (!binary)
+    return false;
+  if (e.getKind() == AffineExprKind::Add)
+    return nonDecreasing(binary.getLHS()) && nonDecreasing(binary.getRHS());
+  if (e.getKind() == AffineExprKind::Mul) {
+    auto constant = dyn_cast<AffineConstantExpr>(binary.getRHS());
+    return constant && constant.getValue() >= 0 && nonDecreasing(binary.getLHS());
+  }
+  return false; // floordiv, ceildiv, mod
+}
+
+bool readsAgainstTheLoops(linalg::LinalgOp op) {
+  for (AffineMap map : op.getIndexingMapsArray())
+    for (AffineExpr e : map.getResults())
+      if (!nonDecreasing(e))
+        return true;
+  return false;
+}
+
 LogicalResult canonicalizeWith(func::FuncOp f, RewritePatternSet extra) {
   MLIRContext *ctx = f.getContext();
   for (Dialect *dialect : ctx->getLoadedDialects())

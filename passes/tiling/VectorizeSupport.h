@@ -22,6 +22,13 @@ namespace kiln {
 /// for f32 (kiln-approximate-math; f64's is libm, one element at a time).
 std::optional<std::string> whyNotVectorizable(mlir::linalg::GenericOp op);
 
+/// True if some operand of `op` is read at an index that falls as a loop
+/// index rises (e.g. `KH - 1 - kh`: a flipped convolution kernel). MLIR's
+/// tiling computes an operand's slice from the index at the loops' lower
+/// bounds and assumes it only grows, so such an op must not be tiled: its
+/// slices would be wrong.
+bool readsAgainstTheLoops(mlir::linalg::LinalgOp op);
+
 /// The canonicalize pass's patterns (every loaded dialect's and registered
 /// op's, which fold peeled bounds into static slice and tile shapes), plus
 /// `extra`, applied to `f`.

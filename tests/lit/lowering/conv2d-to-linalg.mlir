@@ -2,7 +2,8 @@
 // grouped views ([N, G, C/G, H, W], [G, O/G, C/G, KH, KW]), windows read
 // through the affine maps (i * stride + k * dilation), padding as zeros
 // around a copy of the input; the input gradient spreads the cotangent by
-// the stride (insert_slice with strides) and reads it flipped.
+// the stride (insert_slice with strides) and convolves it with the weight's
+// taps reversed.
 // RUN: kiln-opt %s --kiln-lower-nn-to-linalg -split-input-file | FileCheck %s
 
 // CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 * 2 + d6 * 3, d4 + d7)>
@@ -24,12 +25,14 @@ func.func @conv2d(%x: tensor<1x4x9x8xf32>, %w: tensor<6x2x2x2xf32>) -> tensor<1x
 // -----
 
 // The cotangent [1, 2, 3, 3] spread by stride 2 into [1, 2, 7, 7] (5 + 2),
-// shifted by (KH - 1) - top = 1; then the stride-1 convolution reading it
-// at h + (2 - kh).
-// CHECK-DAG: #[[GP:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 + -d6 + 2, d4 + -d7 + 2)>
+// shifted by (KH - 1) - top = 1; the weight's taps reversed by a generic of
+// their own; then the stride-1 convolution reading both forward.
+// CHECK-DAG: #[[FLIP:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, -d3 + 2, -d4 + 2)>
+// CHECK-DAG: #[[GP:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 + d6, d4 + d7)>
 // CHECK-LABEL: func @backward_input
 // CHECK: tensor.insert_slice %arg0 into %{{.*}}[0, 0, 1, 1] [1, 2, 3, 3] [1, 1, 2, 2] : tensor<1x2x3x3xf32> into tensor<1x2x7x7xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[GP]],
+// CHECK: %[[W:.*]] = linalg.generic {indexing_maps = [#[[FLIP]],
+// CHECK: linalg.generic {indexing_maps = [#[[GP]], {{.*}}]{{.*}} ins(%{{.*}}, %[[W]] :
 func.func @backward_input(%g: tensor<1x2x3x3xf32>, %w: tensor<2x1x3x3xf32>) -> tensor<1x1x5x5xf32> {
   %0 = nn.conv2d_backward_input %g, %w input_size [5, 5] strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1] groups 1 : (tensor<1x2x3x3xf32>, tensor<2x1x3x3xf32>) -> tensor<1x1x5x5xf32>
   return %0 : tensor<1x1x5x5xf32>

@@ -29,3 +29,14 @@ func.func @small_and_column_reduction(%x: tensor<64x128xf32>, %big: tensor<2048x
   %1 = nn.reduce_sum %big axes [0] : tensor<2048x512xf32> -> tensor<512xf32>
   return %0, %1 : tensor<64x128xf32>, tensor<512xf32>
 }
+
+// An op reading an operand backwards (a convolution kernel's taps reversed:
+// index 2 - kh) is not chunked: MLIR's tiling would compute its slices as if
+// every index only grew.
+// CHECK-LABEL: func.func @reads_backwards
+// CHECK-NOT:   scf.for
+// CHECK:       linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+func.func @reads_backwards(%g: tensor<1x256x3x3xf32>, %w: tensor<256x64x3x3xf32>) -> tensor<1x256x3x3xf32> {
+  %0 = nn.conv2d_backward_input %g, %w input_size [3, 3] strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] groups 4 : (tensor<1x256x3x3xf32>, tensor<256x64x3x3xf32>) -> tensor<1x256x3x3xf32>
+  return %0 : tensor<1x256x3x3xf32>
+}
