@@ -18,14 +18,6 @@ using namespace kiln::test;
 
 namespace {
 
-std::string tensorType(const Shape &shape, const char *element) {
-  std::ostringstream os;
-  os << "tensor<";
-  for (int64_t d : shape)
-    os << d << "x";
-  os << element << ">";
-  return os.str();
-}
 
 struct BackwardCase {
   std::string name;
@@ -48,8 +40,8 @@ TEST_P(AttentionBackward, MatchesReference) {
   const char *element = dtype == DType::f64 ? "f64" : "f32";
   Shape out = c.q;
   out.back() = c.v.back();
-  std::string q = tensorType(c.q, element), k = tensorType(c.k, element), v = tensorType(c.v, element),
-              o = tensorType(out, element), m = c.mask.empty() ? "" : tensorType(c.mask, "i1");
+  std::string q = tensorTypeText(c.q, element), k = tensorTypeText(c.k, element), v = tensorTypeText(c.v, element),
+              o = tensorTypeText(out, element), m = c.mask.empty() ? "" : tensorTypeText(c.mask, "i1");
   std::ostringstream src;
   std::string operands = "%q, %k, %v" + std::string(m.empty() ? "" : " mask %m");
   std::string types = q + ", " + k + ", " + v + (m.empty() ? "" : ", " + m);
@@ -158,13 +150,13 @@ TEST_P(RecognizedAttention, ComputesTheComposite) {
   Shape out = c.q;
   out.back() = c.v.back();
   std::ostringstream src;
-  src << "func.func @main(%q: " << tensorType(c.q, element) << " {nn.name = \"q\"}, %k: " << tensorType(c.k, element)
-      << " {nn.name = \"k\"}, %v: " << tensorType(c.v, element) << " {nn.name = \"v\"}";
+  src << "func.func @main(%q: " << tensorTypeText(c.q, element) << " {nn.name = \"q\"}, %k: " << tensorTypeText(c.k, element)
+      << " {nn.name = \"k\"}, %v: " << tensorTypeText(c.v, element) << " {nn.name = \"v\"}";
   if (!c.extra.empty())
-    src << (c.extraIsMask ? ", %m: " + tensorType(c.extra, "i1") + " {nn.name = \"m\"}"
-                          : ", %b: " + tensorType(c.extra, element) + " {nn.name = \"b\"}");
-  src << ") -> " << tensorType(out, element) << " {\n"
-      << replaceAll(c.body, "{T}", element) << "  return %o : " << tensorType(out, element) << "\n}\n";
+    src << (c.extraIsMask ? ", %m: " + tensorTypeText(c.extra, "i1") + " {nn.name = \"m\"}"
+                          : ", %b: " + tensorTypeText(c.extra, element) + " {nn.name = \"b\"}");
+  src << ") -> " << tensorTypeText(out, element) << " {\n"
+      << replaceAll(c.body, "{T}", element) << "  return %o : " << tensorTypeText(out, element) << "\n}\n";
   std::vector<HostTensor> inputs = {randomTensor(dtype, c.q, -2, 2, 1), randomTensor(dtype, c.k, -2, 2, 2),
                                     randomTensor(dtype, c.v, -2, 2, 3)};
   if (!c.extra.empty() && c.extraIsMask) {
@@ -180,14 +172,7 @@ TEST_P(RecognizedAttention, ComputesTheComposite) {
   } else if (!c.extra.empty()) {
     inputs.push_back(randomTensor(dtype, c.extra, -3, 3, 5));
   }
-  auto want = runReference(src.str(), c.name, inputs);
-  ASSERT_TRUE(want.ok()) << want.error() << "\n" << src.str();
-  auto fn = Function::compileSource(src.str(), c.name);
-  ASSERT_TRUE(fn.ok()) << fn.error();
-  auto got = fn->run(inputs);
-  ASSERT_TRUE(got.ok()) << got.error();
-  double tol = dtype == DType::f64 ? 1e-10 : 2e-4;
-  EXPECT_TRUE(allClose((*got)[0], (*want)[0], tol, tol)) << c.name << "\n" << src.str();
+  expectMatchesReference(src.str(), c.name, inputs, dtype == DType::f64 ? 1e-10 : 2e-4, {"the attention"});
 }
 
 // Scores per batch from 4096 up run as flash attention, below as the

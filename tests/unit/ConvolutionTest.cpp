@@ -21,15 +21,6 @@ using namespace kiln::test;
 
 namespace {
 
-std::string tensorType(const Shape &shape, const char *element) {
-  std::ostringstream os;
-  os << "tensor<";
-  for (int64_t d : shape)
-    os << d << "x";
-  os << element << ">";
-  return os.str();
-}
-
 std::string list(const std::vector<int64_t> &v) {
   std::ostringstream os;
   os << "[";
@@ -60,7 +51,7 @@ TEST_P(Conv2dGradientOps, MatchReference) {
   Shape out = {c.x[0], c.w[0],
                outputSize(c.x[2], c.w[2], c.strides[0], c.padding[0], c.padding[2], c.dilations[0]),
                outputSize(c.x[3], c.w[3], c.strides[1], c.padding[1], c.padding[3], c.dilations[1])};
-  std::string x = tensorType(c.x, element), w = tensorType(c.w, element), g = tensorType(out, element);
+  std::string x = tensorTypeText(c.x, element), w = tensorTypeText(c.w, element), g = tensorTypeText(out, element);
   std::string attrs = " strides " + list(c.strides) + " padding " + list(c.padding) + " dilations " +
                       list(c.dilations) + " groups " + std::to_string(c.groups);
   std::ostringstream src;
@@ -73,15 +64,7 @@ TEST_P(Conv2dGradientOps, MatchReference) {
       << "  return %dx, %dw : " << x << ", " << w << "\n}\n";
   std::vector<HostTensor> inputs = {randomTensor(dtype, c.x, -2, 2, 1), randomTensor(dtype, c.w, -2, 2, 2),
                                     randomTensor(dtype, out, -1, 1, 3)};
-  auto want = runReference(src.str(), c.name, inputs);
-  ASSERT_TRUE(want.ok()) << want.error() << "\n" << src.str();
-  auto fn = Function::compileSource(src.str(), c.name);
-  ASSERT_TRUE(fn.ok()) << fn.error() << "\n" << src.str();
-  auto got = fn->run(inputs);
-  ASSERT_TRUE(got.ok()) << got.error();
-  double tol = dtype == DType::f64 ? 1e-10 : 1e-4;
-  EXPECT_TRUE(allClose((*got)[0], (*want)[0], tol, tol)) << "dx of " << c.name << "\n" << src.str();
-  EXPECT_TRUE(allClose((*got)[1], (*want)[1], tol, tol)) << "dw of " << c.name << "\n" << src.str();
+  expectMatchesReference(src.str(), c.name, inputs, dtype == DType::f64 ? 1e-10 : 1e-4, {"dx", "dw"});
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -123,7 +106,7 @@ TEST_P(Pool2dGradientOps, MatchReference) {
   const char *element = dtype == DType::f64 ? "f64" : "f32";
   Shape out = {c.x[0], c.x[1], outputSize(c.x[2], c.kernel[0], c.strides[0], c.padding[0], c.padding[2], 1),
                outputSize(c.x[3], c.kernel[1], c.strides[1], c.padding[1], c.padding[3], 1)};
-  std::string x = tensorType(c.x, element), g = tensorType(out, element);
+  std::string x = tensorTypeText(c.x, element), g = tensorTypeText(out, element);
   std::string attrs = " kernel " + list(c.kernel) + " strides " + list(c.strides) + " padding " + list(c.padding);
   std::ostringstream src;
   src << "func.func @main(%x: " << x << " {nn.name = \"x\"}, %g: " << g << " {nn.name = \"g\"}) -> (" << x << ", "
@@ -136,15 +119,8 @@ TEST_P(Pool2dGradientOps, MatchReference) {
   for (int64_t i = 0; i < ties.size(); ++i)
     ties.set(i, std::floor(ties.at(i)));
   std::vector<HostTensor> inputs = {ties, randomTensor(dtype, out, -1, 1, 2)};
-  auto want = runReference(src.str(), c.name, inputs);
-  ASSERT_TRUE(want.ok()) << want.error() << "\n" << src.str();
-  auto fn = Function::compileSource(src.str(), c.name);
-  ASSERT_TRUE(fn.ok()) << fn.error() << "\n" << src.str();
-  auto got = fn->run(inputs);
-  ASSERT_TRUE(got.ok()) << got.error();
-  double tol = dtype == DType::f64 ? 1e-12 : 1e-5;
-  EXPECT_TRUE(allClose((*got)[0], (*want)[0], tol, tol)) << "max pooling's gradient, " << c.name << "\n" << src.str();
-  EXPECT_TRUE(allClose((*got)[1], (*want)[1], tol, tol)) << "average pooling's gradient, " << c.name;
+  expectMatchesReference(src.str(), c.name, inputs, dtype == DType::f64 ? 1e-12 : 1e-5,
+                         {"max pooling's gradient", "average pooling's gradient"});
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -57,6 +57,31 @@ inline ::testing::AssertionResult allClose(const HostTensor &got, const HostTens
          << atol << ")";
 }
 
+/// "tensor<2x3xf32>": a type in the MLIR text a test writes.
+inline std::string tensorTypeText(const Shape &shape, const char *element) {
+  std::string text = "tensor<";
+  for (int64_t d : shape)
+    text += std::to_string(d) + "x";
+  return text + element + ">";
+}
+
+/// Compiles the kiln IR `source` and runs it on `inputs`; expects each
+/// result to match the reference interpreter's within `tol` (relative and
+/// absolute). `what` names the results in failure messages.
+inline void expectMatchesReference(const std::string &source, const std::string &name,
+                                   const std::vector<HostTensor> &inputs, double tol,
+                                   const std::vector<std::string> &what) {
+  auto want = runReference(source, name, inputs);
+  ASSERT_TRUE(want.ok()) << want.error() << "\n" << source;
+  auto fn = Function::compileSource(source, name);
+  ASSERT_TRUE(fn.ok()) << fn.error() << "\n" << source;
+  auto got = fn->run(inputs);
+  ASSERT_TRUE(got.ok()) << got.error();
+  ASSERT_EQ(got->size(), what.size());
+  for (size_t r = 0; r < what.size(); ++r)
+    EXPECT_TRUE(allClose((*got)[r], (*want)[r], tol, tol)) << what[r] << " of " << name << "\n" << source;
+}
+
 } // namespace kiln::test
 
 #endif
