@@ -476,7 +476,9 @@ def NN_Conv2dOp : NN_Op<"conv2d", [Pure, Differentiable, ResultTypeFromRule, Inf
     $x `,` $w `strides` $strides `padding` $padding `dilations` $dilations `groups` $groups attr-dict
     `:` functional-type(operands, results)
   }];
-  // The result type: inferReturnTypes (ShapeRules).
+  // The result type: inferReturnTypes (ShapeRules). A 1x1 convolution
+  // becomes a matmul (ir/ConvolutionForms.cpp).
+  let hasCanonicalizer = 1;
 }
 
 def NN_Conv2dBackwardInputOp : NN_Op<"conv2d_backward_input", [Pure, NotDifferentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {

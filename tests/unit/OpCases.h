@@ -427,6 +427,8 @@ inline std::vector<OpCase> allCases() {
   for (const Conv &c : std::vector<Conv>{
            {"conv2d_3x3_same", {2, 3, 7, 5}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, false},
            {"conv2d_1x1", {1, 5, 4, 3}, {2, 5, 1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, false},
+           {"conv2d_1x1_strided", {2, 3, 7, 5}, {4, 3, 1, 1}, {2, 3}, {1, 1}, {0, 0, 0, 0}, 1, false},
+           {"conv2d_1x1_padded", {1, 2, 3, 4}, {3, 2, 1, 1}, {1, 1}, {1, 1}, {0, 0, 1, 0}, 1, false},
            {"conv2d_strided_uneven_padding", {1, 2, 9, 8}, {3, 2, 3, 2}, {2, 3}, {1, 1}, {1, 0, 2, 1}, 1, false},
            {"conv2d_dilated", {1, 2, 11, 7}, {2, 2, 3, 2}, {1, 1}, {2, 3}, {2, 1, 0, 1}, 1, false},
            {"conv2d_groups", {2, 4, 5, 5}, {6, 2, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, false},
