@@ -18,6 +18,12 @@
 //     the gradient of a batch-broadcast operand is). Only when both operands
 //     are stored K-major (A transposed, B not), so the reshapes are views.
 //
+//   unit batch       matmul(A [1.., M, K], B [1.., K, N]) (either may be 2-D)
+//                 -> reshape(matmul(reshape(A, [M, K]), reshape(B, [K, N])), [1.., M, N])
+//     a batch of one is a plain product, which takes the packed path (a
+//     1x1 convolution of one image as [O, C] x [1, C, H*W]: 64x3136x256
+//     ran at 42-54 GFLOP/s batched, 76-115 as 2-D, one thread).
+//
 //   narrow A^T       matmul(A [K, M] transpose_a, B [K, N]) with M > N
 //                 -> transpose(matmul(B, A, transpose_a))
 //     a register tile reads 8 neighbours of a row of A^T at each k, rows
@@ -76,6 +82,23 @@ struct FoldBatchIntoRows : OpRewritePattern<MatmulOp> {
   }
 };
 
+struct DropUnitBatch : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
+    RankedTensorType a = typeOf(op.getA()), b = typeOf(op.getB()), c = op.getType();
+    if (c.getRank() < 3 || !a.hasStaticShape() || !b.hasStaticShape() || !c.hasStaticShape() ||
+        !isUnitBatch(c.getShape().drop_back(2)))
+      return failure();
+    NNBuilder nb(rewriter, op.getLoc());
+    auto matrix = [&](Value v, RankedTensorType t) {
+      return t.getRank() == 2 ? v : nb.reshape(v, t.getShape().take_back(2));
+    };
+    Value c2 = nb.matmul(matrix(op.getA(), a), matrix(op.getB(), b), op.getTransposeA(), op.getTransposeB());
+    rewriter.replaceOp(op, nb.reshape(c2, c.getShape()));
+    return success();
+  }
+};
+
 struct NarrowTransposedA : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
@@ -127,7 +150,7 @@ struct FoldBatchSumIntoContraction : OpRewritePattern<ReduceSumOp> {
 } // namespace
 
 void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
-  results.add<FoldBatchIntoRows, NarrowTransposedA>(context);
+  results.add<FoldBatchIntoRows, DropUnitBatch, NarrowTransposedA>(context);
 }
 
 void ReduceSumOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {

@@ -112,3 +112,15 @@ func.func @near_tie_kept(%a: tensor<30x12xf32>, %b: tensor<30x8xf32>) -> tensor<
   %c = nn.matmul %a, %b {transpose_a} : (tensor<30x12xf32>, tensor<30x8xf32>) -> tensor<12x8xf32>
   return %c : tensor<12x8xf32>
 }
+
+// -----
+
+// A batch of one is a plain product (a 1x1 convolution of one image).
+// CHECK-LABEL: func @unit_batch
+// CHECK: %[[B:.*]] = nn.reshape %arg1 : tensor<1x256x49xf32> -> tensor<256x49xf32>
+// CHECK: %[[C:.*]] = nn.matmul %arg0, %[[B]] : (tensor<64x256xf32>, tensor<256x49xf32>) -> tensor<64x49xf32>
+// CHECK: nn.reshape %[[C]] : tensor<64x49xf32> -> tensor<1x64x49xf32>
+func.func @unit_batch(%a: tensor<64x256xf32>, %b: tensor<1x256x49xf32>) -> tensor<1x64x49xf32> {
+  %0 = nn.matmul %a, %b : (tensor<64x256xf32>, tensor<1x256x49xf32>) -> tensor<1x64x49xf32>
+  return %0 : tensor<1x64x49xf32>
+}
