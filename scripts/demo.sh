@@ -6,7 +6,7 @@
 # colours and charlm_attention.html). About a minute after the build.
 #   scripts/demo.sh [kiln-charlm options]
 #   scripts/demo.sh --tang-gpt [kiln-tang-gpt options]   the GPT on the Tang poems
-#       instead (examples/tang_gpt: about 7 minutes on 2 cores; writes
+#       instead (examples/tang_gpt: about 4 minutes on 2 cores; writes
 #       tang_gpt_loss.svg and tang_gpt_attention.html)
 set -euo pipefail
 cd "$(dirname "$0")/.."

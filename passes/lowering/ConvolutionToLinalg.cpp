@@ -26,6 +26,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
@@ -169,10 +170,6 @@ struct Conv2dBackwardWeightLowering : OpConversionPattern<Conv2dBackwardWeightOp
   }
 };
 
-/// floor(a / b) and ceil(a / b) for b > 0 and any a.
-int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-int64_t ceilDiv(int64_t a, int64_t b) { return -floorDiv(-a, b); }
-
 struct Conv2dBackwardInputLowering : OpConversionPattern<Conv2dBackwardInputOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(Conv2dBackwardInputOp op, OpAdaptor adaptor,
@@ -187,10 +184,10 @@ struct Conv2dBackwardInputLowering : OpConversionPattern<Conv2dBackwardInputOp> 
     // outside only ever met the padding: they are left out.
     int64_t lenH = dx[2] + (kh - 1) * g.dilationH, lenW = dx[3] + (kw - 1) * g.dilationW;
     int64_t baseH = (kh - 1) * g.dilationH - g.padTop, baseW = (kw - 1) * g.dilationW - g.padLeft;
-    int64_t firstH = std::max<int64_t>(0, ceilDiv(-baseH, g.strideH));
-    int64_t lastH = std::min<int64_t>(gs[2] - 1, floorDiv(lenH - 1 - baseH, g.strideH));
-    int64_t firstW = std::max<int64_t>(0, ceilDiv(-baseW, g.strideW));
-    int64_t lastW = std::min<int64_t>(gs[3] - 1, floorDiv(lenW - 1 - baseW, g.strideW));
+    int64_t firstH = std::max<int64_t>(0, llvm::divideCeilSigned(-baseH, g.strideH));
+    int64_t lastH = std::min<int64_t>(gs[2] - 1, llvm::divideFloorSigned(lenH - 1 - baseH, g.strideH));
+    int64_t firstW = std::max<int64_t>(0, llvm::divideCeilSigned(-baseW, g.strideW));
+    int64_t lastW = std::min<int64_t>(gs[3] - 1, llvm::divideFloorSigned(lenW - 1 - baseW, g.strideW));
     Type element = op.getType().getElementType();
     Value spread;
     if (firstH > lastH || firstW > lastW) {
