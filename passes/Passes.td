@@ -82,6 +82,36 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
                            "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];
 }
 
+def TileConvolution : Pass<"kiln-tile-convolution", "mlir::func::FuncOp"> {
+  let summary = "Tile convolutions (window contractions) into vectorized register tiles";
+  let description = [{
+    A contraction whose output's last loop reads one operand contiguously
+    at a shift of its reduction loops (a convolution in the direct form:
+    out[n, g, o, q] += x[n, g, c, q + kh*dh*Wp + kw*dw] * w[g, o, c, kh, kw],
+    or its weight gradient with the output channels last) is tiled to
+    register tiles of rows x columns outputs (the output's last two loops;
+    8 x 32 f32 on AVX-512), every other output loop one at a time, the
+    zero fill fused in, the partial tiles peeled; each tile becomes vector
+    code: accumulators in registers over all reduction loops, per step one
+    vector load of the shifted operand and one broadcast FMA per row. The
+    outermost output loop with at least 8 iterations (else the longest)
+    goes on the thread pool. Contractions kiln-tile-matmul takes (projected
+    permutations, one reduction) are left to it.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", "512",
+           "the target's vector width: 512 (AVX-512, 32 registers), 256 or 128 (16 registers)">,
+    Option<"parallelMinFlops", "parallel-min-flops", "int64_t", "4000000",
+           "mark an output-tile loop of convolutions with at least this many flops `kiln.parallel`">,
+    Option<"explain", "explain", "bool", "false", "remark on each convolution kernel">,
+  ];
+  let statistics = [
+    Statistic<"tiledOps", "tiled", "window contractions tiled to register tiles">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];
+}
+
 def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
   let summary = "Hoist register-tile accumulators and lower contractions to FMAs";
   let description = [{

@@ -105,7 +105,11 @@ static const Phase kPhases[] = {
        TileRowsOptions r;
        r.vectorBits = o.vectorBits;
        r.explain = o.explainFusion;
+       TileConvolutionOptions c;
+       c.vectorBits = o.vectorBits;
+       c.explain = o.explainFusion;
        OpPassManager &f = functions(pm);
+       f.addPass(createTileConvolution(c));
        f.addPass(createTileMatmul(m));
        f.addPass(createTileRows(r));
        f.addPass(createChunkElementwise());

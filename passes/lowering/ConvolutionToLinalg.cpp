@@ -1,21 +1,23 @@
 //===- ConvolutionToLinalg.cpp - conv2d, pooling and gradients to linalg -===//
 //
-// Each of the three ops becomes one linalg.generic over the grouped views
-// [N, G, C/G, H, W] of the activations and [G, O/G, C/G, KH, KW] of the
-// weight (expand_shape, free), its windows read through affine maps
-// (i * stride + k * dilation), the padding as zeros around a copy of the
-// input (insert_slice into a filled tensor):
-//   conv2d:          out[n, g, o, i, j]  += xpad[n, g, c, i*sh + kh*dh, j*sw + kw*dw] * w[g, o, c, kh, kw]
-//   backward weight: dw[g, o, c, kh, kw] += xpad[n, g, c, i*sh + kh*dh, j*sw + kw*dw] * grad[n, g, o, i, j]
+// Convolutions (grouped views [N, G, C/G, H, W] of the activations and
+// [G, O/G, C/G, KH, KW] of the weight, by free expand_shapes) become one
+// linalg.generic each in the direct form: the padded input's rows laid end
+// to end, so that every tap is a shift along one axis,
+//   conv2d:          out[n, g, o, q]      += x[n, g, c, q + kh*dh*Wp + kw*dw] * w[g, o, c, kh, kw]
+//   backward weight: dw[g, kh, kw, c, o]  += x[n, g, c, q + kh*dh*Wp + kw*dw] * gt[n, g, q, o]
 //   backward input:  the cotangent placed every stride-th position in zeros
-//                    (insert_slice with strides), shifted by (KH-1)*dh - top,
-//                    then a stride-1 convolution with the weight's taps
-//                    reversed (a small generic of its own, so that the big
-//                    one reads every operand forward and can be tiled):
-//                    dx[n, g, c, h, w] += gp[n, g, o, h + kh*dh, w + kw*dw] * wflip[g, o, c, kh, kw]
-// (The reference interpreter computes dx as a scatter over the windows,
-// independently of this.) These are plain loops for now: kiln-tile-matmul
-// takes projected permutations only; a tiled convolution is the next step.
+//                    (insert_slice with strides), then a stride-1 conv2d of
+//                    it with the weight's taps reversed and its channels
+//                    swapped (a small generic of its own, so that the big one
+//                    reads every operand forward)
+// with q = i * Wp + j over [0, Ho * Wp): the columns j >= Wo of each row are
+// computed and cut off by a view. A stride above 1 first splits the input
+// into stride x stride phases (space to depth) and the kernel with it, which
+// makes it a stride-1 convolution (PhaseSplit). kiln-tile-convolution tiles
+// the direct form to register tiles: along q the input is one contiguous
+// vector per tap. (The reference interpreter computes all three as plain
+// sums over the windows, independently of this.)
 //
 //===----------------------------------------------------------------------===//
 #include "passes/lowering/ConvolutionToLinalg.h"
@@ -109,13 +111,13 @@ Value ungrouped(OpBuilder &b, Location loc, Value v, int64_t dim) {
   return b.create<tensor::CollapseShapeOp>(loc, RankedTensorType::get(shape, t.getElementType()), v, reassociation);
 }
 
-/// out (zeros of `shape`) += a * b over eight loops, five parallel (the
-/// output's) then three reductions, reading `a` and `b` through `maps`.
+/// out (zeros of `shape`) += a * b: the output's loops (parallel) first,
+/// then `reductions` reduction loops, reading `a` and `b` through `maps`.
 Value multiplyAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs, ArrayRef<int64_t> shape,
-                         ArrayRef<AffineMap> maps) {
+                         ArrayRef<AffineMap> maps, unsigned reductions) {
   Value init = zerosOf(b, loc, shape, tensorOf(lhs).getElementType());
-  SmallVector<utils::IteratorType> iterators(5, utils::IteratorType::parallel);
-  iterators.append(3, utils::IteratorType::reduction);
+  SmallVector<utils::IteratorType> iterators(shape.size(), utils::IteratorType::parallel);
+  iterators.append(reductions, utils::IteratorType::reduction);
   auto generic = b.create<linalg::GenericOp>(
       loc, TypeRange{init.getType()}, ValueRange{lhs, rhs}, ValueRange{init}, maps, iterators,
       [](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -125,23 +127,187 @@ Value multiplyAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs, Array
   return generic.getResult(0);
 }
 
+/// `v` with its dims permuted (a copy): result dim i is v's dim perm[i].
+Value transposed(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm) {
+  RankedTensorType t = tensorOf(v);
+  SmallVector<int64_t> shape;
+  for (int64_t d : perm)
+    shape.push_back(t.getDimSize(d));
+  Value empty = b.create<tensor::EmptyOp>(loc, shape, t.getElementType());
+  return b.create<linalg::TransposeOp>(loc, v, empty, perm).getResult()[0];
+}
+
+/// Dims of `v` merged (`groups`: consecutive runs) or split (`shape`).
+Value collapsed(OpBuilder &b, Location loc, Value v, ArrayRef<ReassociationIndices> groups) {
+  return b.create<tensor::CollapseShapeOp>(loc, v, groups);
+}
+Value expanded(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape, ArrayRef<ReassociationIndices> groups) {
+  return b.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get(shape, tensorOf(v).getElementType()), v, groups);
+}
+
+/// The direct form reads rows laid end to end, so the last output row's
+/// columns past Wo read up to (KW - 1) * dw elements beyond the last padded
+/// row: one more row of zeros below covers them.
+int64_t wrapRows(int64_t kw, int64_t dw) { return (kw - 1) * dw > 0 ? 1 : 0; }
+
+/// A stride-1 convolution in the direct form: the padded input's rows laid
+/// end to end ([N, G, C, Hp * Wp], a free collapse), so that output row i,
+/// column j is position q = i * Wp + j, and every tap (kh, kw) is one shift:
+///   out[n, g, o, q] += x[n, g, c, q + kh*dh*Wp + kw*dw] * w[g, o, c, kh, kw]
+/// over q in [0, Ho * Wp). The Wp - Wo columns of each row past Wo are
+/// computed and cut off (a view). Along q the input is read contiguously,
+/// which is what kiln-tile-convolution's register tiles want: a vector of
+/// outputs times one weight broadcast, no packing and no im2col.
+/// `xpad`: [N, G, C, Hp, Wp] with Hp >= ho + (KH-1) dh + wrapRows(KW, dw);
+/// `w`: [G, O, C, KH, KW]. Returns [N, G, O, ho, wo].
+Value directConvolution(OpBuilder &b, Location loc, Value xpad, Value w, int64_t dh, int64_t dw, int64_t ho,
+                        int64_t wo) {
+  ArrayRef<int64_t> xs = tensorOf(xpad).getShape(), ws = tensorOf(w).getShape();
+  int64_t wp = xs[4], positions = ho * wp;
+  assert(xs[3] >= ho + (ws[3] - 1) * dh + wrapRows(ws[4], dw) && "direct convolution: padded input too short");
+  Value flat = collapsed(b, loc, xpad, {{0}, {1}, {2}, {3, 4}});
+  // Loops (n, g, o, q | c, kh, kw).
+  MLIRContext *ctx = b.getContext();
+  AffineExpr n, gr, o, q, c, kh, kw;
+  bindDims(ctx, n, gr, o, q, c, kh, kw);
+  SmallVector<AffineMap> maps = {AffineMap::get(7, 0, {n, gr, c, q + kh * (dh * wp) + kw * dw}, ctx),
+                                 AffineMap::get(7, 0, {gr, o, c, kh, kw}, ctx),
+                                 AffineMap::get(7, 0, {n, gr, o, q}, ctx)};
+  Value out = multiplyAccumulate(b, loc, flat, w, {xs[0], xs[1], ws[1], positions}, maps, 3);
+  Value rows = expanded(b, loc, out, {xs[0], xs[1], ws[1], ho, wp}, {{0}, {1}, {2}, {3, 4}});
+  if (wp == wo)
+    return rows;
+  return b.create<tensor::ExtractSliceOp>(loc, rows, indexAttrs(b, {0, 0, 0, 0, 0}),
+                                          indexAttrs(b, {xs[0], xs[1], ws[1], ho, wo}),
+                                          indexAttrs(b, {1, 1, 1, 1, 1}));
+}
+
+/// The weight gradient of a stride-1 convolution in the direct form:
+///   dw[g, kh, kw, c, o] += x[n, g, c, q + kh*dh*Wp + kw*dw] * gt[n, g, q, o]
+/// where gt is the cotangent laid out like the direct form's output
+/// ([Ho, Wp] rows end to end, zeros past Wo) and transposed to put the
+/// output channels last (the register tile's vectors run along them).
+/// `xpad` as for directConvolution; `grad`: [N, G, O, Ho, Wo].
+/// Returns [G, O, C, KH, KW].
+Value directWeightGradient(OpBuilder &b, Location loc, Value xpad, Value grad, int64_t kh, int64_t kw, int64_t dh,
+                           int64_t dw) {
+  ArrayRef<int64_t> xs = tensorOf(xpad).getShape(), gs = tensorOf(grad).getShape();
+  int64_t wp = xs[4], ho = gs[3], wo = gs[4];
+  assert(xs[3] >= ho + (kh - 1) * dh + wrapRows(kw, dw) && "direct convolution: padded input too short");
+  Value flat = collapsed(b, loc, xpad, {{0}, {1}, {2}, {3, 4}});
+  Value rows = wp == wo ? grad : placedIn(b, loc, grad, {gs[0], gs[1], gs[2], ho, wp}, {0, 0, 0, 0, 0}, {1, 1, 1, 1, 1});
+  Value gt = transposed(b, loc, collapsed(b, loc, rows, {{0}, {1}, {2}, {3, 4}}), {0, 1, 3, 2}); // [N, G, P, O]
+  // Loops (g, kh, kw, c, o | n, q): the input channels are a register
+  // tile's rows, the output channels its vector lanes.
+  MLIRContext *ctx = b.getContext();
+  AffineExpr gr, y, z, c, o, n, q;
+  bindDims(ctx, gr, y, z, c, o, n, q);
+  SmallVector<AffineMap> maps = {AffineMap::get(7, 0, {n, gr, c, q + y * (dh * wp) + z * dw}, ctx),
+                                 AffineMap::get(7, 0, {n, gr, q, o}, ctx),
+                                 AffineMap::get(7, 0, {gr, y, z, c, o}, ctx)};
+  Value dwt = multiplyAccumulate(b, loc, flat, gt, {xs[1], kh, kw, xs[2], gs[2]}, maps, 2);
+  return transposed(b, loc, dwt, {0, 4, 3, 1, 2});
+}
+
+/// A convolution of stride (sh, sw) is a stride-1 convolution of its input
+/// split into sh * sw phases (space to depth): phase (rh, rw) holds rows
+/// rh, rh + sh, ... and columns rw, rw + sw, ..., and tap (kh, kw) of the
+/// kernel, kh = qh * sh + rh, reads phase (rh, rw) at (i + qh, j + qw).
+/// The kernel is zero-padded to multiples of the stride (a 7x7 stride-2
+/// kernel does the work of an 8x8: 1.3x the multiply-adds, against strided
+/// reads that no vector load serves). The zero taps do read input values:
+/// an infinite input makes NaN (0 * inf) of outputs whose own windows miss
+/// it, where they would be finite.
+struct PhaseSplit {
+  int64_t sh, sw;       // the strides
+  int64_t khq, kwq;     // the split kernel's taps
+  int64_t hq, wq;       // each phase's rows (with the wrap row) and columns
+};
+
+PhaseSplit phaseSplitOf(const Conv2dGeometry &g, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t ho,
+                        int64_t wo) {
+  PhaseSplit s{g.strideH, g.strideW, llvm::divideCeilSigned(kh, g.strideH), llvm::divideCeilSigned(kw, g.strideW), 0, 0};
+  int64_t hp = h + g.padTop + g.padBottom, wp = w + g.padLeft + g.padRight;
+  s.wq = std::max<int64_t>(llvm::divideCeilSigned(wp, s.sw), wo + s.kwq - 1);
+  s.hq = std::max<int64_t>(llvm::divideCeilSigned(hp, s.sh), ho + s.khq - 1) + wrapRows(s.kwq, 1);
+  return s;
+}
+
+/// x [N, C, H, W] padded and split into phases: [N, C * sh * sw, Hq, Wq].
+Value splitInput(OpBuilder &b, Location loc, Value x, const Conv2dGeometry &g, const PhaseSplit &s) {
+  ArrayRef<int64_t> xs = tensorOf(x).getShape();
+  Value z = placedIn(b, loc, x, {xs[0], xs[1], s.hq * s.sh, s.wq * s.sw}, {0, 0, g.padTop, g.padLeft}, {1, 1, 1, 1});
+  z = expanded(b, loc, z, {xs[0], xs[1], s.hq, s.sh, s.wq, s.sw}, {{0}, {1}, {2, 3}, {4, 5}});
+  z = transposed(b, loc, z, {0, 1, 3, 5, 2, 4});
+  return collapsed(b, loc, z, {{0}, {1, 2, 3}, {4}, {5}});
+}
+
+/// A kernel [O, C, KH, KW] (already dilated) split like its input:
+/// [O, C * sh * sw, KHq, KWq], the taps past KH and KW zeros.
+Value splitKernel(OpBuilder &b, Location loc, Value w, const PhaseSplit &s) {
+  ArrayRef<int64_t> ws = tensorOf(w).getShape();
+  Value z = placedIn(b, loc, w, {ws[0], ws[1], s.khq * s.sh, s.kwq * s.sw}, {0, 0, 0, 0}, {1, 1, 1, 1});
+  z = expanded(b, loc, z, {ws[0], ws[1], s.khq, s.sh, s.kwq, s.sw}, {{0}, {1}, {2, 3}, {4, 5}});
+  z = transposed(b, loc, z, {0, 1, 3, 5, 2, 4});
+  return collapsed(b, loc, z, {{0}, {1, 2, 3}, {4}, {5}});
+}
+
+/// The inverse of splitKernel: [O, C * sh * sw, KHq, KWq] back to
+/// [O, C, kh, kw] (the zero taps dropped).
+Value unsplitKernel(OpBuilder &b, Location loc, Value wq, const PhaseSplit &s, int64_t kh, int64_t kw) {
+  ArrayRef<int64_t> ws = tensorOf(wq).getShape();
+  int64_t c = ws[1] / (s.sh * s.sw);
+  Value z = expanded(b, loc, wq, {ws[0], c, s.sh, s.sw, s.khq, s.kwq}, {{0}, {1, 2, 3}, {4}, {5}});
+  z = transposed(b, loc, z, {0, 1, 4, 2, 5, 3}); // [O, C, KHq, sh, KWq, sw]
+  z = collapsed(b, loc, z, {{0}, {1}, {2, 3}, {4, 5}});
+  if (s.khq * s.sh == kh && s.kwq * s.sw == kw)
+    return z;
+  return b.create<tensor::ExtractSliceOp>(loc, z, indexAttrs(b, {0, 0, 0, 0}), indexAttrs(b, {ws[0], c, kh, kw}),
+                                          indexAttrs(b, {1, 1, 1, 1}));
+}
+
+/// A dilated kernel as a plain one with zeros between its taps (only where
+/// a stride above 1 needs the phase split).
+Value undilatedKernel(OpBuilder &b, Location loc, Value w, const Conv2dGeometry &g) {
+  if (g.dilationH == 1 && g.dilationW == 1)
+    return w;
+  ArrayRef<int64_t> ws = tensorOf(w).getShape();
+  return placedIn(b, loc, w, {ws[0], ws[1], (ws[2] - 1) * g.dilationH + 1, (ws[3] - 1) * g.dilationW + 1},
+                  {0, 0, 0, 0}, {1, 1, g.dilationH, g.dilationW});
+}
+
+/// x [N, C, H, W] padded for the direct form at stride 1: [N, C, Hp + wrap, Wp].
+Value paddedForDirect(OpBuilder &b, Location loc, Value x, const Conv2dGeometry &g, int64_t kw) {
+  ArrayRef<int64_t> s = tensorOf(x).getShape();
+  int64_t wrap = wrapRows(kw, g.dilationW);
+  if (!g.padTop && !g.padLeft && !g.padBottom && !g.padRight && !wrap)
+    return x;
+  return placedIn(b, loc, x, {s[0], s[1], s[2] + g.padTop + g.padBottom + wrap, s[3] + g.padLeft + g.padRight},
+                  {0, 0, g.padTop, g.padLeft}, {1, 1, 1, 1});
+}
+
+bool unitStride(const Conv2dGeometry &g) { return g.strideH == 1 && g.strideW == 1; }
+
 struct Conv2dLowering : OpConversionPattern<Conv2dOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(Conv2dOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Conv2dGeometry g = Conv2dGeometry::of(op);
-    ArrayRef<int64_t> out = op.getType().getShape(), w = tensorOf(op.getW()).getShape();
-    Value x = grouped(rewriter, loc, padded(rewriter, loc, adaptor.getX(), g), 1, g.groups); // [N, G, Cg, Hp, Wp]
-    Value weight = grouped(rewriter, loc, adaptor.getW(), 0, g.groups);                     // [G, Og, Cg, KH, KW]
-    // Loops (n, g, o, i, j | c, kh, kw).
-    MLIRContext *ctx = rewriter.getContext();
-    AffineExpr n, gr, o, i, j, c, kh, kw;
-    bindDims(ctx, n, gr, o, i, j, c, kh, kw);
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(8, 0, {n, gr, c, i * g.strideH + kh * g.dilationH, j * g.strideW + kw * g.dilationW}, ctx),
-        AffineMap::get(8, 0, {gr, o, c, kh, kw}, ctx), AffineMap::get(8, 0, {n, gr, o, i, j}, ctx)};
-    Value result = multiplyAccumulate(rewriter, loc, x, weight,
-                                      {out[0], g.groups, w[0] / g.groups, out[2], out[3]}, maps);
+    ArrayRef<int64_t> out = op.getType().getShape(), xs = tensorOf(op.getX()).getShape(),
+                      ws = tensorOf(op.getW()).getShape();
+    Value result;
+    if (unitStride(g)) {
+      Value x = grouped(rewriter, loc, paddedForDirect(rewriter, loc, adaptor.getX(), g, ws[3]), 1, g.groups);
+      Value w = grouped(rewriter, loc, adaptor.getW(), 0, g.groups);
+      result = directConvolution(rewriter, loc, x, w, g.dilationH, g.dilationW, out[2], out[3]);
+    } else {
+      Value w = undilatedKernel(rewriter, loc, adaptor.getW(), g);
+      ArrayRef<int64_t> wd = tensorOf(w).getShape();
+      PhaseSplit s = phaseSplitOf(g, xs[2], xs[3], wd[2], wd[3], out[2], out[3]);
+      Value x = grouped(rewriter, loc, splitInput(rewriter, loc, adaptor.getX(), g, s), 1, g.groups);
+      w = grouped(rewriter, loc, splitKernel(rewriter, loc, w, s), 0, g.groups);
+      result = directConvolution(rewriter, loc, x, w, 1, 1, out[2], out[3]);
+    }
     rewriter.replaceOp(op, ungrouped(rewriter, loc, result, 1));
     return success();
   }
@@ -153,19 +319,27 @@ struct Conv2dBackwardWeightLowering : OpConversionPattern<Conv2dBackwardWeightOp
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Conv2dGeometry g = Conv2dGeometry::of(op);
-    ArrayRef<int64_t> dw = op.getType().getShape();
-    Value x = grouped(rewriter, loc, padded(rewriter, loc, adaptor.getX(), g), 1, g.groups); // [N, G, Cg, Hp, Wp]
-    Value grad = grouped(rewriter, loc, adaptor.getGrad(), 1, g.groups);                    // [N, G, Og, Ho, Wo]
-    // Loops (g, o, c, kh, kw | n, i, j).
-    MLIRContext *ctx = rewriter.getContext();
-    AffineExpr gr, o, c, kh, kw, n, i, j;
-    bindDims(ctx, gr, o, c, kh, kw, n, i, j);
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(8, 0, {n, gr, c, i * g.strideH + kh * g.dilationH, j * g.strideW + kw * g.dilationW}, ctx),
-        AffineMap::get(8, 0, {n, gr, o, i, j}, ctx), AffineMap::get(8, 0, {gr, o, c, kh, kw}, ctx)};
-    Value result =
-        multiplyAccumulate(rewriter, loc, x, grad, {g.groups, dw[0] / g.groups, dw[1], dw[2], dw[3]}, maps);
-    rewriter.replaceOp(op, ungrouped(rewriter, loc, result, 0));
+    ArrayRef<int64_t> dw = op.getType().getShape(), xs = tensorOf(op.getX()).getShape(),
+                      gs = tensorOf(op.getGrad()).getShape();
+    Value grad = grouped(rewriter, loc, adaptor.getGrad(), 1, g.groups); // [N, G, Og, Ho, Wo]
+    Value result;
+    if (unitStride(g)) {
+      Value x = grouped(rewriter, loc, paddedForDirect(rewriter, loc, adaptor.getX(), g, dw[3]), 1, g.groups);
+      result = ungrouped(rewriter, loc,
+                         directWeightGradient(rewriter, loc, x, grad, dw[2], dw[3], g.dilationH, g.dilationW), 0);
+    } else {
+      // The gradient of the split kernel, split back (and undilated).
+      int64_t khd = (dw[2] - 1) * g.dilationH + 1, kwd = (dw[3] - 1) * g.dilationW + 1;
+      PhaseSplit s = phaseSplitOf(g, xs[2], xs[3], khd, kwd, gs[2], gs[3]);
+      Value x = grouped(rewriter, loc, splitInput(rewriter, loc, adaptor.getX(), g, s), 1, g.groups);
+      Value dwq = ungrouped(rewriter, loc, directWeightGradient(rewriter, loc, x, grad, s.khq, s.kwq, 1, 1), 0);
+      result = unsplitKernel(rewriter, loc, dwq, s, khd, kwd);
+      if (g.dilationH != 1 || g.dilationW != 1)
+        result = rewriter.create<tensor::ExtractSliceOp>(loc, result, indexAttrs(rewriter, {0, 0, 0, 0}),
+                                                         indexAttrs(rewriter, dw),
+                                                         indexAttrs(rewriter, {1, 1, g.dilationH, g.dilationW}));
+    }
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -181,8 +355,10 @@ struct Conv2dBackwardInputLowering : OpConversionPattern<Conv2dBackwardInputOp> 
     int64_t kh = w[2], kw = w[3];
     // gp[u] = grad[(u - base) / stride] where that divides, else 0, over
     // u in [0, H + (KH-1) dh); base = (KH-1) dh - top. Outputs whose u falls
-    // outside only ever met the padding: they are left out.
+    // outside only ever met the padding: they are left out. (One more row
+    // of zeros below: the direct form's wrap.)
     int64_t lenH = dx[2] + (kh - 1) * g.dilationH, lenW = dx[3] + (kw - 1) * g.dilationW;
+    int64_t rowsH = lenH + wrapRows(kw, g.dilationW);
     int64_t baseH = (kh - 1) * g.dilationH - g.padTop, baseW = (kw - 1) * g.dilationW - g.padLeft;
     int64_t firstH = std::max<int64_t>(0, llvm::divideCeilSigned(-baseH, g.strideH));
     int64_t lastH = std::min<int64_t>(gs[2] - 1, llvm::divideFloorSigned(lenH - 1 - baseH, g.strideH));
@@ -191,7 +367,7 @@ struct Conv2dBackwardInputLowering : OpConversionPattern<Conv2dBackwardInputOp> 
     Type element = op.getType().getElementType();
     Value spread;
     if (firstH > lastH || firstW > lastW) {
-      spread = zerosOf(rewriter, loc, {gs[0], gs[1], lenH, lenW}, element);
+      spread = zerosOf(rewriter, loc, {gs[0], gs[1], rowsH, lenW}, element);
     } else {
       Value grad = adaptor.getGrad();
       if (firstH > 0 || firstW > 0 || lastH < gs[2] - 1 || lastW < gs[3] - 1)
@@ -199,39 +375,35 @@ struct Conv2dBackwardInputLowering : OpConversionPattern<Conv2dBackwardInputOp> 
             loc, grad, indexAttrs(rewriter, {0, 0, firstH, firstW}),
             indexAttrs(rewriter, {gs[0], gs[1], lastH - firstH + 1, lastW - firstW + 1}),
             indexAttrs(rewriter, {1, 1, 1, 1}));
-      spread = placedIn(rewriter, loc, grad, {gs[0], gs[1], lenH, lenW},
-                             {0, 0, firstH * g.strideH + baseH, firstW * g.strideW + baseW},
+      spread = placedIn(rewriter, loc, grad, {gs[0], gs[1], rowsH, lenW},
+                        {0, 0, firstH * g.strideH + baseH, firstW * g.strideW + baseW},
                         {1, 1, g.strideH, g.strideW});
     }
-    Value gp = grouped(rewriter, loc, spread, 1, g.groups); // [N, G, Og, lenH, lenW]
-    // The weight with its taps reversed, [G, Og, Cg, KH, KW], by a generic
-    // of its own: the big one below then reads every operand forward (an
-    // index like KH - 1 - kh in it would make its tiling for the thread
-    // pool compute wrong slices: kiln::readsAgainstTheLoops).
+    Value gp = grouped(rewriter, loc, spread, 1, g.groups); // [N, G, Og, rowsH, lenW]
+    // The weight with its taps reversed and its channels swapped,
+    // [G, Cg, Og, KH, KW], by a generic of its own: the convolution then
+    // reads every operand forward (an index like KH - 1 - kh in it would
+    // make its tiling for the thread pool compute wrong slices:
+    // kiln::readsAgainstTheLoops).
     MLIRContext *ctx = rewriter.getContext();
-    Value weight = grouped(rewriter, loc, adaptor.getW(), 0, g.groups);
+    Value weight = grouped(rewriter, loc, adaptor.getW(), 0, g.groups); // [G, Og, Cg, KH, KW]
     {
-      AffineExpr a, bb, cc, y, z;
-      bindDims(ctx, a, bb, cc, y, z);
-      RankedTensorType t = tensorOf(weight);
-      Value init = rewriter.create<tensor::EmptyOp>(loc, t.getShape(), t.getElementType());
-      SmallVector<AffineMap> flipMaps = {AffineMap::get(5, 0, {a, bb, cc, (kh - 1) - y, (kw - 1) - z}, ctx),
+      AffineExpr a, c, o, y, z;
+      bindDims(ctx, a, c, o, y, z);
+      ArrayRef<int64_t> t = tensorOf(weight).getShape();
+      Value init = rewriter.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{t[0], t[2], t[1], t[3], t[4]}, element);
+      SmallVector<AffineMap> flipMaps = {AffineMap::get(5, 0, {a, o, c, (kh - 1) - y, (kw - 1) - z}, ctx),
                                          AffineMap::getMultiDimIdentityMap(5, ctx)};
       weight = rewriter
-                   .create<linalg::GenericOp>(loc, TypeRange{t}, ValueRange{weight}, ValueRange{init}, flipMaps,
+                   .create<linalg::GenericOp>(loc, TypeRange{init.getType()}, ValueRange{weight}, ValueRange{init},
+                                              flipMaps,
                                               SmallVector<utils::IteratorType>(5, utils::IteratorType::parallel),
                                               [](OpBuilder &nb, Location nloc, ValueRange args) {
                                                 nb.create<linalg::YieldOp>(nloc, ValueRange{args[0]});
                                               })
                    .getResult(0);
     }
-    // Loops (n, g, c, h, w | o, y, z).
-    AffineExpr n, gr, c, h, x, o, y, z;
-    bindDims(ctx, n, gr, c, h, x, o, y, z);
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(8, 0, {n, gr, o, h + y * g.dilationH, x + z * g.dilationW}, ctx),
-        AffineMap::get(8, 0, {gr, o, c, y, z}, ctx), AffineMap::get(8, 0, {n, gr, c, h, x}, ctx)};
-    Value result = multiplyAccumulate(rewriter, loc, gp, weight, {dx[0], g.groups, w[1], dx[2], dx[3]}, maps);
+    Value result = directConvolution(rewriter, loc, gp, weight, g.dilationH, g.dilationW, dx[2], dx[3]);
     rewriter.replaceOp(op, ungrouped(rewriter, loc, result, 1));
     return success();
   }
