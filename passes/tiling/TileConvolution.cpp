@@ -55,6 +55,9 @@ struct WindowContraction {
   unsigned vectorOperand;
 };
 
+/// The longest innermost reduction loop unrolled in a register tile.
+constexpr int64_t kUnrollTaps = 7;
+
 /// Marks the tiles of a window contraction until they become vector code.
 constexpr llvm::StringLiteral kRegisterTileAttr = "kiln.register_tile";
 
@@ -224,9 +227,15 @@ void emitRegisterTile(RewriterBase &rewriter, linalg::GenericOp tile, const Wind
       [&](OpBuilder &b, unsigned d, SmallVector<Value> &current, SmallVector<Value> accs) -> SmallVector<Value> {
     if (d == loops)
       return step(b, current, std::move(accs));
-    if (ranges[d] == 1) {
-      current[d] = constant(b, 0);
-      return nest(b, d + 1, current, std::move(accs));
+    // The innermost loop, when short (a kernel row: 3 or 5 taps), is
+    // unrolled: LLVM's unroller is off, and a loop of 26 instructions
+    // spent 3 on itself.
+    if (ranges[d] == 1 || (d + 1 == loops && ranges[d] <= kUnrollTaps)) {
+      for (int64_t i = 0; i < ranges[d]; ++i) {
+        current[d] = constant(b, i);
+        accs = nest(b, d + 1, current, std::move(accs));
+      }
+      return accs;
     }
     auto loop = b.create<scf::ForOp>(loc, constant(b, 0), constant(b, ranges[d]), constant(b, 1), accs,
                                      [&](OpBuilder &lb, Location, Value iv, ValueRange iterArgs) {

@@ -1,8 +1,9 @@
 // kiln-tile-convolution: a convolution in the direct form (out[n, g, o, q]
 // += x[n, g, c, q + 11 kh + kw] * w[g, o, c, kh, kw]) becomes register tiles
 // of 8 output channels x 32 positions: the column tiles outside the row
-// tiles, accumulators in registers over (c, kh, kw), one vector load of the
-// shifted input and one broadcast FMA per row per step; the partial tiles
+// tiles, accumulators in registers over (c, kh, kw) (the short kw loop
+// unrolled), one vector load of the shifted input and one broadcast FMA per
+// row per step; the partial tiles
 // (110 = 3 x 32 + 14 positions, 20 = 2 x 8 + 4 channels) peeled with static
 // sizes; the loop of column tiles named and on the thread pool.
 // RUN: kiln-opt %s --kiln-tile-convolution="parallel-min-flops=1000" --canonicalize --cse -split-input-file | FileCheck %s
@@ -15,12 +16,14 @@
 // CHECK:   scf.for %[[O:.*]] = %c0 to %c16 step %c8
 // CHECK:     scf.for %[[C:.*]] = %c0 to %c16 step %c1 iter_args({{.*}}) -> (vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>)
 // CHECK:       scf.for %[[KH:.*]] = %c0 to %c3
-// CHECK:         scf.for %[[KW:.*]] = %c0 to %c3
-// CHECK:           %[[V:.*]] = vector.transfer_read %{{.*}}[%c0, %c0, %[[C]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<1x1x16x56xf32>, vector<32xf32>
-// CHECK:           %[[S:.*]] = tensor.extract %{{.*}}[%c0, %c0, %[[C]], %[[KH]], %[[KW]]] : tensor<1x8x16x3x3xf32>
-// CHECK:           %[[B:.*]] = vector.broadcast %[[S]] : f32 to vector<32xf32>
-// CHECK:           vector.fma %[[B]], %[[V]], %{{.*}} : vector<32xf32>
-// CHECK-COUNT-7:   vector.fma
+// CHECK:         %[[V:.*]] = vector.transfer_read %{{.*}}[%c0, %c0, %[[C]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<1x1x16x56xf32>, vector<32xf32>
+// CHECK:         %[[S:.*]] = tensor.extract %{{.*}}[%c0, %c0, %[[C]], %[[KH]], %c0] : tensor<1x8x16x3x3xf32>
+// CHECK:         %[[B:.*]] = vector.broadcast %[[S]] : f32 to vector<32xf32>
+// CHECK:         vector.fma %[[B]], %[[V]], %{{.*}} : vector<32xf32>
+// CHECK-COUNT-7: vector.fma
+// The kernel row's three taps (kw) unrolled:
+// CHECK:         tensor.extract %{{.*}}[%c0, %c0, %[[C]], %[[KH]], %c1] : tensor<1x8x16x3x3xf32>
+// CHECK:         tensor.extract %{{.*}}[%c0, %c0, %[[C]], %[[KH]], %c2] : tensor<1x8x16x3x3xf32>
 // CHECK:     vector.transfer_write %{{.*}}[%c0, %c0, %c0, %c0] {in_bounds = [true]} : vector<32xf32>, tensor<1x1x8x32xf32>
 // CHECK:   vector.transfer_write {{.*}} : vector<32xf32>, tensor<1x1x4x32xf32>
 // CHECK: } {kiln.kernel = "convolution 1x1x20x110x16x3x3", kiln.parallel}
