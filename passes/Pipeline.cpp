@@ -93,7 +93,7 @@ static const Phase kPhases[] = {
      }},
 
     {"tiled",
-     "matmuls as peeled, vectorized register tiles sized for the target (8x32 on AVX-512), "
+     "matmuls and convolutions as peeled, vectorized register tiles sized for the target (8x32 on AVX-512), "
      "an elementwise consumer applied in registers as their epilogue; softmax, layer_norm and "
      "losses as one vectorized kernel per row; big ones marked for the thread pool",
      [](OpPassManager &pm, const PipelineOptions &o) {

@@ -8,6 +8,9 @@
 #   scripts/demo.sh --tang-gpt [kiln-tang-gpt options]   the GPT on the Tang poems
 #       instead (examples/tang_gpt: about 4 minutes on 2 cores; writes
 #       tang_gpt_loss.svg and tang_gpt_attention.html)
+#   scripts/demo.sh --cnn [kiln-fashion-mnist options]   the CNN on Fashion-MNIST
+#       instead (examples/cnn: about 4 minutes on 2 cores; then an executable
+#       compiled ahead of time classifies test images; writes fashion_mnist_out/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build >/dev/null
@@ -15,6 +18,11 @@ if [[ ${1:-} == --tang-gpt ]]; then
   shift
   echo "== A GPT learns the Tang poems (fortunes-zh's tang300), trained by kiln"
   exec build/examples/kiln-tang-gpt "$@"
+fi
+if [[ ${1:-} == --cnn ]]; then
+  shift
+  echo "== A CNN learns Fashion-MNIST (dataset-fashion-mnist), trained by kiln"
+  exec build/examples/kiln-fashion-mnist "$@"
 fi
 build/examples/kiln-demo
 echo

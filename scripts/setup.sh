@@ -11,6 +11,7 @@ PACKAGES=(cmake ninja-build ccache g++ python3 valgrind
           libclang-rt-19-dev  # sanitizer and libFuzzer runtimes (scripts/sanitize.sh, tests/fuzz)
           libfmt-dev libgtest-dev
           fortunes-zh  # its tang300: the Tang poems examples/tang_gpt learns
+          dataset-fashion-mnist zlib1g-dev  # the images examples/cnn learns, gzip-compressed
           libbenchmark-dev libopenblas-dev libdnnl-dev)  # the last three: bench/ only
 missing=()
 for p in "${PACKAGES[@]}"; do
