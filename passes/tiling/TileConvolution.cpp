@@ -48,11 +48,14 @@ namespace {
 
 /// A contraction this pass tiles: its output's last loop `column` runs
 /// along the last dim of input `vectorOperand` (contiguously, shifted only
-/// by reduction loops) and not at all in the other input; `row` is the
-/// output's second-to-last loop.
+/// by reduction loops) and not at all in the other input; `rowCandidates`
+/// are the other output loops that index only the other (scalar) input:
+/// a register tile's rows (output channels; a weight gradient's input
+/// channels or taps).
 struct WindowContraction {
-  unsigned row, column;
+  unsigned column;
   unsigned vectorOperand;
+  SmallVector<unsigned> rowCandidates;
 };
 
 /// The longest innermost reduction loop unrolled in a register tile.
@@ -126,14 +129,14 @@ std::optional<WindowContraction> matchWindowContraction(linalg::GenericOp op) {
   if (maps[2] != AffineMap::get(loops, 0, AffineMap::getMultiDimIdentityMap(parallel, op.getContext()).getResults(),
                                 op.getContext()))
     return std::nullopt;
-  WindowContraction w{parallel - 2, parallel - 1, 0};
+  WindowContraction w{parallel - 1, 0, {}};
   int found = 0;
   for (unsigned i = 0; i < 2; ++i) {
     AffineMap m = maps[i];
     if (!m.isFunctionOfDim(w.column))
       continue;
     ArrayRef<AffineExpr> results = m.getResults();
-    if (results.empty() || !isShiftedColumn(results.back(), w.column, iterators) || m.isFunctionOfDim(w.row))
+    if (results.empty() || !isShiftedColumn(results.back(), w.column, iterators))
       return std::nullopt;
     for (AffineExpr e : results.drop_back())
       if (e.isFunctionOfDim(w.column))
@@ -143,6 +146,11 @@ std::optional<WindowContraction> matchWindowContraction(linalg::GenericOp op) {
   }
   if (found != 1)
     return std::nullopt;
+  for (unsigned i = 0; i + 1 < parallel; ++i)
+    if (!maps[w.vectorOperand].isFunctionOfDim(i) && maps[1 - w.vectorOperand].isFunctionOfDim(i))
+      w.rowCandidates.push_back(i);
+  if (w.rowCandidates.empty())
+    return std::nullopt;
   // A contraction with one reduction and no shifted read is a matmul
   // (batched, broadcast, transposed): kiln-tile-matmul's.
   if (loops - parallel == 1 && maps[w.vectorOperand].getResults().back() == getAffineDimExpr(w.column, op.getContext()))
@@ -150,27 +158,76 @@ std::optional<WindowContraction> matchWindowContraction(linalg::GenericOp op) {
   return w;
 }
 
-/// Rows x columns of a register tile: as kiln-tile-matmul's, half the
-/// vector registers are accumulators (16 of AVX-512's 32), up to 8 rows (4
-/// with 16 registers), columns filling the rest.
-std::pair<int64_t, int64_t> registerTile(int64_t vectorBits, int64_t elementBits, int64_t rows, int64_t columns) {
+/// How a window contraction is tiled.
+struct TilePlan {
+  SmallVector<std::pair<unsigned, int64_t>> rows; // row loops and their tile sizes (one or two)
+  int64_t columns = 0;                            // the column loop's tile size
+  int64_t reductionBlock = 0;                     // the last reduction loop's block; 0: not blocked
+  int64_t rowCount() const {
+    int64_t n = 1;
+    for (auto [loop, size] : rows)
+      n *= size;
+    return n;
+  }
+};
+
+/// A register tile as kiln-tile-matmul's: half the vector registers are
+/// accumulators (16 of AVX-512's 32), up to 8 rows (4 with 16 registers),
+/// columns filling the rest. The rows are the output's second-to-last loop
+/// when it is long enough, else the longest candidate; when that is short
+/// (a weight gradient of one input channel: its rows are the taps) a
+/// second candidate fills the accumulators left.
+/// A long reduction (a weight gradient sums over every image and position:
+/// its operands' slices for one tile are megabytes) is blocked so that the
+/// operands of one block stay in L2.
+TilePlan planTiles(ArrayRef<int64_t> ranges, const WindowContraction &w, unsigned parallel, int64_t vectorBits,
+                   int64_t elementBits) {
   int64_t lanes = std::max<int64_t>(vectorBits / elementBits, 1);
-  int64_t accumulators = vectorBits >= 512 ? 16 : 8;
-  int64_t r = std::min<int64_t>(rows, vectorBits >= 512 ? 8 : 4);
-  int64_t c = lanes * std::max<int64_t>(accumulators / r, 1);
-  return {r, std::min<int64_t>(c, columns)};
+  int64_t accumulators = vectorBits >= 512 ? 16 : 8, maxRows = vectorBits >= 512 ? 8 : 4;
+  SmallVector<unsigned> candidates(w.rowCandidates);
+  // Longest first; among equals the later loop (its elements are nearer).
+  llvm::sort(candidates, [&](unsigned a, unsigned b) { return ranges[a] > ranges[b] || (ranges[a] == ranges[b] && a > b); });
+  unsigned first = candidates.front();
+  if (llvm::is_contained(candidates, parallel - 2) && ranges[parallel - 2] >= maxRows)
+    first = parallel - 2;
+  TilePlan plan;
+  int64_t rows = std::min(ranges[first], maxRows);
+  plan.rows.push_back({first, rows});
+  int64_t columnVectors = std::min(std::max<int64_t>(accumulators / rows, 1), llvm::divideCeilSigned(ranges[w.column], lanes));
+  plan.columns = std::min(ranges[w.column], lanes * columnVectors);
+  int64_t budget = accumulators / llvm::divideCeilSigned(plan.columns, lanes);
+  for (unsigned c : candidates)
+    if (c != first && rows < budget && budget / rows >= 2) {
+      plan.rows.push_back({c, std::min(ranges[c], budget / rows)});
+      break;
+    }
+  // Bytes one tile reads over the whole reduction.
+  int64_t reduction = 1;
+  for (unsigned i = parallel; i < ranges.size(); ++i)
+    reduction *= ranges[i];
+  int64_t bytes = reduction * (plan.columns + plan.rowCount()) * (elementBits / 8);
+  constexpr int64_t kL2Bytes = 1 << 20, kBlockBytes = 256 << 10;
+  if (bytes > kL2Bytes) {
+    int64_t last = ranges.back();
+    int64_t block = kBlockBytes / (elementBits / 8) / (ranges[w.column] + ranges[first]);
+    block = std::max<int64_t>(64, block / 16 * 16);
+    if (block < last)
+      plan.reductionBlock = block;
+  }
+  return plan;
 }
 
-/// Replaces one register tile (every parallel loop 1 but `row` and
-/// `column`, static sizes) by its vector code: the accumulators start from
-/// the fill (or the output), then a loop nest over the reduction loops
-/// loads one vector of the contiguous operand per step and adds, per row,
-/// the other operand's element times it (vector.fma).
-void emitRegisterTile(RewriterBase &rewriter, linalg::GenericOp tile, const WindowContraction &w) {
+/// Replaces one register tile (every parallel loop 1 but the row loops
+/// `rowLoops` and the column loop; static sizes) by its vector code: the
+/// accumulators start from the fill (or the output), then a loop nest over
+/// the reduction loops loads one vector of the contiguous operand per step
+/// and adds, per row, the other operand's element times it (vector.fma).
+void emitRegisterTile(RewriterBase &rewriter, linalg::GenericOp tile, const WindowContraction &w,
+                      ArrayRef<unsigned> rowLoops) {
   Location loc = tile.getLoc();
   SmallVector<int64_t> ranges = tile.getStaticLoopRanges();
   unsigned loops = ranges.size();
-  int64_t rows = ranges[w.row], columns = ranges[w.column];
+  int64_t columns = ranges[w.column];
   Type element = getElementTypeOrSelf(tile->getResult(0).getType());
   auto vectorType = VectorType::get({columns}, element);
   SmallVector<AffineMap> maps = tile.getIndexingMapsArray();
@@ -178,9 +235,23 @@ void emitRegisterTile(RewriterBase &rewriter, linalg::GenericOp tile, const Wind
   Value scalarOperand = tile.getDpsInputs()[1 - w.vectorOperand];
   AffineMap vectorMap = maps[w.vectorOperand], scalarMap = maps[1 - w.vectorOperand], outMap = maps[2];
   Value out = tile.getDpsInits()[0];
+  // Row r of the tile: its index along each row loop (row-major).
+  int64_t rows = 1;
+  for (unsigned l : rowLoops)
+    rows *= ranges[l];
+  auto rowIndex = [&](int64_t r, unsigned k) {
+    int64_t inner = 1;
+    for (unsigned j = k + 1; j < rowLoops.size(); ++j)
+      inner *= ranges[rowLoops[j]];
+    return r / inner % ranges[rowLoops[k]];
+  };
 
   rewriter.setInsertionPoint(tile);
   auto constant = [&](OpBuilder &b, int64_t v) -> Value { return b.create<arith::ConstantIndexOp>(loc, v); };
+  auto atRow = [&](OpBuilder &b, SmallVector<Value> &point, int64_t r) {
+    for (auto [k, l] : llvm::enumerate(rowLoops))
+      point[l] = constant(b, rowIndex(r, k));
+  };
   // An operand's indices when the loops stand at `at`.
   auto indices = [&](OpBuilder &b, AffineMap map, ArrayRef<Value> at) {
     SmallVector<Value> result;
@@ -193,7 +264,8 @@ void emitRegisterTile(RewriterBase &rewriter, linalg::GenericOp tile, const Wind
   SmallVector<bool> inBounds{true};
 
   // The accumulators' start: the fill's value (the zeros every
-  // convolution starts from), else what the output holds.
+  // convolution starts from), else what the output holds (a reduction
+  // blocked into several passes).
   SmallVector<Value> accumulators;
   auto fill = out.getDefiningOp<linalg::FillOp>();
   for (int64_t r = 0; r < rows; ++r) {
@@ -201,12 +273,12 @@ void emitRegisterTile(RewriterBase &rewriter, linalg::GenericOp tile, const Wind
       accumulators.push_back(rewriter.create<vector::BroadcastOp>(loc, vectorType, fill.getInputs()[0]));
       continue;
     }
-    at[w.row] = constant(rewriter, r);
+    atRow(rewriter, at, r);
     Value padding = rewriter.create<arith::ConstantOp>(loc, rewriter.getFloatAttr(element, 0.0));
     accumulators.push_back(rewriter.create<vector::TransferReadOp>(loc, vectorType, out, indices(rewriter, outMap, at),
                                                                    padding, inBounds));
   }
-  at[w.row] = constant(rewriter, 0);
+  atRow(rewriter, at, 0);
 
   // One step: a vector of the contiguous operand, a broadcast per row.
   auto step = [&](OpBuilder &b, ArrayRef<Value> current, SmallVector<Value> accs) {
@@ -215,7 +287,7 @@ void emitRegisterTile(RewriterBase &rewriter, linalg::GenericOp tile, const Wind
     Value vec = b.create<vector::TransferReadOp>(loc, vectorType, vectorOperand,
                                                  indices(b, vectorMap, point), padding, inBounds);
     for (int64_t r = 0; r < rows; ++r) {
-      point[w.row] = constant(b, r);
+      atRow(b, point, r);
       Value scalar = b.create<tensor::ExtractOp>(loc, scalarOperand, indices(b, scalarMap, point));
       Value broadcast = b.create<vector::BroadcastOp>(loc, vectorType, scalar);
       accs[r] = b.create<vector::FMAOp>(loc, broadcast, vec, accs[r]);
@@ -252,7 +324,7 @@ void emitRegisterTile(RewriterBase &rewriter, linalg::GenericOp tile, const Wind
   // (Written over the fill's destination: the fill itself is dead then.)
   Value result = fill ? fill.getOutputs()[0] : out;
   for (int64_t r = 0; r < rows; ++r) {
-    at[w.row] = constant(rewriter, r);
+    atRow(rewriter, at, r);
     result = rewriter.create<vector::TransferWriteOp>(loc, accumulators[r], result, indices(rewriter, outMap, at),
                                                       inBounds)
                  .getResult();
@@ -266,59 +338,101 @@ struct TileConvolutionPass : kiln::impl::TileConvolutionBase<TileConvolutionPass
   /// One window contraction to register tiles: loops over the other
   /// parallel dims (one each), then the column tiles, then the row tiles
   /// (a column tile's shifted operand rows are reused by every row tile);
-  /// the zero fill fused into each tile; the partial tiles peeled.
+  /// the zero fill fused into each tile; the partial tiles peeled. A
+  /// blocked reduction goes between the first row loop (outermost, on the
+  /// pool) and the rest, its fill left whole.
   void tile(linalg::GenericOp op, const WindowContraction &w, IRRewriter &rewriter) {
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     unsigned loops = ranges.size(), parallel = op.getNumParallelLoops();
     int64_t elementBits = getElementTypeOrSelf(op->getResult(0).getType()).getIntOrFloatBitWidth();
-    auto [rows, columns] = registerTile(vectorBits, elementBits, ranges[w.row], ranges[w.column]);
-    SmallVector<OpFoldResult> sizes;
+    TilePlan plan = planTiles(ranges, w, parallel, vectorBits, elementBits);
+    SmallVector<OpFoldResult> sizes(loops, rewriter.getIndexAttr(0));
+    SmallVector<unsigned> rowLoops;
+    for (unsigned i = 0; i < parallel; ++i)
+      sizes[i] = rewriter.getIndexAttr(1);
+    sizes[w.column] = rewriter.getIndexAttr(plan.columns);
+    for (auto [loop, size] : plan.rows) {
+      sizes[loop] = rewriter.getIndexAttr(size);
+      rowLoops.push_back(loop);
+    }
+    bool blocked = plan.reductionBlock > 0;
+    if (blocked) {
+      for (unsigned i = parallel; i < loops; ++i)
+        sizes[i] = rewriter.getIndexAttr(1);
+      sizes[loops - 1] = rewriter.getIndexAttr(plan.reductionBlock);
+    }
+    // Loop order: (blocked: the first row loop, then the reductions;) the
+    // other parallel loops, the column tiles, the row tiles.
     SmallVector<int64_t> interchange;
-    for (unsigned i = 0; i < loops; ++i) {
-      int64_t size = i == w.row ? rows : i == w.column ? columns : i < parallel ? 1 : 0;
-      sizes.push_back(rewriter.getIndexAttr(size));
-      if (i < parallel && i != w.row && i != w.column)
+    auto isRow = [&](unsigned i) { return llvm::is_contained(rowLoops, i); };
+    if (blocked) {
+      interchange.push_back(rowLoops.front());
+      for (unsigned i = parallel; i < loops; ++i)
         interchange.push_back(i);
     }
-    interchange.append({w.column, w.row});
-    for (unsigned i = parallel; i < loops; ++i)
-      interchange.push_back(i);
+    for (unsigned i = 0; i < parallel; ++i)
+      if (i != w.column && !isRow(i))
+        interchange.push_back(i);
+    interchange.push_back(w.column);
+    for (unsigned r : rowLoops)
+      if (!blocked || r != rowLoops.front())
+        interchange.push_back(r);
+    if (!blocked)
+      for (unsigned i = parallel; i < loops; ++i)
+        interchange.push_back(i);
     double flops = 2;
     std::string shape;
     for (int64_t r : ranges) {
       flops *= double(r);
       shape += (shape.empty() ? "" : "x") + std::to_string(r);
     }
-    // The thread pool takes the outermost loop with enough iterations to
-    // share evenly (a batch, then the column tiles, then the row tiles).
+    // The tiled loops in order, with their trip counts.
+    SmallVector<unsigned> tiledLoops;
     SmallVector<int64_t> trips;
-    for (unsigned i : ArrayRef(interchange).take_front(parallel))
-      trips.push_back(llvm::divideCeilSigned(ranges[i], i == w.row ? rows : i == w.column ? columns : 1));
+    for (int64_t i : interchange)
+      if (getConstantIntValue(sizes[i]).value_or(0) > 0) {
+        tiledLoops.push_back(unsigned(i));
+        trips.push_back(llvm::divideCeilSigned(ranges[i], *getConstantIntValue(sizes[i])));
+      }
+    // The thread pool takes the outermost parallel loop with enough
+    // iterations to share evenly (a batch, then the column tiles, then the
+    // row tiles; a blocked reduction's first row loop).
     int64_t poolLoop = -1;
     if (flops >= double(parallelMinFlops)) {
-      for (auto [i, t] : llvm::enumerate(trips))
-        if (t >= 8) {
-          poolLoop = i;
+      int64_t longest = -1;
+      for (auto [k, i] : llvm::enumerate(tiledLoops)) {
+        if (i >= parallel)
+          break; // loops inside a reduction loop would be dispatched once per step of it
+        if (trips[k] >= 8) {
+          poolLoop = k;
           break;
         }
+        if (longest < 0 || trips[k] > trips[longest])
+          longest = k;
+      }
       if (poolLoop < 0)
-        poolLoop = std::max_element(trips.begin(), trips.end()) - trips.begin();
+        poolLoop = longest;
     }
     Location loc = op.getLoc();
+    std::string tileShape;
+    for (auto [loop, size] : plan.rows)
+      tileShape += std::to_string(size) + "x";
     kiln::explain(explain, loc,
                   "window contraction " + shape + " (" + std::to_string(parallel) + " output loops, " +
-                      std::to_string(loops - parallel) + " reductions) in " + std::to_string(rows) + "x" +
-                      std::to_string(columns) + " register tiles, operand " + std::to_string(w.vectorOperand) +
-                      " read as vectors at a shift" + (poolLoop >= 0 ? ", tiles on the thread pool" : ""));
+                      std::to_string(loops - parallel) + " reductions) in " + tileShape +
+                      std::to_string(plan.columns) + " register tiles, operand " + std::to_string(w.vectorOperand) +
+                      " read as vectors at a shift" +
+                      (blocked ? ", the reduction in blocks of " + std::to_string(plan.reductionBlock) : "") +
+                      (poolLoop >= 0 ? ", tiles on the thread pool" : ""));
 
     scf::SCFTilingOptions tiling;
     tiling.setTileSizes(sizes);
     tiling.setInterchange(interchange);
     scf::SCFTileAndFuseOptions options;
     options.setTilingOptions(tiling);
-    Operation *fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+    Operation *fill = blocked ? nullptr : op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
     options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer, bool) {
-      return std::make_tuple(producer.getOwner() == fill, false);
+      return std::make_tuple(fill && producer.getOwner() == fill, false);
     });
     rewriter.setInsertionPoint(op);
     auto tiled = scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
@@ -326,15 +440,17 @@ struct TileConvolutionPass : kiln::impl::TileConvolutionBase<TileConvolutionPass
       return; // stays a plain loop nest
     for (auto [original, replacement] : tiled->replacements)
       rewriter.replaceAllUsesWith(original, replacement);
-    // The tile, marked for emitRegisterTile (peeling copies the mark).
+    // The tile, marked for emitRegisterTile with its row loops (peeling
+    // copies the mark).
+    SmallVector<int64_t> rowAttr(rowLoops.begin(), rowLoops.end());
     for (Operation *t : tiled->tiledAndFusedOps)
       if (isa<linalg::GenericOp>(t))
-        t->setAttr(kRegisterTileAttr, rewriter.getUnitAttr());
+        t->setAttr(kRegisterTileAttr, rewriter.getDenseI64ArrayAttr(rowAttr));
     SmallVector<scf::ForOp> forLoops;
     for (LoopLikeOpInterface l : tiled->loops)
       if (auto f = dyn_cast<scf::ForOp>(l.getOperation()))
         forLoops.push_back(f);
-    if (forLoops.size() != parallel)
+    if (forLoops.size() != tiledLoops.size())
       return;
     // The kernel's name (for the profile) on its outermost loop that runs
     // more than once: canonicalization folds the others away.
@@ -343,12 +459,15 @@ struct TileConvolutionPass : kiln::impl::TileConvolutionBase<TileConvolutionPass
         kiln::kKernelAttr, rewriter.getStringAttr("convolution " + shape));
     if (poolLoop >= 0)
       forLoops[poolLoop]->setAttr(kParallelAttr, rewriter.getUnitAttr());
-    // The partial row tiles, then the partial column tiles, peeled: every
-    // tile gets static sizes.
-    scf::ForOp partial;
-    (void)scf::peelForLoopAndSimplifyBounds(rewriter, forLoops[parallel - 1], partial);
-    if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, forLoops[parallel - 2], partial)) && partial)
-      partial->removeAttr(kiln::kKernelAttr);
+    // The partial tiles peeled, innermost loop first: every tile gets
+    // static sizes (the reduction block's last one too).
+    for (int64_t k = int64_t(forLoops.size()) - 1; k >= 0; --k) {
+      if (ranges[tiledLoops[k]] % *getConstantIntValue(sizes[tiledLoops[k]]) == 0)
+        continue;
+      scf::ForOp partial;
+      if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, forLoops[k], partial)) && partial)
+        partial->removeAttr(kiln::kKernelAttr); // the edge of the same kernel
+    }
     tiledOps++;
   }
 
@@ -369,16 +488,17 @@ struct TileConvolutionPass : kiln::impl::TileConvolutionBase<TileConvolutionPass
       return signalPassFailure();
     // Every register tile (parallel loops 1 but the row and column ones)
     // to vector code.
-    SmallVector<std::pair<linalg::GenericOp, WindowContraction>> tiles;
+    SmallVector<std::tuple<linalg::GenericOp, WindowContraction, SmallVector<unsigned>>> tiles;
     f.walk([&](linalg::GenericOp op) {
-      if (!op->hasAttr(kRegisterTileAttr))
+      auto rows = op->getAttrOfType<DenseI64ArrayAttr>(kRegisterTileAttr);
+      if (!rows)
         return;
       op->removeAttr(kRegisterTileAttr);
       if (auto w = matchWindowContraction(op))
-        tiles.push_back({op, *w});
+        tiles.push_back({op, *w, SmallVector<unsigned>(rows.asArrayRef().begin(), rows.asArrayRef().end())});
     });
-    for (auto &[op, w] : tiles)
-      emitRegisterTile(rewriter, op, w);
+    for (auto &[op, w, rows] : tiles)
+      emitRegisterTile(rewriter, op, w, rows);
   }
 };
 

@@ -81,7 +81,14 @@ INSTANTIATE_TEST_SUITE_P(
             Geometry{"groups", {1, 6, 7, 5}, {4, 3, 3, 1}, {1, 2}, {1, 0, 1, 0}, {1, 1}, 2},
             Geometry{"depthwise", {2, 4, 6, 6}, {4, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 4},
             Geometry{"kernel_7x7", {1, 2, 9, 9}, {3, 2, 7, 7}, {2, 2}, {3, 3, 3, 3}, {1, 1}, 1},
-            Geometry{"big", {4, 8, 30, 30}, {16, 8, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1}),
+            Geometry{"big", {4, 8, 30, 30}, {16, 8, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
+            // The weight gradient's reduction (4 images x 40 x 42
+            // positions) is over a megabyte per register tile: it runs in
+            // blocks of positions, the last one partial.
+            Geometry{"long_reduction", {4, 8, 40, 40}, {32, 8, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
+            // One input channel: the weight gradient's register tile takes
+            // its rows from two loops, the kernel's columns and rows.
+            Geometry{"one_channel", {3, 1, 12, 11}, {16, 1, 5, 5}, {1, 1}, {2, 2, 2, 2}, {1, 1}, 1}),
         ::testing::Values(DType::f32, DType::f64)),
     [](const auto &info) {
       return std::get<0>(info.param).name + (std::get<1>(info.param) == DType::f64 ? "_f64" : "_f32");
