@@ -567,6 +567,38 @@ Tensor attention(Tensor q, Tensor k, Tensor v, const AttentionOptions &options, 
       options.scale ? b.getF64FloatAttr(*options.scale) : FloatAttr());
 }
 
+BatchNormResult batch_norm(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor variance,
+                           const BatchNormOptions &options, Where where) {
+  Graph *g = graphOf({x, gamma, beta, mean, variance}, where);
+  if (!g)
+    return {};
+  Graph::Impl &impl = g->impl();
+  OpBuilder &b = impl.builder;
+  Location loc = impl.loc(where);
+  Type none = b.getNoneType();
+  auto op = b.create<nn::BatchNormOp>(loc, TypeRange{none, none, none}, valueOf(x), valueOf(gamma), valueOf(beta),
+                                      valueOf(mean), valueOf(variance), b.getF64FloatAttr(options.eps),
+                                      b.getF64FloatAttr(options.momentum),
+                                      options.training ? b.getUnitAttr() : UnitAttr());
+  // Three results: typed by the shape rule as createInferred does one.
+  SmallVector<Type> types;
+  Operation *raw = op.getOperation();
+  if (failed(nn::BatchNormOp::inferReturnTypes(raw->getContext(), loc, raw->getOperands(),
+                                               raw->getRawDictionaryAttrs(), raw->getPropertiesStorage(),
+                                               raw->getRegions(), types))) {
+    op->erase();
+    return {};
+  }
+  for (unsigned i = 0; i < 3; ++i)
+    op->getResult(i).setType(types[i]);
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return {};
+  }
+  return {g->wrap(op->getResult(0).getAsOpaquePointer()), g->wrap(op->getResult(1).getAsOpaquePointer()),
+          g->wrap(op->getResult(2).getAsOpaquePointer())};
+}
+
 Tensor conv2d(Tensor x, Tensor w, const Conv2dOptions &options, Where where) {
   Graph *g = graphOf({x, w}, where);
   if (!g || (options.bias.handle() && !graphOf({x, options.bias}, where)))

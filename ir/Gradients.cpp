@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/AttentionComposite.h"
+#include "ir/BatchNormComposite.h"
 #include "ir/Dialect.h"
 #include "ir/NNBuilder.h"
 #include "ir/ShapeRules.h"
@@ -230,6 +231,15 @@ LogicalResult AvgPool2dOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl
                                                ob.getDenseI64ArrayAttr({x.getDimSize(2), x.getDimSize(3)}),
                                                getKernelAttr(), getStridesAttr(), getPaddingAttr(),
                                                getCountIncludePadAttr()));
+  return success();
+}
+LogicalResult BatchNormOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {
+  // The running statistics (results 1 and 2, operands 3 and 4) are state:
+  // only the first result's cotangent flows, to x, gamma and beta
+  // (ir/BatchNormComposite.cpp).
+  Value g = g0(gs) ? g0(gs) : b.zerosLike(getResult());
+  BatchNormGradients d = batchNormGradientsComposite(b, *this, g);
+  out.append({d.x, d.gamma, d.beta, Value(), Value()});
   return success();
 }
 LogicalResult LayerNormOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorImpl<Value> &out) {

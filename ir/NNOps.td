@@ -244,6 +244,36 @@ def NN_LayerNormOp : NN_Op<"layer_norm", [Pure, Differentiable, AttrSizedOperand
   let hasVerifier = 1;
 }
 
+def NN_BatchNormOp : NN_Op<"batch_norm", [Pure, Differentiable, ResultTypeFromRule, InferTypeOpAdaptor]> {
+  let summary = "batch normalization over every axis but the channels (axis 1)";
+  let description = [{
+    `(x - m) / sqrt(v + eps) * gamma + beta` per channel c (axis 1 of x,
+    [N, C, ...]), with `gamma`, `beta`, `mean` and `variance` all [C].
+    Inference (no `training`): m and v are `mean` and `variance` (the stored
+    running statistics), returned unchanged as the second and third result.
+    `training`: m and v are the batch's mean and biased variance over every
+    axis but 1, and the second and third results are the running statistics
+    updated as PyTorch does, `(1 - momentum) * mean + momentum * m` and
+    `(1 - momentum) * variance + momentum * v * M / (M - 1)` (M values per
+    channel: the unbiased variance). The running statistics are state, not
+    differentiated: the gradient flows from the first result to x, gamma
+    and beta.
+
+    ```mlir
+    %y, %m, %v = nn.batch_norm %x, %g, %b, %mean, %var {training, momentum = 0.1 : f64} : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$x, NN_FloatTensor:$gamma, NN_FloatTensor:$beta,
+                       NN_FloatTensor:$mean, NN_FloatTensor:$variance,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps,
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum, UnitAttr:$training);
+  let results = (outs NN_FloatTensor:$result, NN_FloatTensor:$new_mean, NN_FloatTensor:$new_variance);
+  let assemblyFormat = [{
+    $x `,` $gamma `,` $beta `,` $mean `,` $variance attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def NN_GeluOp : NN_Op<"gelu", [Pure, Differentiable, SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
   let description = [{

@@ -184,6 +184,25 @@ LogicalResult LogSoftmaxOp::verify() {
   return normalizeAxes(getLoc(), getOperationName(), {getAxisAttr().getInt()}, rank);
 }
 
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  RankedTensorType x = tensorType(adaptor.getX());
+  if (failed(verifyBatchNorm(loc, x, tensorType(adaptor.getGamma()), tensorType(adaptor.getBeta()),
+                             tensorType(adaptor.getMean()), tensorType(adaptor.getVariance()))))
+    return failure();
+  types.append({x, adaptor.getMean().getType(), adaptor.getVariance().getType()});
+  return success();
+}
+
+LogicalResult BatchNormOp::verify() {
+  double eps = getEps().convertToDouble(), momentum = getMomentum().convertToDouble();
+  if (!(eps >= 0) || std::isinf(eps))
+    return emitOpError("eps must be a finite number >= 0, got ") << eps;
+  if (!(momentum >= 0 && momentum <= 1))
+    return emitOpError("momentum must be in [0, 1], got ") << momentum;
+  return success();
+}
+
 LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getX().getType());

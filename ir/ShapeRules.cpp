@@ -275,6 +275,20 @@ FailureOr<RankedTensorType> inferSlice(MaybeLoc loc, RankedTensorType x, ArrayRe
   return RankedTensorType::get(shape, x.getElementType());
 }
 
+LogicalResult verifyBatchNorm(MaybeLoc loc, RankedTensorType x, RankedTensorType gamma, RankedTensorType beta,
+                              RankedTensorType mean, RankedTensorType variance) {
+  if (x.getRank() < 2)
+    return emitOptionalError(loc, "'nn.batch_norm': x is ", shapeString(x),
+                             " but must have rank 2 or more (the channels on axis 1)");
+  auto expected = RankedTensorType::get({x.getDimSize(1)}, x.getElementType());
+  for (auto [name, t] : {std::pair{"gamma", gamma}, std::pair{"beta", beta}, std::pair{"mean", mean},
+                         std::pair{"variance", variance}})
+    if (t != expected)
+      return emitOptionalError(loc, "'nn.batch_norm': ", name, " is ", shapeString(t), " but must be ",
+                               shapeString(expected), " (one per channel of x ", shapeString(x), ")");
+  return success();
+}
+
 LogicalResult verifyLayerNorm(MaybeLoc loc, RankedTensorType x, RankedTensorType gamma,
                               RankedTensorType beta, ArrayRef<int64_t> axes) {
   auto norm = normalizeAxes(loc, "nn.layer_norm", axes, x.getRank());

@@ -80,6 +80,11 @@ inferSlice(MaybeLoc loc, mlir::RankedTensorType x, llvm::ArrayRef<int64_t> start
            llvm::ArrayRef<int64_t> stops, llvm::ArrayRef<int64_t> steps);
 
 /// Checks layer_norm's axes (trailing) and the gamma/beta shapes.
+/// nn.batch_norm: x of rank >= 2 with the channels on axis 1; gamma, beta,
+/// mean and variance each [C] of x's element type.
+mlir::LogicalResult verifyBatchNorm(MaybeLoc loc, mlir::RankedTensorType x, mlir::RankedTensorType gamma,
+                                    mlir::RankedTensorType beta, mlir::RankedTensorType mean,
+                                    mlir::RankedTensorType variance);
 mlir::LogicalResult verifyLayerNorm(MaybeLoc loc, mlir::RankedTensorType x,
                                     mlir::RankedTensorType gamma, mlir::RankedTensorType beta,
                                     llvm::ArrayRef<int64_t> axes);

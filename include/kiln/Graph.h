@@ -173,6 +173,23 @@ struct Conv2dOptions {
 Tensor conv2d(Tensor x, Tensor w, const Conv2dOptions &options = Conv2dOptions(),
               Where where = Where::current());
 
+/// What batch_norm takes besides its tensors.
+struct BatchNormOptions {
+  bool training = false; // the batch's statistics (and the running ones updated), else the stored ones
+  double eps = 1e-5;
+  double momentum = 0.1; // the running averages' update weight (PyTorch's)
+};
+struct BatchNormResult {
+  Tensor y;                // normalized, scaled by gamma, shifted by beta
+  Tensor mean, variance;   // the running statistics: updated (training) or the given ones
+};
+/// Batch normalization of x [N, C, ...] per channel (axis 1); gamma, beta,
+/// mean and variance are [C]. In training the running statistics come back
+/// updated (mean and unbiased variance, as PyTorch's BatchNorm): feed them
+/// to the next step. They are not differentiated.
+BatchNormResult batch_norm(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor variance,
+                           const BatchNormOptions &options = BatchNormOptions(), Where where = Where::current());
+
 /// A 2-D pooling window's stride and padding (the kernel is an argument).
 struct Pool2dOptions {
   std::optional<std::array<int64_t, 2>> stride; // [sh, sw]; the kernel's size when not given

@@ -396,6 +396,41 @@ RefTensor layerNorm(const RefTensor &x, const RefTensor *gamma, const RefTensor 
   return r;
 }
 
+/// Batch normalization, channel by channel (axis 1 of x): the statistics
+/// (the batch's in training, else the stored ones), the normalised values
+/// and the running statistics, as nn.batch_norm defines them.
+std::vector<RefTensor> batchNorm(const RefTensor &x, const RefTensor &gamma, const RefTensor &beta,
+                                 const RefTensor &mean, const RefTensor &variance, double eps, double momentum,
+                                 bool training) {
+  int64_t n = x.shape[0], c = x.shape[1], inner = 1;
+  for (size_t d = 2; d < x.shape.size(); ++d)
+    inner *= x.shape[d];
+  auto at = [&](int64_t i, int64_t ch, int64_t k) { return (i * c + ch) * inner + k; };
+  RefTensor y = x, newMean = mean, newVariance = variance;
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double m = mean.data[ch], v = variance.data[ch];
+    int64_t count = n * inner;
+    if (training) {
+      double sum = 0, squares = 0;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < inner; ++k)
+          sum += x.data[at(i, ch, k)];
+      m = count ? sum / double(count) : 0;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < inner; ++k)
+          squares += (x.data[at(i, ch, k)] - m) * (x.data[at(i, ch, k)] - m);
+      v = count ? squares / double(count) : 0;
+      double unbiased = count > 1 ? squares / double(count - 1) : v;
+      newMean.data[ch] = (1 - momentum) * mean.data[ch] + momentum * m;
+      newVariance.data[ch] = (1 - momentum) * variance.data[ch] + momentum * unbiased;
+    }
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < inner; ++k)
+        y.data[at(i, ch, k)] = (x.data[at(i, ch, k)] - m) / std::sqrt(v + eps) * gamma.data[ch] + beta.data[ch];
+  }
+  return {y, newMean, newVariance};
+}
+
 /// Python's slice.indices for one axis, written out independently.
 std::vector<int64_t> sliceIndices(int64_t dim, int64_t start, int64_t stop, int64_t step) {
   auto fix = [&](int64_t v) {
@@ -447,6 +482,13 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
           attentionBackward({in(0), in(1), in(2), mask, bias, a.getCausal(), a.getScaleValue()}, in(next + 1));
       for (unsigned r = 0; r < 3; ++r)
         env[op.getResult(r)] = std::move(grads[r]);
+      continue;
+    }
+    if (auto bn = dyn_cast<BatchNormOp>(op)) { // three results
+      std::vector<RefTensor> r = batchNorm(in(0), in(1), in(2), in(3), in(4), bn.getEps().convertToDouble(),
+                                           bn.getMomentum().convertToDouble(), bn.getTraining());
+      for (unsigned k = 0; k < 3; ++k)
+        env[op.getResult(k)] = std::move(r[k]);
       continue;
     }
     std::vector<int64_t> outShape = op.getNumResults() ? shapeOf(op.getResult(0)) : std::vector<int64_t>{};

@@ -8,6 +8,7 @@
 // materialised.
 //
 //===----------------------------------------------------------------------===//
+#include "ir/BatchNormComposite.h"
 #include "ir/Dialect.h"
 #include "ir/DropoutHash.h"
 #include "ir/ShapeRules.h"
@@ -1059,6 +1060,17 @@ struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass
       if (isa<NNDialect>(op->getDialect()) && !isa<NameLoc>(op->getLoc()))
         op->setLoc(NameLoc::get(op->getName().getIdentifier(), op->getLoc()));
     });
+    // nn.batch_norm is the nn ops it is made of (ir/BatchNormComposite.h),
+    // which carry its name and are lowered below.
+    SmallVector<BatchNormOp> batchNorms;
+    getOperation().walk([&](BatchNormOp op) { batchNorms.push_back(op); });
+    for (BatchNormOp op : batchNorms) {
+      OpBuilder builder(op);
+      NNBuilder nb(builder, op.getLoc());
+      BatchNormResults r = batchNormComposite(nb, op);
+      op->replaceAllUsesWith(ValueRange{r.result, r.newMean, r.newVariance});
+      op->erase();
+    }
     ConversionTarget target(*ctx);
     target.addIllegalDialect<NNDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

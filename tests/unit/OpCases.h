@@ -242,6 +242,24 @@ inline std::vector<OpCase> allCases() {
                    [](Graph &, const std::vector<Tensor> &x) {
                      return layer_norm(x[0], x[1], x[2], {-1});
                    }});
+  // Batch normalization per channel (axis 1): training (the batch's
+  // statistics; the running ones, constants here, do not reach y) and
+  // inference (stored statistics, a positive variance), images [N, C, H, W]
+  // and features [N, C]. The running statistics' update: BatchNormTest.
+  auto bn = [](bool training, double momentum = 0.1) {
+    return [training, momentum](Graph &g, const std::vector<Tensor> &x) {
+      int64_t c = x[0].shape()[1];
+      HostTensor mean(x[0].dtype(), {c}), variance(x[0].dtype(), {c});
+      for (int64_t i = 0; i < c; ++i)
+        mean.set(i, 0.1 * double(i) - 0.2), variance.set(i, 0.5 + 0.25 * double(i));
+      BatchNormOptions o;
+      o.training = training, o.momentum = momentum;
+      return batch_norm(x[0], x[1], x[2], g.constant(mean), g.constant(variance), o).y;
+    };
+  };
+  cases.push_back({"batch_norm_training", {{3, 4, 5, 3}, {4}, {4}}, bn(true)});
+  cases.push_back({"batch_norm_training_features", {{7, 5}, {5}, {5}}, bn(true)});
+  cases.push_back({"batch_norm_inference", {{2, 3, 4, 5}, {3}, {3}}, bn(false)});
   cases.push_back({"layer_norm_two_axes", {{2, 3, 5}}, [](Graph &, const std::vector<Tensor> &x) {
                      return layer_norm(x[0], {-2, -1}, 1e-3);
                    }});

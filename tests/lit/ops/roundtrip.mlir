@@ -186,3 +186,11 @@ func.func @pool2d(%x: tensor<1x2x6x7xf32>, %g: tensor<1x2x3x3xf32>) -> (tensor<1
   %3 = nn.avg_pool2d_backward %g input_size [6, 7] kernel [2, 3] strides [2, 2] padding [0, 0, 0, 0] : (tensor<1x2x3x3xf32>) -> tensor<1x2x6x7xf32>
   return %0, %1, %2, %3 : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x6x7xf32>, tensor<1x2x6x7xf32>
 }
+
+// CHECK-LABEL: func @batch_norm
+func.func @batch_norm(%x: tensor<8x4x5x5xf32>, %c: tensor<4xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>) {
+  // (momentum 0.1 is the default, not printed)
+  // CHECK: nn.batch_norm %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {training} : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>)
+  %y, %m, %v = nn.batch_norm %x, %c, %c, %c, %c {training, momentum = 0.1 : f64} : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %y, %m, %v : tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>
+}
