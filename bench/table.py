@@ -2,7 +2,7 @@
 """One table from the benchmark binaries' JSON (Google Benchmark,
 --benchmark_out_format=json, medians of repetitions): per row and thread
 count, kiln's rate, its percent of the machine's measured peak, the
-libraries' rates and kiln's ratio to each. Usage: table.py FILE.json ...
+libraries' rates and kiln's ratio to each. Usage: table.py [--sort] FILE.json ...
 (bench/run_bench.sh runs the binaries and calls this)."""
 import json
 import re
@@ -10,7 +10,10 @@ import sys
 
 rows = {}  # (row, threads) -> {lib: (rate, unit, pct)}
 order = []
-for path in sys.argv[1:]:
+# --sort: rows by name (a run with --benchmark_enable_random_interleaving
+# reports them in random order).
+sort = "--sort" in sys.argv
+for path in [a for a in sys.argv[1:] if a != "--sort"]:
     with open(path) as f:
         data = json.load(f)
     for b in data.get("benchmarks", []):
@@ -36,6 +39,9 @@ for path in sys.argv[1:]:
 
 def fmt(x):
     return "—" if x is None else ("%.1f" % x if x < 100 else "%.0f" % x)
+
+if sort:
+    order.sort()
 
 print("| row | threads | kiln | unit | % peak | OpenBLAS | oneDNN | kiln / OpenBLAS | kiln / oneDNN |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -12,7 +12,7 @@ PACKAGES=(cmake ninja-build ccache g++ python3 valgrind
           libfmt-dev libgtest-dev
           fortunes-zh  # its tang300: the Tang poems examples/tang_gpt learns
           dataset-fashion-mnist zlib1g-dev  # the images examples/cnn learns, gzip-compressed
-          libbenchmark-dev libopenblas-dev libdnnl-dev)  # the last three: bench/ only
+          libbenchmark-dev libopenblas-dev libdnnl-dev libhalide14-0-dev)  # the last four: bench/ only
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
