@@ -15,6 +15,7 @@
 // predictions/. Exit status 0 when the test accuracy reaches --min-accuracy
 // (default 0.88) and the executable agrees with the JIT on every sample.
 // Its last line, "fashion-mnist: ...", is what bench/fashion_mnist_vs_torch.sh reads.
+#include "../common/command_line.h"
 #include "idx_reader.h"
 #include "kiln/kiln.h"
 
@@ -104,61 +105,38 @@ int main(int argc, char **argv) {
   double minAccuracy = 0.88;
   bool aot = true;
   std::string dataDir = "/usr/share/datasets/fashion-mnist", outDir = "fashion_mnist_out";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        fail(a + " needs a value");
-      return argv[++i];
-    };
-    auto count = [&]() {
-      std::string v = value();
-      char *end = nullptr;
-      long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end || n < 1)
-        fail(a + " needs a positive integer, not '" + v + "'");
-      return int64_t(n);
-    };
-    auto real = [&]() {
-      std::string v = value();
-      char *end = nullptr;
-      double x = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !(x >= 0))
-        fail(a + " needs a non-negative number, not '" + v + "'");
-      return x;
-    };
-    if (a == "--epochs")
-      config.epochs = count();
-    else if (a == "--batch")
-      config.batch = count();
-    else if (a == "--lr")
-      config.lr = real();
-    else if (a == "--channels") {
-      std::string v = value();
+  CommandLine args(argc, argv, "kiln-fashion-mnist");
+  while (args.next()) {
+    if (args.is("--epochs"))
+      config.epochs = args.count();
+    else if (args.is("--batch"))
+      config.batch = args.count();
+    else if (args.is("--lr"))
+      config.lr = args.real();
+    else if (args.is("--channels")) {
+      std::string v = args.value();
       long long c1 = 0, c2 = 0;
-      if (std::sscanf(v.c_str(), "%lld,%lld", &c1, &c2) != 2 || c1 < 1 || c2 < 1)
+      char tail = 0;
+      if (std::sscanf(v.c_str(), "%lld,%lld%c", &c1, &c2, &tail) != 2 || c1 < 1 || c2 < 1)
         fail("--channels needs C1,C2 (two positive integers), not '" + v + "'");
       config.c1 = c1, config.c2 = c2;
-    } else if (a == "--train-limit")
-      trainLimit = count();
-    else if (a == "--test-limit")
-      testLimit = count();
-    else if (a == "--data")
-      dataDir = value();
-    else if (a == "--out")
-      outDir = value();
-    else if (a == "--min-accuracy")
-      minAccuracy = real();
-    else if (a == "--seed")
-      config.seed = std::strtoull(value().c_str(), nullptr, 10);
-    else if (a == "--no-aot")
+    } else if (args.is("--train-limit"))
+      trainLimit = args.count();
+    else if (args.is("--test-limit"))
+      testLimit = args.count();
+    else if (args.is("--data"))
+      dataDir = args.value();
+    else if (args.is("--out"))
+      outDir = args.value();
+    else if (args.is("--min-accuracy"))
+      minAccuracy = args.real();
+    else if (args.is("--seed"))
+      config.seed = args.seed();
+    else if (args.is("--no-aot"))
       aot = false;
-    else {
-      std::fprintf(stderr, "usage: kiln-fashion-mnist [--epochs N] [--batch B] [--lr R] [--channels C1,C2] "
-                           "[--train-limit N] [--test-limit N] [--data DIR] [--out DIR] [--min-accuracy A] "
-                           "[--seed S] [--no-aot]\n");
-      return 2;
-    }
+    else
+      args.usage("[--epochs N] [--batch B] [--lr R] [--channels C1,C2] [--train-limit N] [--test-limit N] "
+                 "[--data DIR] [--out DIR] [--min-accuracy A] [--seed S] [--no-aot]");
   }
 
   fashion::Split train, test;

@@ -20,6 +20,7 @@
 // Exit status 0 when the final validation loss is below that of a uniform
 // guess over the vocabulary (ln V nats): the model learned something.
 #include "../charlm/attention_view.h"
+#include "../common/command_line.h"
 #include "../charlm/charlm_model.h"
 #include "../charlm/generate.h"
 #include "loss_curve_svg.h"
@@ -67,53 +68,37 @@ int main(int argc, char **argv) {
   CharLmConfig config;
   config.layers = 4, config.dModel = 256, config.heads = 4, config.context = 128, config.hidden = 1024;
   config.batch = 16, config.dropout = 0.2;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        fail(a + " needs a value");
-      return argv[++i];
-    };
-    auto count = [&]() {
-      std::string v = value();
-      char *end = nullptr;
-      long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end || n < 1)
-        fail(a + " needs a positive integer, not '" + v + "'");
-      return int64_t(n);
-    };
-    if (a == "--steps")
-      steps = count();
-    else if (a == "--batch")
-      config.batch = count();
-    else if (a == "--eval-every")
-      evalEvery = count();
-    else if (a == "--layers")
-      config.layers = count();
-    else if (a == "--d-model")
-      config.dModel = count();
-    else if (a == "--context")
-      config.context = count();
-    else if (a == "--profile")
+  CommandLine args(argc, argv, "kiln-tang-gpt");
+  while (args.next()) {
+    if (args.is("--steps"))
+      steps = args.count();
+    else if (args.is("--batch"))
+      config.batch = args.count();
+    else if (args.is("--eval-every"))
+      evalEvery = args.count();
+    else if (args.is("--layers"))
+      config.layers = args.count();
+    else if (args.is("--d-model"))
+      config.dModel = args.count();
+    else if (args.is("--context"))
+      config.context = args.count();
+    else if (args.is("--profile"))
       profile = true;
-    else if (a == "--dropout")
-      config.dropout = std::atof(value().c_str());
-    else if (a == "--seed")
-      seed = std::strtoull(value().c_str(), nullptr, 10);
-    else if (a == "--temperature")
-      temperature = std::atof(value().c_str());
-    else if (a == "--text")
-      textPath = value();
-    else if (a == "--svg")
-      svgPath = value();
-    else if (a == "--html")
-      htmlPath = value();
-    else {
-      std::fprintf(stderr, "usage: kiln-tang-gpt [--steps N] [--batch B] [--eval-every N] [--seed S] "
-                           "[--temperature T] [--text FILE] [--svg FILE] [--html FILE] [--layers N] "
-                           "[--d-model N] [--context N] [--dropout P] [--profile]\n");
-      return 2;
-    }
+    else if (args.is("--dropout"))
+      config.dropout = args.real();
+    else if (args.is("--seed"))
+      seed = args.seed();
+    else if (args.is("--temperature"))
+      temperature = args.real();
+    else if (args.is("--text"))
+      textPath = args.value();
+    else if (args.is("--svg"))
+      svgPath = args.value();
+    else if (args.is("--html"))
+      htmlPath = args.value();
+    else
+      args.usage("[--steps N] [--batch B] [--eval-every N] [--seed S] [--temperature T] [--text FILE] "
+                 "[--svg FILE] [--html FILE] [--layers N] [--d-model N] [--context N] [--dropout P] [--profile]");
   }
   if (config.dModel % config.heads)
     fail("--d-model must be a multiple of " + std::to_string(config.heads) + " (the heads)");
