@@ -112,6 +112,30 @@ def TileConvolution : Pass<"kiln-tile-convolution", "mlir::func::FuncOp"> {
                            "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];
 }
 
+def TilePooling : Pass<"kiln-tile-pooling", "mlir::func::FuncOp"> {
+  let summary = "Pooling windows (max, sums, max pooling's argmax) as vector code";
+  let description = [{
+    A window reduction over x[n, c, i*sh + kh, j*sw + kw] (max pooling, the
+    sums of average pooling, and the first-maximum tap of max pooling's
+    gradient for unpadded windows, which the lowering marks
+    `kiln.window_argmax`) is tiled to one output row piece at a time (two
+    vectors of outputs along j; the tail peeled) and emitted as vector code:
+    per tap, one contiguous load of the input row, every sw-th element
+    picked by a shuffle, combined in the taps' row-major order as the loops
+    combine them. Rows go on the thread pool.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", "512", "the target's vector width">,
+    Option<"parallelMinElements", "parallel-min-elements", "int64_t", "65536",
+           "mark a row loop of pooling kernels with at least this many outputs `kiln.parallel`">,
+  ];
+  let statistics = [
+    Statistic<"tiledOps", "tiled", "window reductions emitted as vector code">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];
+}
+
 def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
   let summary = "Hoist register-tile accumulators and lower contractions to FMAs";
   let description = [{

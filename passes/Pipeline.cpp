@@ -110,6 +110,9 @@ static const Phase kPhases[] = {
        c.explain = o.explainFusion;
        OpPassManager &f = functions(pm);
        f.addPass(createTileConvolution(c));
+       TilePoolingOptions pool;
+       pool.vectorBits = o.vectorBits;
+       f.addPass(createTilePooling(pool));
        f.addPass(createTileMatmul(m));
        f.addPass(createTileRows(r));
        f.addPass(createChunkElementwise());

@@ -8,7 +8,9 @@
 //
 //   kiln-fashion-mnist [--epochs N] [--batch B] [--lr R] [--channels C1,C2]
 //                      [--train-limit N] [--test-limit N] [--data DIR]
-//                      [--out DIR] [--min-accuracy A] [--seed S] [--no-aot]
+//                      [--out DIR] [--min-accuracy A] [--seed S] [--no-aot] [--profile]
+// --profile: the training step's per-kernel table at the end (where its time
+// goes; the step is compiled with timers, so it runs slightly slower).
 //
 // Writes into --out (default fashion_mnist_out): params/ (the trained
 // weights as .npy), the executable fashion_mnist_classifier, samples.npy and
@@ -103,7 +105,7 @@ int main(int argc, char **argv) {
   Config config;
   int64_t trainLimit = 0, testLimit = 0;
   double minAccuracy = 0.88;
-  bool aot = true;
+  bool aot = true, profile = false;
   std::string dataDir = "/usr/share/datasets/fashion-mnist", outDir = "fashion_mnist_out";
   CommandLine args(argc, argv, "kiln-fashion-mnist");
   while (args.next()) {
@@ -134,9 +136,11 @@ int main(int argc, char **argv) {
       config.seed = args.seed();
     else if (args.is("--no-aot"))
       aot = false;
+    else if (args.is("--profile"))
+      profile = true;
     else
       args.usage("[--epochs N] [--batch B] [--lr R] [--channels C1,C2] [--train-limit N] [--test-limit N] "
-                 "[--data DIR] [--out DIR] [--min-accuracy A] [--seed S] [--no-aot]");
+                 "[--data DIR] [--out DIR] [--min-accuracy A] [--seed S] [--no-aot] [--profile]");
   }
 
   fashion::Split train, test;
@@ -159,7 +163,9 @@ int main(int argc, char **argv) {
     kiln::Tensor labels = trainGraph.input("labels", {B}, kiln::DType::i64);
     trainGraph.output(kiln::cross_entropy(lenet(trainGraph, images, config), labels), "loss");
   }
-  auto step = kiln::train_step(trainGraph, "loss", {}, kiln::Optimizer::adam());
+  kiln::CompileOptions stepOptions;
+  stepOptions.profile = profile;
+  auto step = kiln::train_step(trainGraph, "loss", {}, kiln::Optimizer::adam(), stepOptions);
   if (!step)
     fail(step.error());
   const int64_t E = std::min<int64_t>(500, testCount);
@@ -237,6 +243,12 @@ int main(int argc, char **argv) {
     std::fflush(stdout);
   }
   double imagesPerSecond = double(totalSteps * B) / trainSeconds;
+  if (profile) {
+    auto table = step->profile();
+    if (!table)
+      fail(table.error());
+    std::printf("profile of the training step:\n%s\n", table->table(0, 30).c_str());
+  }
 
   bool agrees = true;
   if (aot) {

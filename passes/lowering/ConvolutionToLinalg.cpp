@@ -602,6 +602,10 @@ struct MaxPool2dBackwardLowering : OpConversionPattern<MaxPool2dBackwardOp> {
           nb.create<linalg::YieldOp>(nloc, ValueRange{nb.create<arith::SelectOp>(nloc, take, args[0], args[2]),
                                                       nb.create<arith::SelectOp>(nloc, take, tap, args[3])});
         });
+    // Unpadded, every tap is inside x and the body is "the first tap, or
+    // one above the best": kiln-tile-pooling makes it vector code.
+    if (!g.padTop && !g.padLeft && !g.padBottom && !g.padRight)
+      argmax->setAttr("kiln.window_argmax", rewriter.getUnitAttr());
     Value taps = argmax.getResult(1);
     Value grad = adaptor.getGrad();
     Value dx = scatterOverTaps(rewriter, loc, xs, g, kernel, out, element, [&](int64_t tap, Value view) {

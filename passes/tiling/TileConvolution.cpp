@@ -253,13 +253,7 @@ void emitRegisterTile(RewriterBase &rewriter, linalg::GenericOp tile, const Wind
       point[l] = constant(b, rowIndex(r, k));
   };
   // An operand's indices when the loops stand at `at`.
-  auto indices = [&](OpBuilder &b, AffineMap map, ArrayRef<Value> at) {
-    SmallVector<Value> result;
-    for (AffineExpr e : map.getResults())
-      result.push_back(getValueOrCreateConstantIndexOp(
-          b, loc, affine::makeComposedFoldedAffineApply(b, loc, AffineMap::get(loops, 0, e), getAsOpFoldResult(at))));
-    return result;
-  };
+  auto indices = [&](OpBuilder &b, AffineMap map, ArrayRef<Value> at) { return kiln::indicesAt(b, loc, map, at); };
   SmallVector<Value> at(loops, constant(rewriter, 0));
   SmallVector<bool> inBounds{true};
 

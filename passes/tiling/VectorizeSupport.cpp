@@ -1,6 +1,8 @@
 //===- VectorizeSupport.cpp - shared by the tiling passes ----------------===//
 #include "passes/tiling/VectorizeSupport.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
@@ -41,6 +43,16 @@ bool readsAgainstTheLoops(linalg::LinalgOp op) {
       if (!nonDecreasing(e))
         return true;
   return false;
+}
+
+SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> loopValues) {
+  SmallVector<Value> result;
+  for (AffineExpr e : map.getResults())
+    result.push_back(getValueOrCreateConstantIndexOp(
+        b, loc,
+        affine::makeComposedFoldedAffineApply(b, loc, AffineMap::get(map.getNumDims(), 0, e),
+                                              getAsOpFoldResult(loopValues))));
+  return result;
 }
 
 LogicalResult canonicalizeWith(func::FuncOp f, RewritePatternSet extra) {

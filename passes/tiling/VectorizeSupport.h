@@ -29,6 +29,12 @@ std::optional<std::string> whyNotVectorizable(mlir::linalg::GenericOp op);
 /// slices would be wrong.
 bool readsAgainstTheLoops(mlir::linalg::LinalgOp op);
 
+/// The indices `map` gives when the op's loops stand at `loopValues` (one
+/// index value per loop), as values, folded where constant: what a register
+/// tile's vector code reads and writes at.
+llvm::SmallVector<mlir::Value> indicesAt(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineMap map,
+                                         llvm::ArrayRef<mlir::Value> loopValues);
+
 /// The canonicalize pass's patterns (every loaded dialect's and registered
 /// op's, which fold peeled bounds into static slice and tile shapes), plus
 /// `extra`, applied to `f`.

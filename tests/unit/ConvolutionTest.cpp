@@ -138,6 +138,11 @@ INSTANTIATE_TEST_SUITE_P(
                                          Window{"stride_above_kernel", {1, 1, 11, 9}, {2, 2}, {3, 4}, {0, 0, 0, 0},
                                                 false},
                                          Window{"big", {4, 16, 30, 30}, {2, 2}, {2, 2}, {0, 0, 0, 0}, false},
+                                         // Rows longer than kiln-tile-pooling's two vectors
+                                         // (35 = 32 + 3 outputs; 68 = 2 x 32 + 4), with ties (ReLU's zeros).
+                                         Window{"wide_rows", {2, 3, 7, 70}, {2, 2}, {2, 2}, {0, 0, 0, 0}, true},
+                                         Window{"wide_rows_overlapping", {1, 2, 5, 70}, {3, 3}, {1, 1}, {0, 0, 0, 0},
+                                                false},
                                          Window{"big_overlap", {4, 16, 15, 15}, {3, 3}, {2, 2}, {1, 1, 1, 1}, true}),
                        ::testing::Values(DType::f32, DType::f64)),
     [](const auto &info) {

@@ -487,7 +487,10 @@ inline std::vector<OpCase> allCases() {
            {"max_pool2d_1x1_stride3", {1, 1, 7, 5}, {1, 1}, {{3, 3}}, {0, 0, 0, 0}, true, false},
            {"avg_pool2d_2x3", {2, 3, 6, 7}, {2, 3}, {{1, 2}}, {0, 0, 0, 0}, false, true},
            {"avg_pool2d_padded_count_pad", {1, 2, 5, 5}, {3, 3}, {{2, 2}}, {1, 1, 1, 1}, false, true},
-           {"avg_pool2d_padded_exclude_pad", {1, 2, 5, 5}, {3, 3}, {{2, 2}}, {1, 2, 2, 1}, false, false}}) {
+           {"avg_pool2d_padded_exclude_pad", {1, 2, 5, 5}, {3, 3}, {{2, 2}}, {1, 2, 2, 1}, false, false},
+           // Rows longer than kiln-tile-pooling's two vectors of outputs (35 = 32 + 3, 68 = 2 x 32 + 4).
+           {"max_pool2d_wide_rows", {1, 2, 4, 70}, {2, 2}, std::nullopt, {0, 0, 0, 0}, true, false},
+           {"avg_pool2d_wide_rows_overlapping", {1, 2, 5, 70}, {3, 3}, {{1, 1}}, {0, 0, 0, 0}, false, true}}) {
     cases.push_back({p.name, {p.x}, [p](Graph &, const std::vector<Tensor> &x) {
                        Pool2dOptions options;
                        options.stride = p.stride;
