@@ -18,6 +18,7 @@
 // (default 0.88) and the executable agrees with the JIT on every sample.
 // Its last line, "fashion-mnist: ...", is what bench/fashion_mnist_vs_torch.sh reads.
 #include "../common/command_line.h"
+#include "../common/step_report.h"
 #include "idx_reader.h"
 #include "kiln/kiln.h"
 
@@ -174,13 +175,7 @@ int main(int argc, char **argv) {
   auto evalFn = kiln::Function::compile(evalGraph);
   if (!evalFn)
     fail(evalFn.error());
-  int64_t paramCount = 0;
-  for (const kiln::TensorInfo &p : evalFn->params()) {
-    int64_t n = 1;
-    for (int64_t d : p.shape)
-      n *= d;
-    paramCount += n;
-  }
+  int64_t paramCount = parameterCount(*evalFn);
   std::printf("model: conv 5x5 %lld -> relu -> max pool 2 -> conv 5x5 %lld -> relu -> max pool 2 -> fc %lld -> relu "
               "-> fc 10 (%lld parameters); batch %lld, Adam, learning rate %g with cosine decay\n",
               (long long)config.c1, (long long)config.c2, (long long)config.hidden, (long long)paramCount,
@@ -243,12 +238,8 @@ int main(int argc, char **argv) {
     std::fflush(stdout);
   }
   double imagesPerSecond = double(totalSteps * B) / trainSeconds;
-  if (profile) {
-    auto table = step->profile();
-    if (!table)
-      fail(table.error());
-    std::printf("profile of the training step:\n%s\n", table->table(0, 30).c_str());
-  }
+  if (std::string error; profile && !printStepProfile(*step, error))
+    fail(error);
 
   bool agrees = true;
   if (aot) {

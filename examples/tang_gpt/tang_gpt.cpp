@@ -21,6 +21,7 @@
 // guess over the vocabulary (ln V nats): the model learned something.
 #include "../charlm/attention_view.h"
 #include "../common/command_line.h"
+#include "../common/step_report.h"
 #include "../charlm/charlm_model.h"
 #include "../charlm/generate.h"
 #include "loss_curve_svg.h"
@@ -140,13 +141,7 @@ int main(int argc, char **argv) {
   auto evalFn = kiln::Function::compile(*lossGraph("tang_gpt_eval", false));
   if (!evalFn)
     fail(evalFn.error());
-  int64_t paramCount = 0;
-  for (const kiln::TensorInfo &p : evalFn->params()) {
-    int64_t n = 1;
-    for (int64_t d : p.shape)
-      n *= d;
-    paramCount += n;
-  }
+  int64_t paramCount = parameterCount(*evalFn);
   std::printf("model: %lld layers, d_model %lld, %lld heads, context %lld, %.2fM parameters, dropout %g; "
               "batch %lld, AdamW (weight decay 0.1), warm-up then cosine decay\n",
               (long long)config.layers, (long long)config.dModel, (long long)config.heads, (long long)T,
@@ -222,12 +217,8 @@ int main(int argc, char **argv) {
     }
   }
   double tokensPerSecond = double(steps * B * T) / trainSeconds;
-  if (profile) {
-    auto table = step->profile();
-    if (!table)
-      fail(table.error());
-    std::printf("profile of the training step:\n%s\n", table->table(0, 30).c_str());
-  }
+  if (std::string error; profile && !printStepProfile(*step, error))
+    fail(error);
   if (writeLossCurveSvg(svgPath, curve, "kiln: a GPT on the Tang poems (tang300)"))
     std::printf("wrote the loss curve to %s\n", svgPath.c_str());
   else

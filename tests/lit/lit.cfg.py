@@ -22,6 +22,7 @@ config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%exit", config.python + " " +
                              os.path.join(config.kiln_src_root, "tests", "tools", "expect_exit.py")))
 config.substitutions.append(("%kiln_bin", tools))
+config.substitutions.append(("%kiln_examples", os.path.join(config.kiln_obj_root, "examples")))
 import shutil
 if shutil.which("dot"):
     config.available_features.add("graphviz")
