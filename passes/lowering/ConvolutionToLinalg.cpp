@@ -195,8 +195,12 @@ Value directWeightGradient(OpBuilder &b, Location loc, Value xpad, Value grad, i
   int64_t wp = xs[4], ho = gs[3], wo = gs[4];
   assert(xs[3] >= ho + (kh - 1) * dh + wrapRows(kw, dw) && "direct convolution: padded input too short");
   Value flat = collapsed(b, loc, xpad, {{0}, {1}, {2}, {3, 4}});
-  Value rows = wp == wo ? grad : placedIn(b, loc, grad, {gs[0], gs[1], gs[2], ho, wp}, {0, 0, 0, 0, 0}, {1, 1, 1, 1, 1});
-  Value gt = transposed(b, loc, collapsed(b, loc, rows, {{0}, {1}, {2}, {3, 4}}), {0, 1, 3, 2}); // [N, G, P, O]
+  // Transposed first, then placed in the zeros: the transpose writes
+  // straight into the padded buffer (empty-tensor elimination), one pass.
+  Value gt = transposed(b, loc, grad, {0, 1, 3, 4, 2}); // [N, G, Ho, Wo, O]
+  if (wp != wo)
+    gt = placedIn(b, loc, gt, {gs[0], gs[1], ho, wp, gs[2]}, {0, 0, 0, 0, 0}, {1, 1, 1, 1, 1});
+  gt = collapsed(b, loc, gt, {{0}, {1}, {2, 3}, {4}}); // [N, G, Ho * Wp, O]
   // Loops (g, kh, kw, c, o | n, q): the input channels are a register
   // tile's rows, the output channels its vector lanes.
   MLIRContext *ctx = b.getContext();

@@ -62,14 +62,16 @@ func.func @backward_input(%g: tensor<1x2x3x3xf32>, %w: tensor<2x1x3x3xf32>) -> t
 
 // -----
 
-// The weight gradient: the cotangent laid out like the output (rows of
-// Wp = 7, zeros past Wo = 5) and transposed to [N, G, Ho * Wp, O]; loops
+// The weight gradient: the cotangent transposed to put the channels last,
+// then laid out like the output (rows of Wp = 7, zeros past Wo = 5; the
+// transpose writes straight into that buffer): [N, G, Ho * Wp, O]; loops
 // (g, kh, kw, c, o | n, q); the result [G, KH, KW, C, O] transposed back.
 // CHECK-DAG: #[[XW:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d5, d0, d3, d6 + d1 * 7 + d2)>
 // CHECK-DAG: #[[G:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d5, d0, d6, d4)>
 // CHECK-LABEL: func @backward_weight
-// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0, 0, 0] [1, 1, 2, 5, 5] [1, 1, 1, 1, 1] : tensor<1x1x2x5x5xf32> into tensor<1x1x2x5x7xf32>
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<1x1x2x35xf32>) outs(%{{.*}} : tensor<1x1x35x2xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<1x1x2x5x5xf32>) outs(%{{.*}} : tensor<1x1x5x5x2xf32>) permutation = [0, 1, 3, 4, 2]
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0, 0, 0] [1, 1, 5, 5, 2] [1, 1, 1, 1, 1] : tensor<1x1x5x5x2xf32> into tensor<1x1x5x7x2xf32>
+// CHECK: tensor.collapse_shape {{.*}} : tensor<1x1x5x7x2xf32> into tensor<1x1x35x2xf32>
 // CHECK: linalg.generic {indexing_maps = [#[[XW]], #[[G]],
 // CHECK: } -> tensor<1x3x3x1x2xf32>
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<1x3x3x1x2xf32>) outs(%{{.*}} : tensor<1x2x1x3x3xf32>) permutation = [0, 4, 3, 1, 2]
