@@ -65,12 +65,15 @@ Value placedIn(OpBuilder &b, Location loc, Value source, ArrayRef<int64_t> shape
                                          indexAttrs(b, tensorOf(source).getShape()), indexAttrs(b, strides));
 }
 
-/// x [N, C, H, W] with the geometry's padding (of `fill`) around H and W.
-Value padded(OpBuilder &b, Location loc, Value x, const Conv2dGeometry &g, double fill = 0.0) {
-  if (!g.padTop && !g.padLeft && !g.padBottom && !g.padRight)
+/// x [N, C, H, W] with the geometry's padding (of `fill`) around H and W,
+/// and `extraRows` more rows of it below.
+Value padded(OpBuilder &b, Location loc, Value x, const Conv2dGeometry &g, double fill = 0.0,
+             int64_t extraRows = 0) {
+  if (!g.padTop && !g.padLeft && !g.padBottom && !g.padRight && !extraRows)
     return x;
   ArrayRef<int64_t> s = tensorOf(x).getShape();
-  return placedIn(b, loc, x, {s[0], s[1], s[2] + g.padTop + g.padBottom, s[3] + g.padLeft + g.padRight},
+  return placedIn(b, loc, x,
+                  {s[0], s[1], s[2] + g.padTop + g.padBottom + extraRows, s[3] + g.padLeft + g.padRight},
                   {0, 0, g.padTop, g.padLeft}, {1, 1, 1, 1}, fill);
 }
 
@@ -282,12 +285,7 @@ Value undilatedKernel(OpBuilder &b, Location loc, Value w, const Conv2dGeometry 
 
 /// x [N, C, H, W] padded for the direct form at stride 1: [N, C, Hp + wrap, Wp].
 Value paddedForDirect(OpBuilder &b, Location loc, Value x, const Conv2dGeometry &g, int64_t kw) {
-  ArrayRef<int64_t> s = tensorOf(x).getShape();
-  int64_t wrap = wrapRows(kw, g.dilationW);
-  if (!g.padTop && !g.padLeft && !g.padBottom && !g.padRight && !wrap)
-    return x;
-  return placedIn(b, loc, x, {s[0], s[1], s[2] + g.padTop + g.padBottom + wrap, s[3] + g.padLeft + g.padRight},
-                  {0, 0, g.padTop, g.padLeft}, {1, 1, 1, 1});
+  return padded(b, loc, x, g, 0.0, wrapRows(kw, g.dilationW));
 }
 
 bool unitStride(const Conv2dGeometry &g) { return g.strideH == 1 && g.strideW == 1; }

@@ -8,14 +8,16 @@
 //   out[n, g, o, q] += x[n, g, c, q + kh*dh*Wp + kw*dw] * w[g, o, c, kh, kw]
 //
 // That is a matrix product whose B rows are found at a shift instead of in
-// a packed panel, so its register tile is a matmul's: `rows` outputs of the
-// second-to-last loop (output channels) times `columns` of the last (one
-// vector each per row), accumulated in registers over every reduction loop
-// (c, kh, kw); per step one vector load of the contiguous operand, one
-// broadcast of the other per row, one FMA per row. No im2col buffer and no
-// packing: the shifted rows of a tile stay in L1 across the row tiles.
-// The output-tile loops go on the thread pool; each output is summed by one
-// thread in a fixed order, so results do not depend on the thread count.
+// a packed panel, so its register tile is a matmul's: rows (usually the
+// output channels; planTiles says which loops) times `columns` outputs of
+// the last loop (one vector each per row), accumulated in registers over
+// every reduction loop (c, kh, kw); per step one vector load of the
+// contiguous operand, one broadcast of the other per row, one FMA per row.
+// No im2col buffer and no packing: the shifted rows of a tile stay in L1
+// across the row tiles. A long reduction (a weight gradient over a batch) is
+// blocked. One output-tile loop goes on the thread pool; each output is
+// summed by one thread in a fixed order, so results do not depend on the
+// thread count.
 //
 // kiln-tile-matmul takes contractions with projected-permutation maps and
 // one reduction; this pass takes those it cannot: shifted reads, or more
