@@ -1,6 +1,7 @@
 //===- Function.cpp - the C++ API's compiled, callable model (JIT) -------===//
 #include "kiln/Function.h"
 #include "kiln/Graph.h"
+#include "api/FunctionImpl.h"
 #include "api/ProfileData.h"
 
 #include "codegen/Compiler.h"
@@ -59,18 +60,6 @@ bool matches(const TensorInfo &info, const HostTensor &t) {
 
 } // namespace
 
-struct Function::Impl {
-  std::vector<TensorInfo> args, results;
-  std::vector<HostTensor> paramValues; // one per argument; empty for inputs
-  std::unique_ptr<JitObject> jit;
-  std::string symbol;
-  /// Planned temporaries, reused by every call. Not zeroed: it is scratch
-  /// the code writes before it reads, and a large one (the attention LM's
-  /// step plans 164 MB) cost 150-230 ms to clear, most of a cached compile.
-  std::unique_ptr<void, void (*)(void *)> workspace{nullptr, kiln_free};
-  int numThreads = 0;   // kiln_context.num_threads: 0 is the runtime's default
-};
-
 Function::Function(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Function::Function(Function &&) noexcept = default;
 Function &Function::operator=(Function &&) noexcept = default;
@@ -110,9 +99,12 @@ static Result<std::unique_ptr<Function::Impl>> compileModule(ModuleOp module, co
 #endif
   auto impl = std::make_unique<Function::Impl>();
   nn::Signature signature;
-  auto object = lowerAndEmit(module, "obj", options, &signature);
+  CompileReport report;
+  auto object = lowerAndEmit(module, "obj", options, &signature, &report);
   if (failed(object))
     return error();
+  impl->referenceModule = std::move(report.referenceModule);
+  impl->entryName = std::move(report.referenceEntry);
   for (TensorInfo &info : describe(signature))
     (impl->args.size() < signature.args.size() ? impl->args : impl->results).push_back(info);
   auto jit = JitObject::load(*object, options.symbol);

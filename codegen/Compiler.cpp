@@ -176,6 +176,8 @@ FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions
   pipeline.tileColumns = options.tileColumns;
   pipeline.explainFusion = options.explainFusion;
   pipeline.profile = options.profile;
+  pipeline.check = options.check;
+  pipeline.perturbKernel = options.check ? options.checkPerturbKernel : -1;
   if (options.gradientWrt && options.trainStep)
     return module.emitError() << "ask for gradients or a training step, not both";
   if (!options.gradientOf.empty() && !options.gradientWrt)
@@ -328,11 +330,16 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
       return failure();
     *signature = *sig;
   }
+  if (options.check && report && target >= gradPhase()) {
+    llvm::raw_string_ostream os(report->referenceModule);
+    module.print(os, OpPrintingFlags().enableDebugInfo());
+    report->referenceEntry = pipeline->compiledEntry();
+  }
   // An unchanged model compiled before: its object from the cache. Never
   // when the user asked to see the compilation itself.
   std::string cacheDir, cacheKey;
   bool watched = options.timing || options.printIrAfterAll || !options.dumpDir.empty() ||
-                 options.explainFusion;
+                 options.explainFusion || options.check;
   if (kind == ArtifactKind::Object && !watched && !holdsLargeConstants(module))
     cacheDir = objectCacheDirectory(options.cache);
   if (!cacheDir.empty()) {

@@ -72,6 +72,10 @@ struct CompileReport {
   int64_t kernels = 0; // linalg ops in the compiled entry after the linalg phase
   std::vector<std::pair<std::string, double>> phaseSeconds;
   bool fromCache = false; // the object came from the on-disk cache (codegen/ObjectCache.h)
+  /// With CompileOptions::check: the module after the grad phase (what the
+  /// reference interpreter runs), printed with its locations.
+  std::string referenceModule;
+  std::string referenceEntry; // the compiled function in it
 };
 
 /// The pipeline options `options` ask for (entry resolved in `module`).

@@ -29,6 +29,7 @@ std::vector<std::pair<const char *, void *>> runtimeSymbols(const AllocatorHooks
       {"kiln_rt1_parallel_begin", fn(&kiln_parallel_begin)},
       {"kiln_rt1_parallel_end", fn(&kiln_parallel_end)},
       {"kiln_rt1_profile_now", fn(&kiln_profile_now)},
+      {"kiln_rt1_check_probe", fn(&kiln_check_probe)},
       {"memcpy", fn(&::memcpy)},
       {"memmove", fn(&::memmove)},
       {"memset", fn(&::memset)},

@@ -445,12 +445,26 @@ def ProfileKernels : Pass<"kiln-profile-kernels", "mlir::ModuleOp"> {
     ops, FLOPs from `kiln.flops`, bytes of the buffers it touches), which
     kiln-emit-entry exports as `<symbol>_profile_kernels()` next to
     `<symbol>_profile_counters()`.
+
+    With `check` (`kiln run --check`, the numerics bisector) the same
+    kernels are also probed: after each one, every buffer it writes (traced
+    through the views it makes, into the bodies of its parallel loops; its
+    own tiles and panels excluded) is handed to `kiln_rt1_check_probe(kernel,
+    slot, aligned pointer, offset)`, and the kernel's row lists these probes
+    (dtype, shape, strides), its source ops one by one and the phase that
+    formed it. `perturb-kernel=K` (tests of the checker only) then adds
+    1e-3 x max(|x|, 1) to the first element of kernel K's first float probe,
+    a planted error the checker must find.
   }];
   let options = [
     Option<"entry", "entry", "std::string", "\"main\"", "the function to profile">,
+    Option<"check", "check", "bool", "false",
+           "probe every buffer each kernel writes (the numerics bisector)">,
+    Option<"perturbKernel", "perturb-kernel", "int64_t", "-1",
+           "with check: plant an error in this kernel's first float probe (tests only)">,
   ];
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect",
-                           "mlir::func::FuncDialect"];
+                           "mlir::func::FuncDialect", "mlir::math::MathDialect"];
 }
 
 def ApproximateMath : Pass<"kiln-approximate-math"> {

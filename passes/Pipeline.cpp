@@ -158,9 +158,11 @@ static const Phase kPhases[] = {
        w.entry = o.compiledEntry();
        pm.addPass(createPlanWorkspace(w));
        pm.addPass(mlir::createCanonicalizerPass());
-       if (o.profile) {
+       if (o.profile || o.check) {
          ProfileKernelsOptions p;
          p.entry = o.compiledEntry();
+         p.check = o.check;
+         p.perturbKernel = o.perturbKernel;
          pm.addPass(createProfileKernels(p));
        }
      }},

@@ -20,6 +20,8 @@ struct PipelineOptions {
   int64_t tileRows = 0, tileColumns = 0; // register tile override (0: cost model)
   bool explainFusion = false;       // fusion and tiling passes remark on each decision
   bool profile = false;             // time every kernel (kiln-profile-kernels)
+  bool check = false;               // ... and probe what each writes (kiln run --check)
+  int64_t perturbKernel = -1;       // with check: plant an error there (tests of the checker)
   std::string symbol = "kiln_main"; // the exported ABI entry symbol
 
   /// The grad phase: differentiate `entry` with respect to `wrt` (empty:

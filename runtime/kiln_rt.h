@@ -37,6 +37,8 @@ extern "C" {
 #define kiln_parallel_end kiln_rt1_parallel_end
 #define kiln_num_threads kiln_rt1_num_threads
 #define kiln_profile_now kiln_rt1_profile_now
+#define kiln_check_probe kiln_rt1_check_probe
+#define kiln_set_check_probe kiln_rt1_set_check_probe
 
 /* Every buffer passed to a compiled function is aligned to this many bytes. */
 #define KILN_ALIGNMENT 64
@@ -155,6 +157,17 @@ void kiln_parallel_for(kiln_loop_body body, int64_t iterations, void *args, int6
 /* Called by code compiled with --profile around each kernel: a monotonic
  * clock in nanoseconds. */
 int64_t kiln_profile_now(void);
+
+/* Called by code compiled for the numerics bisector (`kiln run --check`)
+ * after each kernel, once per buffer it wrote: the kernel's and the probe's
+ * place in the kernel table, the buffer's aligned address and its offset in
+ * elements. Passes them to the receiver set below; none set, a no-op. */
+void kiln_check_probe(int64_t kernel, int64_t slot, int64_t aligned, int64_t offset);
+typedef void (*kiln_check_receiver)(void *user, int64_t kernel, int64_t slot, const void *aligned,
+                                    int64_t offset);
+/* The receiver of the probes (null: none). Process-wide: one checked call
+ * at a time (kiln::Function::check holds a lock). */
+void kiln_set_check_probe(kiln_check_receiver receiver, void *user);
 
 #ifdef __cplusplus
 }

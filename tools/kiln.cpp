@@ -60,6 +60,7 @@ usage: (`kiln COMMAND --help` for one command, `kiln --version`)
       --reference        run the double-precision reference interpreter instead
       --params-dir DIR   parameter values from DIR/PARAM.npy (trained weights)
       --profile          time every kernel and print where the time went
+      --check            compare every kernel with the reference interpreter
   kiln compile MODEL.mlir --emit=STAGE [-o FILE] [options]
       print (or write) the model at STAGE: a phase (see `kiln phases`),
       llvm-ir or asm
@@ -113,12 +114,18 @@ options:
                           GFLOP/s or GB/s, % of the measured peak, source ops)
   --profile-json FILE     the same as JSON, into FILE
   --repeat N              run N times (the profile averages over the calls)
+  --check                 run beside the reference interpreter, compare every
+                          kernel's result and name the first wrong kernel with
+                          its source ops (exit 1 if one is wrong)
+  --check-perturb-kernel K  with --check, plant a small error in kernel K
+                          (to test the checker itself)
   --entry NAME            the function to run (default: @main or the only one)
   --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
   --no-cache              compile again even if this model was compiled before
   --print-ir-after-all, --dump-dir DIR, --timing, --explain-fusion
                           inspect the compilation (see `kiln compile --help`)
-exit status: 0 success, 1 bad model or input (a located message), 2 bad command line
+exit status: 0 success, 1 bad model or input (a located message) or, with
+--check, a wrong kernel; 2 bad command line
 )"},
     {"compile", R"(usage: kiln compile MODEL.mlir --emit=STAGE [-o FILE] [options]
        kiln compile MODEL.mlir --emit=obj|static-lib|shared-lib|exe -o OUT [options]
@@ -154,8 +161,8 @@ options:
   --wrt NAME,...          the arguments to differentiate with respect to
   --of OUTPUT             the gradient of this output alone
   --params-dir DIR        parameter values from DIR/PARAM.npy (trained weights)
-  --profile, --profile-json FILE, --repeat N
-                          time every kernel, as for `kiln run`
+  --profile, --profile-json FILE, --repeat N, --check
+                          time every kernel, or check it, as for `kiln run`
   --entry NAME, --target-cpu CPU, --no-cache, --timing, --dump-dir DIR
                           as for `kiln compile`
 exit status: 0 success, 1 bad model or input (a located message), 2 bad command line
@@ -337,6 +344,17 @@ int parseArgs(int argc, char **argv, Args &args) {
       args.reference = true;
     } else if (arg == "--profile") {
       args.options.profile = true;
+    } else if (arg == "--check") {
+      args.options.check = true;
+    } else if (arg == "--check-perturb-kernel") {
+      if (!need(v))
+        return usageError("--check-perturb-kernel needs a kernel number");
+      char *end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (!end || *end || n < 0)
+        return usageError("--check-perturb-kernel needs a kernel number, got '" + v + "'");
+      args.options.check = true;
+      args.options.checkPerturbKernel = n;
     } else if (arg == "--profile-json") {
       if (!need(args.profileJson))
         return usageError("--profile-json needs a file name");
@@ -440,9 +458,25 @@ int loadModelAndInputs(const Args &args, const std::string &command, std::string
 
 /// Runs `fn` --repeat times (the last call's results): the profile's
 /// figures are then averages over the calls.
+/// With --check, the first call runs beside the reference interpreter and
+/// its report goes to stderr; `checkFailed` says whether a kernel was wrong.
 kiln::Result<std::vector<kiln::HostTensor>> runRepeatedly(const Args &args, kiln::Function &fn,
-                                                          const std::map<std::string, kiln::HostTensor> &inputs) {
-  kiln::Result<std::vector<kiln::HostTensor>> results = fn.run(inputs);
+                                                          const std::map<std::string, kiln::HostTensor> &inputs,
+                                                          bool &checkFailed) {
+  kiln::Result<std::vector<kiln::HostTensor>> results = kiln::Error{"not run"};
+  if (args.options.check) {
+    auto ordered = kiln::orderInputs(fn.inputs(), inputs);
+    if (!ordered)
+      return kiln::Error{ordered.error()};
+    auto report = fn.check(*ordered);
+    if (!report)
+      return kiln::Error{report.error()};
+    fmt::print(stderr, "kiln: check of {}: {}", args.model, report->text());
+    checkFailed = report->firstWrong >= 0;
+    results = std::move(report->outputs);
+  } else {
+    results = fn.run(inputs);
+  }
   for (int i = 1; i < args.repeat && results; ++i)
     results = fn.run(inputs);
   return results;
@@ -475,7 +509,10 @@ int runCommand(const Args &args) {
 
   std::vector<kiln::TensorInfo> outputs;
   kiln::Result<std::vector<kiln::HostTensor>> results = kiln::Error{"not run"};
+  bool checkFailed = false;
   auto start = std::chrono::steady_clock::now();
+  if (args.reference && args.options.check)
+    return usageError("--reference and --check exclude each other (--check runs both)");
   if (args.reference) {
     auto signature = kiln::readSignature(source, args.model, args.options.entry);
     if (!signature)
@@ -503,7 +540,7 @@ int runCommand(const Args &args) {
     if (int code = setParams(args, *fn))
       return code;
     outputs = fn->outputs();
-    results = runRepeatedly(args, *fn, inputs);
+    results = runRepeatedly(args, *fn, inputs, checkFailed);
     if (results)
       if (int code = reportProfile(args, *fn))
         return code;
@@ -523,7 +560,7 @@ int runCommand(const Args &args) {
   std::fflush(stdout);
   fmt::print(stderr, "kiln: {} {} in {:.0f} ms\n",
              args.reference ? "interpreted" : "compiled and ran", args.model, ms);
-  return 0;
+  return checkFailed ? inputError("--check: a kernel's result differs from the reference (see above)") : 0;
 }
 
 int compileCommand(const Args &args) {
@@ -531,6 +568,8 @@ int compileCommand(const Args &args) {
     return usageError("kiln compile needs a MODEL.mlir");
   if (args.emit.empty())
     return usageError("kiln compile needs --emit=STAGE (see `kiln phases`)");
+  if (args.options.check)
+    return usageError("--check runs a model beside the reference: use it with kiln run or kiln grad");
   std::string error;
   std::string source = readFile(args.model, error);
   if (!error.empty())
@@ -637,7 +676,8 @@ int gradCommand(Args args) {
     return inputError(fn.error());
   if (int code = setParams(args, *fn))
     return code;
-  auto results = runRepeatedly(args, *fn, inputs);
+  bool checkFailed = false;
+  auto results = runRepeatedly(args, *fn, inputs, checkFailed);
   if (!results)
     return inputError(results.error());
   if (int code = reportProfile(args, *fn))
@@ -657,7 +697,7 @@ int gradCommand(Args args) {
       return inputError(s.error());
     fmt::print("{}{}: {} -> {}\n", isGrad ? "gradient of " : "", name, (*results)[i].typeString(), path);
   }
-  return 0;
+  return checkFailed ? inputError("--check: a kernel's result differs from the reference (see above)") : 0;
 }
 
 int main(int argc, char **argv) {

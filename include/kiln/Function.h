@@ -2,6 +2,7 @@
 #ifndef KILN_FUNCTION_H
 #define KILN_FUNCTION_H
 
+#include "kiln/Check.h"
 #include "kiln/HostTensor.h"
 #include "kiln/Profile.h"
 #include "kiln/Status.h"
@@ -102,6 +103,14 @@ struct CompileOptions {
   /// Time every kernel of the compiled function (`--profile`): read with
   /// Function::profile(). Off by default; off, the code has no trace of it.
   bool profile = false;
+  /// Make Function::check() possible (`kiln run --check`, the numerics
+  /// bisector): the compiled code hands every buffer each kernel writes to
+  /// the checker, and the Function keeps the nn module the reference
+  /// interpreter runs. Implies the profile's kernel table. Never cached.
+  bool check = false;
+  /// Tests of the checker only: with check, plant an error (1e-3 x
+  /// max(|x|, 1) added to one element) in what this kernel writes.
+  int64_t checkPerturbKernel = -1;
 };
 
 /// The library's version, "major.minor.patch".
@@ -185,6 +194,12 @@ public:
   /// CompileOptions::profile.
   Result<Profile> profile() const;
   void resetProfile();
+
+  /// One call of run(inputs) beside the reference interpreter, every
+  /// kernel's result compared (kiln/Check.h); an error unless compiled with
+  /// CompileOptions::check. It is a real call: a training step's
+  /// parameters are updated as by run().
+  Result<CheckReport> check(const std::vector<HostTensor> &inputs);
 
   struct Impl;
 

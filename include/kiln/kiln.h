@@ -4,6 +4,7 @@
 #ifndef KILN_KILN_H
 #define KILN_KILN_H
 #include "kiln/Aot.h"
+#include "kiln/Check.h"
 #include "kiln/Function.h"
 #include "kiln/Graph.h"
 #include "kiln/HostTensor.h"

@@ -459,7 +459,8 @@ std::optional<RefTensor> constant(ConstantOp op) {
 
 } // namespace
 
-FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector<RefTensor> &args) {
+FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector<RefTensor> &args,
+                                            OpObserver observe) {
   if (args.size() != func.getNumArguments())
     return func.emitError() << "reference interpreter: expected " << func.getNumArguments()
                             << " arguments, got " << args.size();
@@ -474,6 +475,17 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
   std::vector<RefTensor> results;
   for (Operation &op : func.getBody().front()) {
     auto in = [&](unsigned i) -> const RefTensor & { return env[op.getOperand(i)]; };
+    auto observed = [&] {
+      if (!observe || op.getNumResults() == 0)
+        return;
+      SmallVector<const RefTensor *> operands;
+      for (Value v : op.getOperands())
+        operands.push_back(&env[v]);
+      SmallVector<RefTensor *> values;
+      for (Value r : op.getResults())
+        values.push_back(&env[r]);
+      observe(&op, operands, values);
+    };
     if (auto a = dyn_cast<AttentionBackwardOp>(op)) { // three results
       unsigned next = 3;
       const RefTensor *mask = a.getMask() ? &in(next++) : nullptr;
@@ -482,6 +494,7 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
           attentionBackward({in(0), in(1), in(2), mask, bias, a.getCausal(), a.getScaleValue()}, in(next + 1));
       for (unsigned r = 0; r < 3; ++r)
         env[op.getResult(r)] = std::move(grads[r]);
+      observed();
       continue;
     }
     if (auto bn = dyn_cast<BatchNormOp>(op)) { // three results
@@ -489,6 +502,7 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
                                            bn.getMomentum().convertToDouble(), bn.getTraining());
       for (unsigned k = 0; k < 3; ++k)
         env[op.getResult(k)] = std::move(r[k]);
+      observed();
       continue;
     }
     std::vector<int64_t> outShape = op.getNumResults() ? shapeOf(op.getResult(0)) : std::vector<int64_t>{};
@@ -818,9 +832,10 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
               op.emitError() << "reference interpreter: no semantics for '" << op.getName() << "'";
               return std::optional<RefTensor>();
             });
-    if (out)
+    if (out) {
       env[op.getResult(0)] = std::move(*out);
-    else if (!isa<func::ReturnOp>(op))
+      observed();
+    } else if (!isa<func::ReturnOp>(op))
       return failure(); // the case emitted its error
   }
   return results;

@@ -9,6 +9,7 @@
 #define KILN_IR_REFERENCE_INTERPRETER_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include <vector>
 
 namespace kiln::nn {
@@ -18,10 +19,17 @@ struct RefTensor {
   std::vector<double> data; // row-major; integers and booleans as exact doubles
 };
 
+/// Sees each op's results as soon as they are computed and may replace
+/// them: the numerics bisector puts the compiled code's values in, so that
+/// each kernel is judged on its own inputs.
+using OpObserver = llvm::function_ref<void(mlir::Operation *op, llvm::ArrayRef<const RefTensor *> operands,
+                                            llvm::ArrayRef<RefTensor *> results)>;
+
 /// Runs `func` on `args` (one per argument, shapes checked). Emits a
 /// diagnostic at the offending op and fails on an op it does not know.
 mlir::FailureOr<std::vector<RefTensor>> interpret(mlir::func::FuncOp func,
-                                                  const std::vector<RefTensor> &args);
+                                                  const std::vector<RefTensor> &args,
+                                                  OpObserver observe = nullptr);
 
 } // namespace kiln::nn
 

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 #include "passes/fusion/SourceOps.h"
+#include "passes/profile/WrittenBuffers.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -39,6 +40,7 @@ namespace {
 using kiln::kProfileCounters;
 constexpr llvm::StringLiteral kNow = "kiln_rt1_profile_now";
 constexpr llvm::StringLiteral kParallelFor = "kiln_rt1_parallel_for";
+constexpr llvm::StringLiteral kProbe = "kiln_rt1_check_probe";
 
 bool isParallelCall(Operation *op) {
   auto call = dyn_cast<func::CallOp>(op);
@@ -99,6 +101,28 @@ int64_t bytesOf(MemRefType t) {
     return 0;
   unsigned bits = t.getElementType().isIntOrFloat() ? t.getElementType().getIntOrFloatBitWidth() : 64;
   return t.getNumElements() * std::max(1u, bits / 8);
+}
+
+/// The element type's name in the kernel table ("f32", "i64", "i1"), or ""
+/// for one the checker cannot read.
+std::string dtypeName(Type t) {
+  if (t.isF32())
+    return "f32";
+  if (t.isF64())
+    return "f64";
+  for (unsigned bits : {1u, 32u, 64u})
+    if (t.isInteger(bits))
+      return "i" + std::to_string(bits);
+  return "";
+}
+
+/// The phase that formed a kernel, for the checker's report: a tiling pass
+/// (it named the kernel, or a row kernel), fusion (several source ops) or
+/// the lowering of one op.
+std::string formingPhase(const std::string &kind, bool named, size_t sources) {
+  if (named || kind == "row")
+    return "tiled";
+  return sources > 1 ? "fused" : "linalg";
 }
 
 struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
@@ -227,6 +251,71 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     return bytes;
   }
 
+  /// Hands each buffer `written` to the checker's probe, after `perturb`
+  /// (for the kernel being perturbed) has planted its error; the probes'
+  /// descriptions for the kernel table. A buffer with a dynamic shape or
+  /// strides, no elements or an element type the checker cannot read is
+  /// not probed.
+  llvm::json::Array probeBuffers(OpBuilder &b, Location loc, func::FuncOp probe, int64_t kernel,
+                                 ArrayRef<Value> written) {
+    llvm::json::Array probes;
+    bool perturbed = kernel != perturbKernel;
+    for (Value v : written) {
+      auto type = cast<MemRefType>(v.getType());
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      std::string dtype = dtypeName(type.getElementType());
+      if (!type.hasStaticShape() || type.getNumElements() == 0 || dtype.empty() ||
+          failed(getStridesAndOffset(type, strides, offset)) ||
+          llvm::any_of(strides, ShapedType::isDynamic))
+        continue;
+      if (!perturbed && isa<FloatType>(type.getElementType())) {
+        perturb(b, loc, v);
+        perturbed = true;
+      }
+      auto index = [&](int64_t i) -> Value { return b.create<arith::ConstantIndexOp>(loc, i); };
+      Value pointer = alignedPointer(b, loc, v);
+      Value elementOffset = b.create<memref::ExtractStridedMetadataOp>(loc, v).getOffset();
+      b.create<func::CallOp>(loc, probe,
+                             ValueRange{index(kernel), index(int64_t(probes.size())), pointer, elementOffset});
+      probes.push_back(llvm::json::Object{{"slot", int64_t(probes.size())},
+                                          {"dtype", dtype},
+                                          {"shape", llvm::json::Array(type.getShape())},
+                                          {"strides", llvm::json::Array(strides)}});
+    }
+    return probes;
+  }
+
+  /// The address `v`'s offset counts from. Seen through views, as
+  /// expand-strided-metadata sees them, except that a workspace slot
+  /// (memref.view) starts its byte shift after the workspace's start.
+  Value alignedPointer(OpBuilder &b, Location loc, Value v) {
+    for (Value at = v; Operation *def = at.getDefiningOp();) {
+      if (auto slot = dyn_cast<memref::ViewOp>(def)) {
+        Value base = b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, slot.getSource());
+        return b.create<arith::AddIOp>(loc, base, slot.getByteShift());
+      }
+      auto view = dyn_cast<ViewLikeOpInterface>(def);
+      if (!view)
+        break;
+      at = view.getViewSource();
+    }
+    return b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, v);
+  }
+
+  /// The planted error of `perturb-kernel`: x[0, ...] += 1e-3 * max(|x|, 1).
+  void perturb(OpBuilder &b, Location loc, Value buffer) {
+    auto type = cast<MemRefType>(buffer.getType());
+    auto floatType = cast<FloatType>(type.getElementType());
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    SmallVector<Value> at(type.getRank(), zero);
+    Value x = b.create<memref::LoadOp>(loc, buffer, at);
+    Value size = b.create<arith::MaximumFOp>(loc, b.create<math::AbsFOp>(loc, x),
+                                             b.create<arith::ConstantOp>(loc, b.getFloatAttr(floatType, 1.0)));
+    Value delta = b.create<arith::MulFOp>(loc, size, b.create<arith::ConstantOp>(loc, b.getFloatAttr(floatType, 1e-3)));
+    b.create<memref::StoreOp>(loc, b.create<arith::AddFOp>(loc, x, delta), buffer, at);
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto f = module.lookupSymbol<func::FuncOp>(entry);
@@ -300,7 +389,7 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     auto i64 = b.getI64Type();
     auto countersType = MemRefType::get({rows, 2}, i64);
     b.setInsertionPointToStart(module.getBody());
-    if (module.lookupSymbol(kProfileCounters) || module.lookupSymbol(kNow)) {
+    if (module.lookupSymbol(kProfileCounters) || module.lookupSymbol(kNow) || module.lookupSymbol(kProbe)) {
       module.emitError() << "kiln-profile-kernels: the module is already profiled";
       return signalPassFailure();
     }
@@ -310,6 +399,13 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
     auto nowType = b.getFunctionType({}, {i64});
     auto now = b.create<func::FuncOp>(loc, kNow, nowType);
     now.setPrivate();
+
+    func::FuncOp probe;
+    if (check) {
+      auto index = b.getIndexType();
+      probe = b.create<func::FuncOp>(loc, kProbe, b.getFunctionType({index, index, index, index}, {}));
+      probe.setPrivate();
+    }
 
     b.setInsertionPointToStart(&body);
     Value counters = b.create<memref::GetGlobalOp>(loc, countersType, kProfileCounters);
@@ -326,6 +422,37 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
       Value calls = b.create<memref::LoadOp>(loc, counters, ValueRange{r, c1});
       b.create<memref::StoreOp>(loc, b.create<arith::AddIOp>(loc, calls, one), counters, ValueRange{r, c1});
     };
+
+    // What each kernel writes (before any instrumentation adds uses), but
+    // not what is unfinished: a buffer that a later kernel writes again (a
+    // matmul's zeroed output), or that a later kernel computing the same
+    // source ops uses (a gradient scatter's first taps, the rest fused into
+    // its consumer). Those are probed where they are finished, if at all.
+    std::vector<SmallVector<Value>> written(kernels.size());
+    if (check) {
+      llvm::DenseMap<Value, size_t> lastWriter;
+      std::vector<llvm::DenseSet<Value>> used(kernels.size());
+      for (auto [id, k] : llvm::enumerate(kernels)) {
+        written[id] = kiln::writtenBuffers(module, k.first, k.last);
+        for (Value v : written[id])
+          lastWriter[v] = id;
+        for (Value v : kiln::usedBuffers(module, k.first, k.last))
+          used[id].insert(v);
+      }
+      auto continuedLater = [&](size_t id, Value v) {
+        auto mine = sourcesOf(kernels[id].loc);
+        for (size_t later = id + 1; later < kernels.size(); ++later) {
+          if (!used[later].contains(v))
+            continue;
+          auto theirs = sourcesOf(kernels[later].loc);
+          if (!mine.empty() && llvm::all_of(mine.keys(), [&](StringRef s) { return theirs.contains(s); }))
+            return true;
+        }
+        return false;
+      };
+      for (auto [id, buffers] : llvm::enumerate(written))
+        llvm::erase_if(buffers, [&, id = id](Value v) { return lastWriter[v] != id || continuedLater(id, v); });
+    }
 
     // 3. Each kernel bracketed by the clock; its row described.
     llvm::json::Array table;
@@ -347,15 +474,24 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
             matmul = true;
       });
       int64_t flops = statedFlops >= 0 ? statedFlops : flopsOfKernel(module, k);
-      table.push_back(llvm::json::Object{{"id", int64_t(id)},
-                                         {"kind", what.empty() ? kindOf(module, k, matmul) : what},
-                                         {"ops", kiln::describeSourceOps(k.loc)},
-                                         {"flops", flops},
-                                         {"bytes", bytesTouched(module, k)}});
+      std::string kind = what.empty() ? kindOf(module, k, matmul) : what;
+      llvm::json::Object row{{"id", int64_t(id)},
+                             {"kind", kind},
+                             {"ops", kiln::describeSourceOps(k.loc)},
+                             {"flops", flops},
+                             {"bytes", bytesTouched(module, k)}};
+      if (check) {
+        SmallVector<std::string> sources = kiln::sourceOpList(k.loc);
+        row["phase"] = formingPhase(kind, !what.empty(), sources.size());
+        row["sources"] = llvm::json::Array(sources);
+      }
       b.setInsertionPoint(k.first);
       Value start = b.create<func::CallOp>(k.loc, now, ValueRange{}).getResult(0);
       b.setInsertionPointAfter(k.last);
       record(b, k.loc, int64_t(id), start);
+      if (check)
+        row["probes"] = probeBuffers(b, k.loc, probe, int64_t(id), written[id]);
+      table.push_back(std::move(row));
     }
     b.setInsertionPoint(body.getTerminator());
     record(b, loc, rows - 1, callStart);
