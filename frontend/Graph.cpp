@@ -1,5 +1,6 @@
 //===- Graph.cpp - build an nn graph from C++ ----------------------------===//
 #include "kiln/Graph.h"
+#include "frontend/GraphImpl.h"
 #include "frontend/GraphModule.h"
 
 #include "ir/Dialect.h"
@@ -21,103 +22,6 @@ using namespace mlir;
 namespace nn = kiln::nn;
 
 namespace kiln {
-
-/// "file:line:col: error: message" from an MLIR diagnostic.
-static std::string formatDiagnostic(Diagnostic &diag) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
-    os << loc.getFilename().getValue() << ":" << loc.getLine() << ":" << loc.getColumn() << ": ";
-  os << "error: " << diag.str();
-  return s;
-}
-
-struct Graph::Impl {
-  // Compiled where it is built (api/Function.cpp): single-threaded like
-  // every kiln context (no thread pool of MLIR's own).
-  MLIRContext ctx{MLIRContext::Threading::DISABLED};
-  OwningOpRef<ModuleOp> module;
-  func::FuncOp func;
-  OpBuilder builder{&ctx};
-  std::string name;
-  std::optional<std::string> firstError;
-  SmallVector<Value> outputs;
-  SmallVector<std::string> outputNames;
-  llvm::StringSet<> names;
-  int64_t numArgs = 0;
-  std::unique_ptr<ScopedDiagnosticHandler> handler;
-
-  explicit Impl(const std::string &graphName) : name(graphName) {
-    ctx.loadDialect<nn::NNDialect, func::FuncDialect>();
-    handler = std::make_unique<ScopedDiagnosticHandler>(&ctx, [this](Diagnostic &diag) {
-      if (diag.getSeverity() == DiagnosticSeverity::Error && !firstError)
-        firstError = formatDiagnostic(diag);
-      return success();
-    });
-    Location loc = UnknownLoc::get(&ctx);
-    module = ModuleOp::create(loc);
-    builder.setInsertionPointToEnd(module->getBody());
-    func = builder.create<func::FuncOp>(loc, graphName, builder.getFunctionType({}, {}));
-    builder.setInsertionPointToStart(func.addEntryBlock());
-  }
-
-  Location loc(const Where &w) { return FileLineColLoc::get(&ctx, w.file_name(), w.line(), w.column()); }
-
-  void error(const Where &w, const std::string &message) {
-    if (!firstError)
-      firstError = std::string(w.file_name()) + ":" + std::to_string(w.line()) + ":" +
-                   std::to_string(w.column()) + ": error: " + message;
-  }
-
-  Type elementType(DType d) {
-    switch (d) {
-    case DType::f32: return builder.getF32Type();
-    case DType::f64: return builder.getF64Type();
-    case DType::i32: return builder.getI32Type();
-    case DType::i64: return builder.getI64Type();
-    case DType::boolean: return builder.getI1Type();
-    }
-    return {};
-  }
-
-  bool claimName(const std::string &n, const Where &w) {
-    auto isIdent = [&] {
-      if (n.empty() || !(isalpha((unsigned char)n[0]) || n[0] == '_'))
-        return false;
-      return llvm::all_of(n, [](char c) { return isalnum((unsigned char)c) || c == '_'; });
-    };
-    if (!isIdent()) {
-      error(w, "the name \"" + n + "\" is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
-      return false;
-    }
-    if (!names.insert(n).second) {
-      error(w, "the name \"" + n + "\" is already used by another input, parameter or output");
-      return false;
-    }
-    return true;
-  }
-
-  bool checkShape(const Shape &shape, const Where &w) {
-    for (int64_t d : shape)
-      if (d < 0) {
-        error(w, "shape " + shapeString(shape) + " has a negative dimension");
-        return false;
-      }
-    return true;
-  }
-
-  Value addArgument(const std::string &n, const Shape &shape, DType dtype, DictionaryAttr param,
-                    const Where &w) {
-    if (!checkShape(shape, w) || !claimName(n, w))
-      return {};
-    SmallVector<NamedAttribute> attrs{builder.getNamedAttr(nn::kNameAttr, builder.getStringAttr(n))};
-    if (param)
-      attrs.push_back(builder.getNamedAttr(nn::kParamAttr, param));
-    auto type = RankedTensorType::get(shape, elementType(dtype));
-    func.insertArgument(numArgs, type, builder.getDictionaryAttr(attrs), loc(w));
-    return func.getArgument(numArgs++);
-  }
-};
 
 Graph::Graph(const std::string &name) : impl_(std::make_unique<Impl>(name)) {}
 Graph::~Graph() = default;

@@ -405,4 +405,12 @@ LogicalResult CrossEntropyOp::vjp(NNBuilder &b, ArrayRef<Value> gs, SmallVectorI
   return success();
 }
 
+// nn.scan's gradient needs reverse mode over its body, which lives in the
+// autodiff pass: reverseMode builds it (passes/autodiff/ScanGradient.cpp)
+// and never asks this rule.
+LogicalResult ScanOp::vjp(NNBuilder &, ArrayRef<Value>, SmallVectorImpl<Value> &) {
+  return emitError("internal error: nn.scan's gradient is built by the autodiff pass "
+                   "(passes/autodiff/ScanGradient.cpp), not by its op's rule");
+}
+
 } // namespace kiln::nn

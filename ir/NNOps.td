@@ -642,4 +642,68 @@ def NN_CrossEntropyOp : NN_Op<"cross_entropy", [Pure, Differentiable, ResultType
   // The result type: inferReturnTypes (ShapeRules).
 }
 
+//===----------------------------------------------------------------------===//
+// Recurrence
+//===----------------------------------------------------------------------===//
+
+def NN_ScanOp : NN_Op<"scan", [Pure, Differentiable, IsolatedFromAbove, AttrSizedOperandSegments,
+                               SingleBlock]> {
+  let summary = "a loop over the leading axis of its scanned inputs, carrying state";
+  let description = [{
+    The recurrence of an RNN, GRU or LSTM layer as one op: `T` steps over
+    the leading axis (length `T`) of every tensor in `over`, from the last
+    step to the first with `reverse`. Step `t` runs the body on the carries
+    (first the `inits`), the `t`-th slice of each scanned input (its leading
+    axis dropped) and the `consts` (loop-invariant values such as weights);
+    the body yields the next carries and then one value per step output.
+    The results are the final carries and then each step output stacked
+    along a new leading axis of length `T` (row `t` is step `t`'s, also with
+    `reverse`). The body is isolated from above: what it uses from outside
+    comes in through `consts` (the C++ builder's `scan` passes the values
+    its lambda captures). The loop stays a loop through every phase: the
+    IR's size does not grow with `T`.
+
+    Its gradient is backpropagation through time: a scan over the steps in
+    the opposite order, over the carries each step received (recorded by a
+    second forward scan), with reverse mode applied to the body. Because that
+    rule needs reverse mode itself, the autodiff pass builds it
+    (passes/autodiff/ScanGradient.cpp), not ir/Gradients.cpp.
+
+    ```mlir
+    %h, %hs = nn.scan inits(%h0 : tensor<2x4xf32>) over(%xs : tensor<5x2x3xf32>) consts(%w : tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {
+    ^bb0(%c: tensor<2x4xf32>, %x: tensor<2x3xf32>, %wc: tensor<3x4xf32>):
+      %p = nn.matmul %x, %wc : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+      %s = nn.add %p, %c : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+      %n = nn.tanh %s : tensor<2x4xf32>
+      nn.yield %n, %n : tensor<2x4xf32>, tensor<2x4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<NN_Tensor>:$inits, Variadic<NN_Tensor>:$xs, Variadic<NN_Tensor>:$consts,
+                       UnitAttr:$reverse);
+  let results = (outs Variadic<NN_Tensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    (`reverse` $reverse^)? (`inits` `(` $inits^ `:` type($inits) `)`)? `over` `(` $xs `:` type($xs) `)`
+    (`consts` `(` $consts^ `:` type($consts) `)`)? attr-dict `->` `(` type($results) `)` $body
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The number of steps: the scanned inputs' leading dimension.
+    int64_t getLength();
+    /// The step outputs' count (results after the carries).
+    unsigned getNumStepOutputs() { return getNumResults() - getInits().size(); }
+  }];
+}
+
+def NN_YieldOp : NN_Op<"yield", [Pure, NotDifferentiable, Terminator, HasParent<"ScanOp">]> {
+  let summary = "the next carries and the step's outputs of an nn.scan body";
+  let description = [{
+    Ends an `nn.scan` body: first one value per carry (its type), then the
+    step's outputs (stacked by the scan).
+  }];
+  let arguments = (ins Variadic<NN_Tensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
 #endif // KILN_NN_OPS

@@ -553,3 +553,76 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *, std::optional<Loca
   return result(inferCrossEntropy(loc, tensorType(adaptor.getLogits()), tensorType(adaptor.getLabels())),
                 types);
 }
+
+//===----------------------------------------------------------------------===//
+// nn.scan
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// `t` without its leading dimension (a scanned input's slice).
+RankedTensorType sliceType(RankedTensorType t) {
+  return RankedTensorType::get(t.getShape().drop_front(), t.getElementType());
+}
+/// `t` with a leading dimension of `length` (a stacked step output).
+RankedTensorType stackedType(RankedTensorType t, int64_t length) {
+  SmallVector<int64_t> shape{length};
+  shape.append(t.getShape().begin(), t.getShape().end());
+  return RankedTensorType::get(shape, t.getElementType());
+}
+} // namespace
+
+int64_t ScanOp::getLength() {
+  return getXs().empty() ? 0 : cast<RankedTensorType>(getXs().front().getType()).getDimSize(0);
+}
+
+LogicalResult ScanOp::verify() {
+  if (getXs().empty())
+    return emitOpError("scans at least one input (`over`): its leading axis is the steps");
+  int64_t length = getLength();
+  for (auto [i, x] : llvm::enumerate(getXs())) {
+    auto t = cast<RankedTensorType>(x.getType());
+    if (t.getRank() == 0)
+      return emitOpError("scanned input #") << i << " is rank 0: it needs a leading axis of steps";
+    if (t.getDimSize(0) != length)
+      return emitOpError("scanned input #") << i << " has " << t.getDimSize(0) << " steps (leading dimension), "
+                                            << "expected " << length << " as scanned input #0";
+  }
+  Block &body = getBody().front();
+  SmallVector<Type> expected;
+  for (Value v : getInits())
+    expected.push_back(v.getType());
+  for (Value v : getXs())
+    expected.push_back(sliceType(cast<RankedTensorType>(v.getType())));
+  for (Value v : getConsts())
+    expected.push_back(v.getType());
+  if (body.getNumArguments() != expected.size())
+    return emitOpError("body takes ") << body.getNumArguments() << " arguments, expected " << expected.size()
+                                      << " (" << getInits().size() << " carries, " << getXs().size()
+                                      << " slices, " << getConsts().size() << " consts)";
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(body.getArgumentTypes(), expected)))
+    if (std::get<0>(pair) != std::get<1>(pair))
+      return emitOpError("body argument #") << i << " has type " << std::get<0>(pair) << ", expected "
+                                            << std::get<1>(pair);
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield)
+    return emitOpError("body must end with nn.yield");
+  unsigned carries = getInits().size();
+  if (yield.getValues().size() < carries)
+    return yield.emitOpError("yields ") << yield.getValues().size() << " values, expected at least the "
+                                        << carries << " carries";
+  for (unsigned i = 0; i < carries; ++i)
+    if (yield.getValues()[i].getType() != getInits()[i].getType())
+      return yield.emitOpError("carry #") << i << " is yielded as " << yield.getValues()[i].getType()
+                                          << ", expected " << getInits()[i].getType() << " (its initial value's type)";
+  unsigned outputs = yield.getValues().size() - carries;
+  if (getNumResults() != carries + outputs)
+    return emitOpError("has ") << getNumResults() << " results, expected " << carries + outputs << " ("
+                               << carries << " carries and " << outputs << " stacked step outputs)";
+  for (unsigned i = 0; i < getNumResults(); ++i) {
+    Type want = i < carries ? getInits()[i].getType()
+                            : Type(stackedType(cast<RankedTensorType>(yield.getValues()[i].getType()), length));
+    if (getResult(i).getType() != want)
+      return emitOpError("result #") << i << " has type " << getResult(i).getType() << ", expected " << want;
+  }
+  return success();
+}

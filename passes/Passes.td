@@ -239,7 +239,7 @@ def LowerNNToLinalg : Pass<"kiln-lower-nn-to-linalg", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect", "mlir::math::MathDialect",
-                           "mlir::scf::SCFDialect"];
+                           "mlir::scf::SCFDialect", "mlir::bufferization::BufferizationDialect"];
 }
 
 def SplitDestinations : Pass<"kiln-split-destinations", "mlir::func::FuncOp"> {

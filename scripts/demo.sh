@@ -8,6 +8,8 @@
 #   scripts/demo.sh --tang-gpt [kiln-tang-gpt options]   the GPT on the Tang poems
 #       instead (examples/tang_gpt: about 4 minutes on 2 cores; writes
 #       tang_gpt_loss.svg and tang_gpt_attention.html)
+#   scripts/demo.sh --tang-gru [kiln-tang-gru options]   a GRU on the Tang poems
+#       instead (examples/tang_gru: a recurrent network trained through time)
 #   scripts/demo.sh --cnn [kiln-fashion-mnist options]   the CNN on Fashion-MNIST
 #       instead (examples/cnn: about 4 minutes on 2 cores; then an executable
 #       compiled ahead of time classifies test images; writes fashion_mnist_out/)
@@ -18,6 +20,11 @@ if [[ ${1:-} == --tang-gpt ]]; then
   shift
   echo "== A GPT learns the Tang poems (fortunes-zh's tang300), trained by kiln"
   exec build/examples/kiln-tang-gpt "$@"
+fi
+if [[ ${1:-} == --tang-gru ]]; then
+  shift
+  echo "== A GRU learns the Tang poems (fortunes-zh's tang300), trained through time by kiln"
+  exec build/examples/kiln-tang-gru "$@"
 fi
 if [[ ${1:-} == --cnn ]]; then
   shift

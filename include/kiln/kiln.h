@@ -9,6 +9,7 @@
 #include "kiln/Graph.h"
 #include "kiln/HostTensor.h"
 #include "kiln/Profile.h"
+#include "kiln/Recurrent.h"
 #include "kiln/Status.h"
 #include "kiln/Train.h"
 #endif

@@ -459,21 +459,56 @@ std::optional<RefTensor> constant(ConstantOp op) {
 
 } // namespace
 
-FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector<RefTensor> &args,
-                                            OpObserver observe) {
-  if (args.size() != func.getNumArguments())
-    return func.emitError() << "reference interpreter: expected " << func.getNumArguments()
-                            << " arguments, got " << args.size();
-  llvm::DenseMap<Value, RefTensor> env;
-  for (unsigned i = 0; i < args.size(); ++i) {
-    if (args[i].shape != shapeOf(func.getArgument(i)) ||
-        int64_t(args[i].data.size()) != count(args[i].shape))
-      return func.emitError() << "reference interpreter: argument #" << i
-                              << " has the wrong shape";
-    env[func.getArgument(i)] = args[i];
+namespace {
+
+FailureOr<std::vector<RefTensor>> runBlock(Block &block, std::vector<RefTensor> args, OpObserver observe);
+
+/// nn.scan: the body once per step, carries threaded through, step outputs
+/// stacked. Its ops are not shown to the observer (they run T times; the
+/// scan's results are).
+FailureOr<std::vector<RefTensor>> scan(ScanOp op, const std::vector<const RefTensor *> &operands) {
+  size_t carries = op.getInits().size(), xs = op.getXs().size();
+  int64_t length = op.getLength();
+  std::vector<RefTensor> state;
+  for (size_t i = 0; i < carries; ++i)
+    state.push_back(*operands[i]);
+  std::vector<RefTensor> stacked;
+  for (unsigned r = carries; r < op.getNumResults(); ++r)
+    stacked.push_back({shapeOf(op.getResult(r)), std::vector<double>(count(shapeOf(op.getResult(r))))});
+  for (int64_t step = 0; step < length; ++step) {
+    int64_t t = op.getReverse() ? length - 1 - step : step;
+    std::vector<RefTensor> args = state;
+    for (size_t j = 0; j < xs; ++j) {
+      const RefTensor &x = *operands[carries + j];
+      std::vector<int64_t> shape(x.shape.begin() + 1, x.shape.end());
+      int64_t n = count(shape);
+      args.push_back({shape, std::vector<double>(x.data.begin() + t * n, x.data.begin() + (t + 1) * n)});
+    }
+    for (size_t j = carries + xs; j < operands.size(); ++j)
+      args.push_back(*operands[j]);
+    FailureOr<std::vector<RefTensor>> yielded = runBlock(op.getBody().front(), std::move(args), nullptr);
+    if (failed(yielded))
+      return failure();
+    for (size_t i = 0; i < carries; ++i)
+      state[i] = std::move((*yielded)[i]);
+    for (size_t k = 0; k < stacked.size(); ++k) {
+      const RefTensor &y = (*yielded)[carries + k];
+      std::copy(y.data.begin(), y.data.end(), stacked[k].data.begin() + t * int64_t(y.data.size()));
+    }
   }
+  for (RefTensor &s : stacked)
+    state.push_back(std::move(s));
+  return state;
+}
+
+/// Runs `block` on `args` (one per block argument) to its terminator
+/// (func.return or nn.yield), whose operands are the results.
+FailureOr<std::vector<RefTensor>> runBlock(Block &block, std::vector<RefTensor> args, OpObserver observe) {
+  llvm::DenseMap<Value, RefTensor> env;
+  for (unsigned i = 0; i < args.size(); ++i)
+    env[block.getArgument(i)] = std::move(args[i]);
   std::vector<RefTensor> results;
-  for (Operation &op : func.getBody().front()) {
+  for (Operation &op : block) {
     auto in = [&](unsigned i) -> const RefTensor & { return env[op.getOperand(i)]; };
     auto observed = [&] {
       if (!observe || op.getNumResults() == 0)
@@ -495,6 +530,23 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
       for (unsigned r = 0; r < 3; ++r)
         env[op.getResult(r)] = std::move(grads[r]);
       observed();
+      continue;
+    }
+    if (auto loop = dyn_cast<ScanOp>(op)) {
+      std::vector<const RefTensor *> operands;
+      for (Value v : op.getOperands())
+        operands.push_back(&env[v]);
+      FailureOr<std::vector<RefTensor>> r = scan(loop, operands);
+      if (failed(r))
+        return failure();
+      for (unsigned k = 0; k < op.getNumResults(); ++k)
+        env[op.getResult(k)] = std::move((*r)[k]);
+      observed();
+      continue;
+    }
+    if (isa<YieldOp>(op)) {
+      for (Value v : op.getOperands())
+        results.push_back(env[v]);
       continue;
     }
     if (auto bn = dyn_cast<BatchNormOp>(op)) { // three results
@@ -839,6 +891,21 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
       return failure(); // the case emitted its error
   }
   return results;
+}
+
+} // namespace
+
+FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector<RefTensor> &args,
+                                            OpObserver observe) {
+  if (args.size() != func.getNumArguments())
+    return func.emitError() << "reference interpreter: expected " << func.getNumArguments()
+                            << " arguments, got " << args.size();
+  for (unsigned i = 0; i < args.size(); ++i)
+    if (args[i].shape != shapeOf(func.getArgument(i)) ||
+        int64_t(args[i].data.size()) != count(args[i].shape))
+      return func.emitError() << "reference interpreter: argument #" << i
+                              << " has the wrong shape";
+  return runBlock(func.getBody().front(), args, observe);
 }
 
 } // namespace kiln::nn

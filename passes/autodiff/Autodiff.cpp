@@ -70,14 +70,19 @@ FailureOr<SmallVector<Value>> reverseMode(OpBuilder &b, Block &body, ArrayRef<Va
     }
     if (!any)
       continue;
-    auto diff = dyn_cast<nn::DifferentiableOpInterface>(op);
-    if (!diff)
-      return op->emitError() << "cannot differentiate through '" << op->getName()
-                             << "': it has no gradient rule";
-    nn::NNBuilder nb(b, op->getLoc());
     SmallVector<Value> operandGrads;
-    if (failed(diff.vjp(nb, resultGrads, operandGrads)))
-      return failure();
+    if (auto scan = dyn_cast<nn::ScanOp>(op)) {
+      if (failed(scanVjp(b, scan, resultGrads, operandGrads)))
+        return failure();
+    } else {
+      auto diff = dyn_cast<nn::DifferentiableOpInterface>(op);
+      if (!diff)
+        return op->emitError() << "cannot differentiate through '" << op->getName()
+                               << "': it has no gradient rule";
+      nn::NNBuilder nb(b, op->getLoc());
+      if (failed(diff.vjp(nb, resultGrads, operandGrads)))
+        return failure();
+    }
     if (operandGrads.size() != op->getNumOperands())
       return op->emitError() << "internal error: the gradient rule of '" << op->getName()
                              << "' gave " << operandGrads.size() << " cotangents for "
@@ -195,14 +200,18 @@ FailureOr<func::FuncOp> differentiate(func::FuncOp f, ArrayRef<unsigned> wrt, St
   SmallVector<Value> wrtValues;
   for (unsigned i : wrt)
     wrtValues.push_back(body->getArgument(i));
+  // The return exists before the backward ops (which go in front of it) so
+  // that a rule replacing a forward op (a scan's recording twin) updates
+  // the outputs it returns too.
+  auto gRet = b.create<func::ReturnOp>(f.getLoc(), outputs);
+  b.setInsertionPoint(gRet);
   auto grads = reverseMode(b, *body, outputs, seeds, wrtValues);
   if (failed(grads)) {
     g.erase();
     return failure();
   }
-  SmallVector<Value> results(outputs);
-  llvm::append_range(results, *grads);
-  b.create<func::ReturnOp>(f.getLoc(), results);
+  gRet->insertOperands(gRet->getNumOperands(), *grads);
+  SmallVector<Value> results(gRet.getOperands());
 
   SmallVector<Type> resultTypes;
   SmallVector<DictionaryAttr> resultAttrs;

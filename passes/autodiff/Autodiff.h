@@ -2,6 +2,8 @@
 #ifndef KILN_PASSES_AUTODIFF_AUTODIFF_H
 #define KILN_PASSES_AUTODIFF_AUTODIFF_H
 
+#include "ir/Dialect.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace kiln {
@@ -16,6 +18,11 @@ namespace kiln {
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 reverseMode(mlir::OpBuilder &b, mlir::Block &body, mlir::ArrayRef<mlir::Value> outputs,
             mlir::ArrayRef<mlir::Value> seeds, mlir::ArrayRef<mlir::Value> wrt);
+
+/// Backpropagation through time for `scan` (passes/autodiff/ScanGradient.cpp):
+/// reverseMode's rule for nn.scan, which runs reverse mode over the body.
+mlir::LogicalResult scanVjp(mlir::OpBuilder &b, nn::ScanOp scan, mlir::ArrayRef<mlir::Value> resultGrads,
+                            llvm::SmallVectorImpl<mlir::Value> &operandGrads);
 
 /// Adds `name` beside `f`: it takes f's arguments, then one cotangent
 /// `d_<output>` per non-scalar result of f (rank-0 results are seeded with

@@ -15,6 +15,7 @@
 #include "passes/Passes.h"
 #include "passes/fusion/SourceOps.h"
 #include "passes/lowering/ConvolutionToLinalg.h"
+#include "passes/lowering/ScanToLoop.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -1071,6 +1072,9 @@ struct LowerNNToLinalgPass : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass
       op->replaceAllUsesWith(ValueRange{r.result, r.newMean, r.newVariance});
       op->erase();
     }
+    // nn.scan is an scf.for whose body holds its nn ops, lowered below.
+    if (failed(kiln::lowerScans(getOperation())))
+      return signalPassFailure();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<NNDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -266,6 +266,19 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"layer_norm_row_of_65", {{1, 65}}, [](Graph &, const std::vector<Tensor> &x) {
                      return layer_norm(x[0], {1});
                    }});
+  // nn.scan: an Elman step over 7 steps, the recurrent weight captured
+  // from outside the step, the steps reversed; its gradient (through time)
+  // with respect to the inputs, the initial carry and the captured weight.
+  cases.push_back({"scan_rnn_7_steps_reversed", {{7, 3, 4}, {3, 4}, {4, 4}},
+                   [](Graph &, const std::vector<Tensor> &x) {
+                     Tensor u = x[2];
+                     ScanResult r = scan({x[1]}, {x[0]}, [&](const std::vector<Tensor> &h, const std::vector<Tensor> &row) {
+                       Tensor next = tanh(row[0] + matmul(h[0], u));
+                       return ScanStep{{next}, {next * 0.5}};
+                     }, /*reverse=*/true);
+                     return r.outputs.empty() ? Tensor() : r.outputs[0] + reshape(r.carries[0], {1, 3, 4});
+                   },
+                   -1, 1});
   // Rows longer than one vector piece (kiln-tile-rows splits them into
   // pieces of 64 and peels the rest): 131 = 2 x 64 + 3, 197 = 3 x 64 + 5.
   cases.push_back({"softmax_long_rows", {{3, 131}}, sm(-1), -10, 10});

@@ -68,7 +68,8 @@ TEST(OpCompleteness, EveryNNOpHasForwardAndGradientCases) {
   // attributes: the IR states it (the target of a cast, reshape or
   // broadcast, an iota's shape, the full shape a scatter writes into).
   const std::set<std::string> typedInTheIR = {"nn.cast", "nn.reshape", "nn.broadcast_to",
-                                              "nn.iota", "nn.slice_scatter", "nn.scatter_add"};
+                                              "nn.iota", "nn.slice_scatter", "nn.scatter_add",
+                                              "nn.scan", "nn.yield"};
   // Ops only gradient rules emit (no C++ builder makes them): GradTest
   // runs them through the whole pipeline in every gradient of the op they
   // belong to, and the test named here checks their lowering against the

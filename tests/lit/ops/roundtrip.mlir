@@ -194,3 +194,25 @@ func.func @batch_norm(%x: tensor<8x4x5x5xf32>, %c: tensor<4xf32>) -> (tensor<8x4
   %y, %m, %v = nn.batch_norm %x, %c, %c, %c, %c {training, momentum = 0.1 : f64} : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>)
   return %y, %m, %v : tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// CHECK-LABEL: func @scan
+func.func @scan(%h0: tensor<2x4xf32>, %xs: tensor<5x2x3xf32>, %w: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {
+  // CHECK: nn.scan reverse inits(%{{.*}} : tensor<2x4xf32>) over(%{{.*}} : tensor<5x2x3xf32>) consts(%{{.*}} : tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {
+  // CHECK: ^bb0(%{{.*}}: tensor<2x4xf32>, %{{.*}}: tensor<2x3xf32>, %{{.*}}: tensor<3x4xf32>):
+  // CHECK: nn.yield %{{.*}}, %{{.*}} : tensor<2x4xf32>, tensor<2x4xf32>
+  %h, %hs = nn.scan reverse inits(%h0 : tensor<2x4xf32>) over(%xs : tensor<5x2x3xf32>) consts(%w : tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {
+  ^bb0(%c: tensor<2x4xf32>, %x: tensor<2x3xf32>, %wc: tensor<3x4xf32>):
+    %p = nn.matmul %x, %wc : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+    %s = nn.add %p, %c : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+    %n = nn.tanh %s : tensor<2x4xf32>
+    nn.yield %n, %n : tensor<2x4xf32>, tensor<2x4xf32>
+  }
+  // A scan without carries: a map over the steps.
+  // CHECK: nn.scan over(%{{.*}} : tensor<5x2x3xf32>) -> (tensor<5x2x3xf32>) {
+  %m = nn.scan over(%xs : tensor<5x2x3xf32>) -> (tensor<5x2x3xf32>) {
+  ^bb0(%x: tensor<2x3xf32>):
+    %e = nn.exp %x : tensor<2x3xf32>
+    nn.yield %e : tensor<2x3xf32>
+  }
+  return %h, %hs : tensor<2x4xf32>, tensor<5x2x4xf32>
+}

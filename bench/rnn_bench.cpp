@@ -1,0 +1,99 @@
+//===- rnn_bench.cpp - kiln's GRU and LSTM layers, forward and backward ---===//
+//
+// The configurations of issue 15's table: batch 32, 64 steps, input size =
+// hidden size in {256, 512}, one layer; forward, and forward + backward
+// (the gradient of sum(output) with respect to x and every parameter).
+// One line per configuration, the median of RUNS calls after one warm-up:
+//   kiln gru|lstm fwd|fwdbwd H=.. threads=.. ms=.. gflops=..
+// (the thread count is KILN_NUM_THREADS, as bench/rnn_vs_torch.py sets it).
+// GFLOP/s count the products only: 2 B T (I + H) G H forward, twice that
+// more backward.
+//   kiln-rnn-bench [RUNS=5] [HIDDEN=256,512]
+//
+//===----------------------------------------------------------------------===//
+#include "kiln/kiln.h"
+#include "kiln_rt.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace kiln;
+
+namespace {
+
+constexpr int64_t kBatch = 32, kSteps = 64;
+
+HostTensor randomInput(const Shape &shape) {
+  HostTensor t(DType::f32, shape);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  for (int64_t i = 0; i < t.size(); ++i)
+    t.data<float>()[i] = dist(rng);
+  return t;
+}
+
+int bench(const std::string &cell, int64_t hidden, bool backward, int runs) {
+  Graph g("rnn_bench");
+  Tensor x = g.input("x", {kSteps, kBatch, hidden});
+  RecurrentResult r = cell == "gru" ? gru(g, "cell", x, hidden) : lstm(g, "cell", x, hidden);
+  g.output(reduce_sum(r.output, {0, 1, 2}), "loss");
+  Result<Function> fn = Error{"not compiled"};
+  if (backward) {
+    std::vector<std::string> wrt{"x"};
+    for (const char *p : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"})
+      wrt.push_back(std::string("cell_") + p + "_l0");
+    fn = grad(g, wrt);
+  } else {
+    fn = Function::compile(g);
+  }
+  if (!fn) {
+    std::fprintf(stderr, "compile failed: %s\n", fn.error().c_str());
+    return 1;
+  }
+  HostTensor xv = randomInput({kSteps, kBatch, hidden});
+  std::vector<double> ms;
+  for (int i = 0; i <= runs; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto out = fn->run({xv});
+    double elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (!out) {
+      std::fprintf(stderr, "run failed: %s\n", out.error().c_str());
+      return 1;
+    }
+    if (i > 0) // the first call warms up
+      ms.push_back(elapsed);
+  }
+  std::sort(ms.begin(), ms.end());
+  double median = ms[ms.size() / 2];
+  int64_t gates = cell == "gru" ? 3 : 4;
+  double flops = 2.0 * kBatch * kSteps * (2 * hidden) * gates * hidden * (backward ? 3 : 1);
+  std::printf("kiln %s %s H=%lld threads=%d ms=%.3f gflops=%.2f\n", cell.c_str(), backward ? "fwdbwd" : "fwd",
+              (long long)hidden, kiln_num_threads(), median, flops / (median * 1e-3) / 1e9);
+  std::fflush(stdout);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int runs = argc > 1 ? std::atoi(argv[1]) : 5;
+  std::vector<int64_t> hiddens{256, 512};
+  if (argc > 2) {
+    hiddens.clear();
+    std::stringstream list(argv[2]);
+    for (std::string item; std::getline(list, item, ',');)
+      hiddens.push_back(std::atoll(item.c_str()));
+  }
+  for (const char *cell : {"gru", "lstm"})
+    for (int64_t h : hiddens)
+      for (bool backward : {false, true})
+        if (int rc = bench(cell, h, backward, runs))
+          return rc;
+  return 0;
+}

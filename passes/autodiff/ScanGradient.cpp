@@ -1,0 +1,219 @@
+//===- ScanGradient.cpp - backpropagation through time for nn.scan -------===//
+//
+// The gradient of a scan is a scan the other way round. Its rule needs
+// reverse mode itself (for the body), so it lives beside reverseMode rather
+// than with the per-op rules in ir/Gradients.cpp:
+//
+//   1. a recording scan in the forward scan's place: the same body, also
+//      yielding the carries each step received (stacked [T, ...]: the saved
+//      carries), so the forward runs once;
+//   2. the backward scan, over the steps in the opposite order, carrying
+//      the carries' cotangents and one accumulator per const; its body
+//      recomputes the step from its saved carry and row, then runs reverse
+//      mode over that step with the carried cotangents and the row of each
+//      step output's cotangent as seeds; it yields the saved carry's
+//      cotangent as the next carry, adds the consts' cotangents to their
+//      accumulators and yields the row's cotangent as a step output.
+//
+// The results: the inits' cotangents (the last carries), the scanned
+// inputs' (the stacked step outputs) and the consts' (the accumulators).
+//
+//===----------------------------------------------------------------------===//
+#include "passes/autodiff/Autodiff.h"
+#include "ir/Dialect.h"
+#include "ir/NNBuilder.h"
+
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+namespace {
+
+bool isFloatTensor(Type t) {
+  auto tensor = dyn_cast<RankedTensorType>(t);
+  return tensor && isa<FloatType>(tensor.getElementType());
+}
+
+RankedTensorType stacked(Type row, int64_t length) {
+  auto t = cast<RankedTensorType>(row);
+  SmallVector<int64_t> shape{length};
+  shape.append(t.getShape().begin(), t.getShape().end());
+  return RankedTensorType::get(shape, t.getElementType());
+}
+
+RankedTensorType rowOf(Type stackedType) {
+  auto t = cast<RankedTensorType>(stackedType);
+  return RankedTensorType::get(t.getShape().drop_front(), t.getElementType());
+}
+
+/// The scan's body cloned into `into` (at its end) with its arguments
+/// replaced by `args`; the cloned yield's values (the yield itself is not
+/// cloned).
+SmallVector<Value> cloneBody(nn::ScanOp scan, Block &into, ValueRange args) {
+  Block &body = scan.getBody().front();
+  IRMapping map;
+  map.map(body.getArguments(), args);
+  OpBuilder b(scan.getContext()); // `into` may not be in a region yet
+  b.setInsertionPointToEnd(&into);
+  for (Operation &op : body.without_terminator())
+    b.clone(op, map);
+  SmallVector<Value> yielded;
+  for (Value v : body.getTerminator()->getOperands())
+    yielded.push_back(map.lookupOrDefault(v));
+  return yielded;
+}
+
+} // namespace
+
+LogicalResult scanVjp(OpBuilder &b, nn::ScanOp scan, ArrayRef<Value> resultGrads,
+                      SmallVectorImpl<Value> &operandGrads) {
+  Location loc = scan.getLoc();
+  MLIRContext *ctx = b.getContext();
+  const unsigned carries = scan.getInits().size(), xs = scan.getXs().size(), consts = scan.getConsts().size();
+  const unsigned outputs = scan.getNumStepOutputs();
+  const int64_t length = scan.getLength();
+  for (Value init : scan.getInits())
+    if (!isFloatTensor(init.getType()))
+      return scan.emitError() << "cannot differentiate through 'nn.scan' with a carry of type " << init.getType()
+                              << " (only float carries have gradients)";
+
+  // 1. The recording scan: the forward again, each step's incoming carries
+  // stacked as extra step outputs.
+  SmallVector<Type> recordTypes(scan.getResultTypes());
+  for (Value init : scan.getInits())
+    recordTypes.push_back(stacked(init.getType(), length));
+  // It takes the forward scan's place (its first results are the same), so
+  // the forward runs once; the original, now unused, is cleaned up.
+  OpBuilder at(scan);
+  auto record = at.create<nn::ScanOp>(loc, recordTypes, scan.getInits(), scan.getXs(), scan.getConsts(),
+                                      scan.getReverseAttr());
+  {
+    Block *block = new Block();
+    record.getBody().push_back(block);
+    for (Type t : scan.getBody().front().getArgumentTypes())
+      block->addArgument(t, loc);
+    SmallVector<Value> yielded = cloneBody(scan, *block, block->getArguments());
+    for (unsigned i = 0; i < carries; ++i)
+      yielded.push_back(block->getArgument(i));
+    OpBuilder yb(ctx);
+    yb.setInsertionPointToEnd(block);
+    yb.create<nn::YieldOp>(loc, yielded);
+  }
+  scan->replaceAllUsesWith(record.getResults().take_front(scan.getNumResults()));
+  auto savedCarry = [&](unsigned i) { return record.getResult(carries + outputs + i); };
+
+  // 2. The backward scan's operands.
+  nn::NNBuilder nb(b, loc);
+  SmallVector<Value> inits;
+  for (unsigned i = 0; i < carries; ++i)
+    inits.push_back(resultGrads[i] ? resultGrads[i] : nb.zerosLike(scan.getInits()[i]));
+  SmallVector<unsigned> trainedConsts; // float consts get an accumulator
+  for (unsigned j = 0; j < consts; ++j)
+    if (isFloatTensor(scan.getConsts()[j].getType())) {
+      trainedConsts.push_back(j);
+      inits.push_back(nb.zerosLike(scan.getConsts()[j]));
+    }
+  SmallVector<Value> scanned;
+  for (unsigned i = 0; i < carries; ++i)
+    scanned.push_back(savedCarry(i));
+  for (Value x : scan.getXs())
+    scanned.push_back(x);
+  SmallVector<unsigned> seededOutputs; // step outputs with a cotangent
+  for (unsigned k = 0; k < outputs; ++k)
+    if (Value g = resultGrads[carries + k]) {
+      seededOutputs.push_back(k);
+      scanned.push_back(g);
+    }
+  SmallVector<unsigned> floatXs;
+  for (unsigned j = 0; j < xs; ++j)
+    if (isFloatTensor(scan.getXs()[j].getType()))
+      floatXs.push_back(j);
+
+  // Its body: the step recomputed, then reverse mode over it.
+  Block *block = new Block();
+  SmallVector<Type> argTypes;
+  for (Value v : inits)
+    argTypes.push_back(v.getType());
+  for (Value v : scanned)
+    argTypes.push_back(rowOf(v.getType()));
+  for (Value v : scan.getConsts())
+    argTypes.push_back(v.getType());
+  for (Type t : argTypes)
+    block->addArgument(t, loc);
+  unsigned accumulators = trainedConsts.size();
+  auto carryGrad = [&](unsigned i) { return block->getArgument(i); };
+  auto accumulator = [&](unsigned a) { return block->getArgument(carries + a); };
+  unsigned rowsAt = carries + accumulators;
+  auto savedRow = [&](unsigned i) { return block->getArgument(rowsAt + i); };
+  auto xRow = [&](unsigned j) { return block->getArgument(rowsAt + carries + j); };
+  auto outputGradRow = [&](unsigned s) { return block->getArgument(rowsAt + carries + xs + s); };
+  auto constArg = [&](unsigned j) { return block->getArgument(rowsAt + carries + xs + seededOutputs.size() + j); };
+
+  SmallVector<Value> stepArgs;
+  for (unsigned i = 0; i < carries; ++i)
+    stepArgs.push_back(savedRow(i));
+  for (unsigned j = 0; j < xs; ++j)
+    stepArgs.push_back(xRow(j));
+  for (unsigned j = 0; j < consts; ++j)
+    stepArgs.push_back(constArg(j));
+  SmallVector<Value> stepYield = cloneBody(scan, *block, stepArgs);
+  SmallVector<Value> seededValues, seeds;
+  for (unsigned i = 0; i < carries; ++i) {
+    seededValues.push_back(stepYield[i]);
+    seeds.push_back(carryGrad(i));
+  }
+  for (auto [s, k] : llvm::enumerate(seededOutputs)) {
+    seededValues.push_back(stepYield[carries + k]);
+    seeds.push_back(outputGradRow(s));
+  }
+  SmallVector<Value> wrt;
+  for (unsigned i = 0; i < carries; ++i)
+    wrt.push_back(savedRow(i));
+  for (unsigned j : floatXs)
+    wrt.push_back(xRow(j));
+  for (unsigned j : trainedConsts)
+    wrt.push_back(constArg(j));
+  OpBuilder inner(ctx); // the block joins its scan below
+  inner.setInsertionPointToEnd(block);
+  FailureOr<SmallVector<Value>> grads = reverseMode(inner, *block, seededValues, seeds, wrt);
+  if (failed(grads)) {
+    delete block; // the error is reported; the forward scan gets its uses back
+    for (unsigned r = 0; r < scan.getNumResults(); ++r)
+      record.getResult(r).replaceAllUsesWith(scan.getResult(r));
+    record->erase();
+    return failure();
+  }
+  SmallVector<Value> yield;
+  for (unsigned i = 0; i < carries; ++i)
+    yield.push_back((*grads)[i]);
+  nn::NNBuilder ib(inner, loc);
+  for (unsigned a = 0; a < accumulators; ++a)
+    yield.push_back(ib.add(accumulator(a), (*grads)[carries + floatXs.size() + a]));
+  for (unsigned f = 0; f < floatXs.size(); ++f)
+    yield.push_back((*grads)[carries + f]);
+  inner.create<nn::YieldOp>(loc, yield);
+
+  SmallVector<Type> resultTypes;
+  for (Value v : inits)
+    resultTypes.push_back(v.getType());
+  for (unsigned j : floatXs)
+    resultTypes.push_back(scan.getXs()[j].getType());
+  auto backward = b.create<nn::ScanOp>(loc, resultTypes, inits, scanned, scan.getConsts(),
+                                       scan.getReverse() ? UnitAttr() : UnitAttr::get(ctx));
+  backward.getBody().push_back(block);
+
+  // The operands' cotangents: inits, xs, consts (null for integer ones).
+  operandGrads.clear();
+  for (unsigned i = 0; i < carries; ++i)
+    operandGrads.push_back(backward.getResult(i));
+  for (unsigned j = 0, f = 0; j < xs; ++j)
+    operandGrads.push_back(f < floatXs.size() && floatXs[f] == j ? backward.getResult(carries + accumulators + f++)
+                                                                 : Value());
+  for (unsigned j = 0, a = 0; j < consts; ++j)
+    operandGrads.push_back(a < accumulators && trainedConsts[a] == j ? backward.getResult(carries + a++) : Value());
+  return success();
+}
+
+} // namespace kiln

@@ -1,0 +1,32 @@
+// The gradient of nn.scan is backpropagation through time: the forward scan
+// is replaced by a recording twin that also stacks the carry each step
+// received, and a scan over the steps in the opposite order carries the
+// carry's cotangent and an accumulator for the captured weight, recomputes
+// the step from its saved carry and row, and yields the row's cotangent.
+// RUN: kiln-opt %s --kiln-differentiate="wrt=w" --canonicalize --cse | FileCheck %s
+
+// CHECK-LABEL: func.func @main_grad(
+// CHECK-SAME: %[[H0:arg1]]: tensor<2x4xf32> {nn.name = "h0"}, %[[W:arg2]]: tensor<4x4xf32>
+// The forward once, recording: final carry, stacked outputs, saved carries.
+// CHECK:      %[[FWD:.*]]:3 = nn.scan inits(%[[H0]] : tensor<2x4xf32>) over(%arg0 : tensor<5x2x4xf32>) consts(%[[W]] : tensor<4x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>, tensor<5x2x4xf32>)
+// CHECK:        nn.yield %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+// The backward scan runs the other way, over the saved carries and the
+// outputs' cotangent; it carries d carry and the weight's accumulator.
+// CHECK:      %[[BWD:.*]]:3 = nn.scan reverse inits(%{{.*}}, %{{.*}} : tensor<2x4xf32>, tensor<4x4xf32>) over(%[[FWD]]#2, %arg0, %arg4 : tensor<5x2x4xf32>, tensor<5x2x4xf32>, tensor<5x2x4xf32>) consts(%[[W]] : tensor<4x4xf32>)
+// CHECK:        nn.tanh
+// CHECK:        nn.matmul %{{.*}}, %{{.*}} {transpose_b}
+// CHECK:        nn.matmul %{{.*}}, %{{.*}} {transpose_a}
+// CHECK:        nn.add
+// CHECK:        nn.yield
+// CHECK-NOT:  nn.scan
+// CHECK:      return %[[FWD]]#0, %[[FWD]]#1, %[[BWD]]#1
+func.func @main(%xs: tensor<5x2x4xf32> {nn.name = "xs"}, %h0: tensor<2x4xf32> {nn.name = "h0"}, %w: tensor<4x4xf32> {nn.name = "w", nn.param = {init = "normal", std = 0.5}}) -> (tensor<2x4xf32> {nn.name = "h"}, tensor<5x2x4xf32> {nn.name = "hs"}) {
+  %h, %hs = nn.scan inits(%h0 : tensor<2x4xf32>) over(%xs : tensor<5x2x4xf32>) consts(%w : tensor<4x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {
+  ^bb0(%c: tensor<2x4xf32>, %x: tensor<2x4xf32>, %wc: tensor<4x4xf32>):
+    %p = nn.matmul %c, %wc : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+    %s = nn.add %p, %x : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+    %n = nn.tanh %s : tensor<2x4xf32>
+    nn.yield %n, %n : tensor<2x4xf32>, tensor<2x4xf32>
+  }
+  return %h, %hs : tensor<2x4xf32>, tensor<5x2x4xf32>
+}

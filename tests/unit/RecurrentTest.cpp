@@ -1,0 +1,398 @@
+//===- RecurrentTest.cpp - nn.scan and the RNN, GRU and LSTM layers ------===//
+//
+// The layers against their step equations written out here in plain C++
+// (double precision, PyTorch's formulas and gate order), on lengths 1 and
+// prime, stacked, reversed, batch-first; a scan with captured weights and a
+// nested scan against the reference interpreter; the compiled IR the same
+// size for 16 and 1024 steps (a loop, not an unrolling); located errors.
+//
+//===----------------------------------------------------------------------===//
+#include "TestUtil.h"
+
+#include <cmath>
+#include <functional>
+#include <random>
+
+using namespace kiln;
+using kiln::test::allClose;
+using kiln::test::randomTensor;
+
+namespace {
+
+enum class Kind { RnnTanh, RnnRelu, Gru, GruResetFirst, Lstm };
+
+struct Case {
+  const char *name;
+  Kind kind;
+  int64_t steps, layers;
+  bool batchFirst, reverse;
+};
+
+using Matrix = std::vector<double>; // row-major
+
+/// y[b, r] = sum_k x[b, k] w[r, k] + bias[r] (w is [rows, cols]).
+Matrix affine(const Matrix &x, int64_t batch, int64_t cols, const HostTensor &w, int64_t rows,
+              const HostTensor *bias) {
+  Matrix y(batch * rows, 0.0);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t r = 0; r < rows; ++r) {
+      double sum = bias ? bias->at(r) : 0.0;
+      for (int64_t k = 0; k < cols; ++k)
+        sum += x[b * cols + k] * w.at(r * cols + k);
+      y[b * rows + r] = sum;
+    }
+  return y;
+}
+
+double sigmoid(double v) { return 1 / (1 + std::exp(-v)); }
+
+struct Reference {
+  Matrix output; // [T, B, H]
+  std::vector<Matrix> h, c; // per layer [B, H]
+};
+
+/// The layer stack, step by step, from PyTorch's equations.
+Reference reference(const Case &c, const Matrix &x, int64_t B, int64_t I, int64_t H, Function &fn,
+                    const std::string &name) {
+  const int64_t T = c.steps;
+  Matrix input = x; // [T, B, in]
+  int64_t in = I;
+  Reference out;
+  for (int64_t l = 0; l < c.layers; ++l) {
+    std::string sfx = "_l" + std::to_string(l);
+    HostTensor wih = *fn.param(name + "_weight_ih" + sfx), whh = *fn.param(name + "_weight_hh" + sfx),
+               bih = *fn.param(name + "_bias_ih" + sfx), bhh = *fn.param(name + "_bias_hh" + sfx);
+    int64_t G = c.kind == Kind::Gru || c.kind == Kind::GruResetFirst ? 3 : c.kind == Kind::Lstm ? 4 : 1;
+    Matrix h(B * H, 0.0), cell(B * H, 0.0), layerOut(T * B * H);
+    for (int64_t s = 0; s < T; ++s) {
+      int64_t t = c.reverse ? T - 1 - s : s;
+      Matrix xt(input.begin() + t * B * in, input.begin() + (t + 1) * B * in);
+      Matrix xp = affine(xt, B, in, wih, G * H, &bih), hp = affine(h, B, H, whh, G * H, &bhh);
+      Matrix next(B * H), nextC(B * H);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t j = 0; j < H; ++j) {
+          auto X = [&](int64_t g) { return xp[b * G * H + g * H + j]; };
+          auto R = [&](int64_t g) { return hp[b * G * H + g * H + j]; };
+          double hv = h[b * H + j];
+          switch (c.kind) {
+          case Kind::RnnTanh: next[b * H + j] = std::tanh(X(0) + R(0)); break;
+          case Kind::RnnRelu: next[b * H + j] = std::max(0.0, X(0) + R(0)); break;
+          case Kind::Gru:
+          case Kind::GruResetFirst: {
+            double r = sigmoid(X(0) + R(0)), z = sigmoid(X(1) + R(1)), rn;
+            if (c.kind == Kind::Gru) {
+              rn = r * R(2);
+            } else { // W_hn (r * h) + b_hn
+              rn = bhh.at(2 * H + j);
+              for (int64_t k = 0; k < H; ++k)
+                rn += whh.at((2 * H + j) * H + k) * sigmoid(xp[b * G * H + k] + hp[b * G * H + k]) * h[b * H + k];
+            }
+            double n = std::tanh(X(2) + rn);
+            next[b * H + j] = (1 - z) * n + z * hv;
+            break;
+          }
+          case Kind::Lstm: {
+            double i = sigmoid(X(0) + R(0)), f = sigmoid(X(1) + R(1)), g = std::tanh(X(2) + R(2)),
+                   o = sigmoid(X(3) + R(3));
+            nextC[b * H + j] = f * cell[b * H + j] + i * g;
+            next[b * H + j] = o * std::tanh(nextC[b * H + j]);
+            break;
+          }
+          }
+        }
+      h = next;
+      cell = nextC;
+      std::copy(h.begin(), h.end(), layerOut.begin() + t * B * H);
+    }
+    out.h.push_back(h);
+    out.c.push_back(cell);
+    input = layerOut;
+    in = H;
+  }
+  out.output = input;
+  return out;
+}
+
+class RecurrentLayers : public ::testing::TestWithParam<Case> {};
+
+TEST_P(RecurrentLayers, MatchTheStepEquations) {
+  const Case &c = GetParam();
+  const int64_t B = 3, I = 5, H = 4, T = c.steps;
+  Graph g("recurrent");
+  Shape xShape = c.batchFirst ? Shape{B, T, I} : Shape{T, B, I};
+  Tensor x = g.input("x", xShape);
+  RecurrentOptions o;
+  o.layers = c.layers;
+  o.batchFirst = c.batchFirst;
+  o.reverse = c.reverse;
+  o.nonlinearity = c.kind == Kind::RnnRelu ? "relu" : "tanh";
+  o.linearBeforeReset = c.kind != Kind::GruResetFirst;
+  RecurrentResult r = c.kind == Kind::Lstm ? lstm(g, "cell", x, H, o)
+                      : c.kind == Kind::Gru || c.kind == Kind::GruResetFirst ? gru(g, "cell", x, H, o)
+                                                                              : rnn(g, "cell", x, H, o);
+  g.output(r.output, "out");
+  g.output(r.h, "h");
+  ASSERT_TRUE(g.status().ok()) << g.status().error();
+  auto fn = Function::compile(g);
+  ASSERT_TRUE(fn.ok()) << fn.error();
+  HostTensor xv = randomTensor(DType::f32, xShape, -1, 1, 7);
+  auto got = fn->run({xv});
+  ASSERT_TRUE(got.ok()) << got.error();
+
+  Matrix xs(T * B * I); // [T, B, I]
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < I; ++i)
+        xs[(t * B + b) * I + i] = xv.at(c.batchFirst ? (b * T + t) * I + i : (t * B + b) * I + i);
+  Reference want = reference(c, xs, B, I, H, *fn, "cell");
+  HostTensor wantOut(DType::f64, c.batchFirst ? Shape{B, T, H} : Shape{T, B, H}), wantH(DType::f64, {c.layers, B, H});
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < H; ++j)
+        wantOut.set(c.batchFirst ? (b * T + t) * H + j : (t * B + b) * H + j, want.output[(t * B + b) * H + j]);
+  for (int64_t l = 0; l < c.layers; ++l)
+    for (int64_t k = 0; k < B * H; ++k)
+      wantH.set(l * B * H + k, want.h[l][k]);
+  EXPECT_TRUE(allClose((*got)[0], wantOut, 1e-5, 1e-6));
+  EXPECT_TRUE(allClose((*got)[1], wantH, 1e-5, 1e-6));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Steps, RecurrentLayers,
+    ::testing::Values(Case{"rnn_tanh_1_step", Kind::RnnTanh, 1, 1, false, false},
+                      Case{"rnn_relu_7_steps", Kind::RnnRelu, 7, 1, false, false},
+                      Case{"gru_7_steps", Kind::Gru, 7, 1, false, false},
+                      Case{"gru_reset_before_product", Kind::GruResetFirst, 5, 1, false, false},
+                      Case{"gru_2_layers_batch_first", Kind::Gru, 7, 2, true, false},
+                      Case{"gru_reversed", Kind::Gru, 7, 1, false, true},
+                      Case{"lstm_1_step", Kind::Lstm, 1, 1, false, false},
+                      Case{"lstm_2_layers_reversed", Kind::Lstm, 11, 2, false, true},
+                      Case{"lstm_batch_first", Kind::Lstm, 7, 1, true, false}),
+    [](const ::testing::TestParamInfo<Case> &info) { return std::string(info.param.name); });
+
+TEST(Recurrent, LstmFinalCellStateAndGivenInitialStates) {
+  const int64_t T = 3, B = 2, I = 3, H = 5;
+  Graph g("lstm_states");
+  Tensor x = g.input("x", {T, B, I});
+  Tensor h0 = g.input("h0", {1, B, H}), c0 = g.input("c0", {1, B, H});
+  RecurrentResult r = lstm(g, "cell", x, H, {}, h0, c0);
+  g.output(r.h, "h");
+  g.output(r.c, "c");
+  ASSERT_TRUE(g.status().ok()) << g.status().error();
+  auto fn = Function::compile(g);
+  ASSERT_TRUE(fn.ok()) << fn.error();
+  std::vector<HostTensor> inputs{randomTensor(DType::f32, {T, B, I}, -1, 1, 1),
+                                 randomTensor(DType::f32, {1, B, H}, -1, 1, 2),
+                                 randomTensor(DType::f32, {1, B, H}, -1, 1, 3)};
+  auto got = fn->run(inputs);
+  ASSERT_TRUE(got.ok()) << got.error();
+  // The same model through the reference interpreter (its own nn.scan).
+  std::map<std::string, HostTensor> params;
+  for (const TensorInfo &p : fn->params())
+    params[p.name] = *fn->param(p.name);
+  auto want = runReference(g.str(true), "lstm_states", inputs, "", params);
+  ASSERT_TRUE(want.ok()) << want.error();
+  EXPECT_TRUE(allClose((*got)[0], (*want)[0], 1e-5, 1e-6));
+  EXPECT_TRUE(allClose((*got)[1], (*want)[1], 1e-5, 1e-6));
+}
+
+/// The loss sum(output * C) + sum(h * D) of a 2-layer `kind` over 4 steps
+/// (f64), for gradients.
+void lossModel(Graph &g, Kind kind) {
+  const int64_t T = 4, B = 2, I = 3, H = 3;
+  Tensor x = g.input("x", {T, B, I}, DType::f64);
+  Tensor h0 = g.input("h0", {2, B, H}, DType::f64);
+  RecurrentOptions o;
+  o.layers = 2;
+  o.reverse = kind == Kind::GruResetFirst;
+  o.linearBeforeReset = kind != Kind::GruResetFirst;
+  RecurrentResult r = kind == Kind::Lstm ? lstm(g, "cell", x, H, o, h0)
+                      : kind == Kind::RnnTanh ? rnn(g, "cell", x, H, o, h0)
+                                              : gru(g, "cell", x, H, o, h0);
+  Tensor c = g.constant(randomTensor(DType::f64, {T, B, H}, -1, 1, 21));
+  Tensor d = g.constant(randomTensor(DType::f64, {2, B, H}, -1, 1, 22));
+  g.output(reduce_sum(r.output * c, {0, 1, 2}) + reduce_sum(r.h * d, {0, 1, 2}), "loss");
+}
+
+class RecurrentGradients : public ::testing::TestWithParam<Kind> {};
+
+// Backpropagation through time against central differences of the
+// compiled forward, for every parameter and the initial state.
+TEST_P(RecurrentGradients, MatchFiniteDifferences) {
+  Graph g("bptt");
+  lossModel(g, GetParam());
+  ASSERT_TRUE(g.status().ok()) << g.status().error();
+  std::vector<std::string> wrt{"h0"};
+  auto forward = Function::compile(g);
+  ASSERT_TRUE(forward.ok()) << forward.error();
+  for (const TensorInfo &p : forward->params())
+    wrt.push_back(p.name);
+  auto backward = grad(g, wrt);
+  ASSERT_TRUE(backward.ok()) << backward.error();
+  std::vector<HostTensor> inputs{randomTensor(DType::f64, {4, 2, 3}, -1, 1, 23),
+                                 randomTensor(DType::f64, {2, 2, 3}, -1, 1, 24)};
+  auto grads = backward->run(inputs);
+  ASSERT_TRUE(grads.ok()) << grads.error();
+  auto lossAt = [&]() { return (*forward->run(inputs))[0].at(0); };
+  const double eps = 1e-6;
+  for (size_t w = 0; w < wrt.size(); ++w) {
+    const HostTensor &got = (*grads)[1 + w];
+    HostTensor want(DType::f64, got.shape());
+    for (int64_t k = 0; k < got.size(); ++k) {
+      if (w == 0) { // the input h0
+        double v = inputs[1].at(k);
+        inputs[1].set(k, v + eps);
+        double up = lossAt();
+        inputs[1].set(k, v - eps);
+        double down = lossAt();
+        inputs[1].set(k, v);
+        want.set(k, (up - down) / (2 * eps));
+      } else {
+        HostTensor p = *forward->param(wrt[w]);
+        double v = p.at(k);
+        p.set(k, v + eps);
+        ASSERT_TRUE(forward->setParam(wrt[w], p).ok());
+        double up = lossAt();
+        p.set(k, v - eps);
+        ASSERT_TRUE(forward->setParam(wrt[w], p).ok());
+        double down = lossAt();
+        p.set(k, v);
+        ASSERT_TRUE(forward->setParam(wrt[w], p).ok());
+        want.set(k, (up - down) / (2 * eps));
+      }
+    }
+    EXPECT_TRUE(allClose(got, want, 1e-5, 1e-7)) << "d " << wrt[w];
+  }
+}
+
+std::string kindName(const ::testing::TestParamInfo<Kind> &info) {
+  switch (info.param) {
+  case Kind::RnnTanh: return "rnn";
+  case Kind::RnnRelu: return "rnn_relu";
+  case Kind::Gru: return "gru";
+  case Kind::GruResetFirst: return "gru_reset_first_reversed";
+  case Kind::Lstm: return "lstm";
+  }
+  return "unknown";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, RecurrentGradients,
+                         ::testing::Values(Kind::RnnTanh, Kind::Gru, Kind::GruResetFirst, Kind::Lstm), kindName);
+
+TEST(Recurrent, LstmTrainingStepLearnsToCountOnes) {
+  // Predict, at each step, how many ones the sequence has seen so far
+  // (scaled): a task that needs the carried state.
+  const int64_t T = 6, B = 16, H = 8;
+  Graph g("count");
+  Tensor x = g.input("x", {T, B, 1});
+  Tensor target = g.input("target", {T, B, 1});
+  RecurrentResult r = lstm(g, "cell", x, H);
+  Tensor w = g.param("head_w", {H, 1}, normalInit(0, 0.3, 5));
+  Tensor y = matmul(reshape(r.output, {T * B, H}), w);
+  g.output(mse_loss(y, reshape(target, {T * B, 1})), "loss");
+  auto step = train_step(g, "loss", {}, Optimizer::adam());
+  ASSERT_TRUE(step.ok()) << step.error();
+  HostTensor xv(DType::f32, {T, B, 1}), tv(DType::f32, {T, B, 1});
+  std::mt19937 rng(3);
+  for (int64_t b = 0; b < B; ++b) {
+    int count = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      int bit = int(rng() & 1);
+      count += bit;
+      xv.set(t * B + b, bit);
+      tv.set(t * B + b, count / double(T));
+    }
+  }
+  HostTensor lr = HostTensor::fromVector(std::vector<float>{0.02f}, {});
+  double first = 0, last = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto loss = step->run({xv, tv, lr});
+    ASSERT_TRUE(loss.ok()) << loss.error();
+    (i == 0 ? first : last) = (*loss)[0].at(0);
+  }
+  EXPECT_LT(last, first / 20) << "first " << first << ", last " << last;
+}
+
+TEST(Scan, CapturedWeightsAndANestedScanMatchTheReference) {
+  // Outer: over 4 steps, a carry [2, 3]; inner: over each step's 5 rows,
+  // a running sum scaled by a captured weight.
+  Graph g("nested");
+  Tensor xs = g.input("xs", {4, 5, 2, 3});
+  Tensor w = g.param("w", {3, 3}, normalInit(0, 0.5, 3));
+  Tensor c0 = g.input("c0", {2, 3});
+  ScanResult outer = scan({c0}, {xs}, [&](const std::vector<Tensor> &carry, const std::vector<Tensor> &row) {
+    ScanResult inner = scan({carry[0]}, {row[0]}, [&](const std::vector<Tensor> &acc, const std::vector<Tensor> &r) {
+      Tensor next = tanh(matmul(acc[0] + r[0], w));
+      return ScanStep{{next}, {next * 2.0}};
+    });
+    return ScanStep{{inner.carries[0]}, {inner.outputs[0]}};
+  }, /*reverse=*/true);
+  ASSERT_EQ(outer.outputs.size(), 1u);
+  g.output(outer.carries[0], "c");
+  g.output(outer.outputs[0], "ys"); // [4, 5, 2, 3]
+  ASSERT_TRUE(g.status().ok()) << g.status().error();
+  EXPECT_EQ(outer.outputs[0].shape(), (Shape{4, 5, 2, 3}));
+  auto fn = Function::compile(g);
+  ASSERT_TRUE(fn.ok()) << fn.error();
+  std::vector<HostTensor> inputs{randomTensor(DType::f32, {4, 5, 2, 3}, -1, 1, 4),
+                                 randomTensor(DType::f32, {2, 3}, -1, 1, 5)};
+  auto got = fn->run(inputs);
+  ASSERT_TRUE(got.ok()) << got.error();
+  auto want = runReference(g.str(true), "nested", inputs, "", {{"w", *fn->param("w")}});
+  ASSERT_TRUE(want.ok()) << want.error();
+  EXPECT_TRUE(allClose((*got)[0], (*want)[0], 1e-5, 1e-6));
+  EXPECT_TRUE(allClose((*got)[1], (*want)[1], 1e-5, 1e-6));
+}
+
+/// The compiled module (the llvm phase's text) of an Elman RNN step over
+/// `steps` steps, written with scan (input and recurrent products in the
+/// loop, so nothing outside it depends on the length but the shapes).
+std::string rnnAtLlvmPhase(int64_t steps) {
+  Graph g("rnn_len");
+  Tensor xs = g.input("xs", {steps, 8, 16});
+  Tensor w = g.param("w", {16, 32}, normalInit(0, 0.1, 1)), u = g.param("u", {32, 32}, normalInit(0, 0.1, 2));
+  ScanResult r = scan({g.constant(HostTensor(DType::f32, {8, 32}))}, {xs},
+                      [&](const std::vector<Tensor> &h, const std::vector<Tensor> &x) {
+                        Tensor next = tanh(matmul(x[0], w) + matmul(h[0], u));
+                        return ScanStep{{next}, {next}};
+                      });
+  g.output(r.outputs[0], "hs");
+  auto text = lowerToStage(g.str(true), "rnn_len.mlir", "llvm");
+  return text.ok() ? *text : "error: " + text.error();
+}
+
+TEST(Scan, IrSizeDoesNotGrowWithTheLength) {
+  std::string short16 = rnnAtLlvmPhase(16), long1024 = rnnAtLlvmPhase(1024);
+  ASSERT_EQ(short16.rfind("error", 0), std::string::npos) << short16;
+  auto lines = [](const std::string &text) { return std::count(text.begin(), text.end(), '\n'); };
+  EXPECT_EQ(lines(short16), lines(long1024));
+  EXPECT_GT(lines(short16), 0);
+  // One loop over the steps holds the step's kernels.
+  EXPECT_NE(long1024.find("1024"), std::string::npos);
+}
+
+TEST(Recurrent, BadShapesAreLocatedErrors) {
+  Graph g("bad");
+  Tensor x = g.input("x", {4, 3});
+  gru(g, "cell", x, 8);
+  ASSERT_FALSE(g.status().ok());
+  EXPECT_NE(g.status().error().find("RecurrentTest.cpp:"), std::string::npos) << g.status().error();
+  EXPECT_NE(g.status().error().find("gru \"cell\": x must be [T, B, I], got [4, 3]"), std::string::npos)
+      << g.status().error();
+
+  Graph g2("bad_h0");
+  Tensor x2 = g2.input("x", {4, 3, 2});
+  lstm(g2, "cell", x2, 8, {}, g2.input("h0", {1, 3, 7}));
+  EXPECT_NE(g2.status().error().find("h0 must be [1, 3, 8] ([layers, B, H]), got [1, 3, 7]"), std::string::npos)
+      << g2.status().error();
+
+  Graph g3("bad_step");
+  Tensor x3 = g3.input("x", {4, 3});
+  scan({g3.input("c", {3})}, {x3}, [](const std::vector<Tensor> &, const std::vector<Tensor> &r) {
+    return ScanStep{{r[0], r[0]}, {}};
+  });
+  EXPECT_NE(g3.status().error().find("scan: the step returns 2 carries, expected 1"), std::string::npos)
+      << g3.status().error();
+}
+
+} // namespace
