@@ -2,7 +2,8 @@
 //
 // Each layer computes the input projections of every step as one matmul
 // before its loop ([T * B, I] x [I, G * H], as oneDNN's RNN primitives do),
-// and only the recurrent product h W_hh^T inside it. Gates are sliced from
+// and only the recurrent product h W_hh^T inside it (W_hh transposed once,
+// before the loop). Gates are sliced from
 // the projections along the last axis in PyTorch's order.
 //
 //===----------------------------------------------------------------------===//
@@ -99,9 +100,13 @@ RecurrentResult recurrent(Cell cell, Graph &g, const std::string &name, Tensor x
     std::vector<Tensor> inits{initialState(g, h0, l, B, hidden, dtype, where)};
     if (cell == Cell::Lstm)
       inits.push_back(initialState(g, c0, l, B, hidden, dtype, where));
+    // W_hh^T [H, G H] once per call, outside the loop: the step's product
+    // then reads it as it is (a transposed operand would be copied at
+    // every step).
+    Tensor whhT = transpose(w.whh, {1, 0}, where);
     ScanBody step = [&](const std::vector<Tensor> &carries, const std::vector<Tensor> &rows) -> ScanStep {
       Tensor h = carries[0], xp = rows[0]; // [B, H], [B, G H]
-      Tensor hp = matmul(h, w.whh, false, true, where);
+      Tensor hp = matmul(h, whhT, false, false, where);
       if (w.bhh.valid())
         hp = add(hp, w.bhh, where);
       switch (cell) {
@@ -118,7 +123,7 @@ RecurrentResult recurrent(Cell cell, Graph &g, const std::string &name, Tensor x
           recurrentN = mul(r, gate(hp, 2, hidden, where), where);
         } else {
           // W_hn (r * h) + b_hn: the reset gate before the product.
-          Tensor whn = gate(transpose(w.whh, {1, 0}, where), 2, hidden, where); // [H, H] = W_hn^T
+          Tensor whn = gate(whhT, 2, hidden, where); // [H, H] = W_hn^T
           recurrentN = matmul(mul(r, h, where), whn, false, false, where);
           if (w.bhh.valid())
             recurrentN = add(recurrentN, gate(w.bhh, 2, hidden, where), where);
