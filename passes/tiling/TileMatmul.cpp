@@ -436,16 +436,12 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       int64_t t = i == n - 3 ? rows : i == n - 2 ? columns : 1;
       sizes.push_back(rewriter.getIndexAttr(t));
     }
-    // A plain 2-D matmul with more than four row tiles packs B: the column
-    // loop goes outside, and each B panel (K x columns) is copied once into
-    // a contiguous buffer that every row tile then reads row by row (B's
-    // own rows may be 4 KiB apart, which thrashes L1 sets). With four row
-    // tiles or fewer (M <= 32 for 8-row tiles: an RNN step's h W_hh^T, a
-    // batch of 16) the copy costs more than the strided reads it saves:
-    // without it the GRU step (32 x 768 x 256) ran 1.7x faster and the MLP
-    // at batch 16 1.35x (2026-11-30, kiln-rnn-bench, kiln run --profile).
+    // A plain 2-D matmul with several row tiles packs B: the column loop
+    // goes outside, and each B panel (K x columns) is copied once into a
+    // contiguous buffer that every row tile then reads row by row (B's
+    // own rows may be 4 KiB apart, which thrashes L1 sets).
     AffineMap bMap = op.getIndexingMapsArray()[1];
-    bool pack = n == 3 && ranges[0] > 4 * rows && ranges[2] >= 16 && !isPacked(op) &&
+    bool pack = n == 3 && ranges[0] > rows && ranges[2] >= 16 && !isPacked(op) &&
                 bMap == AffineMap::get(3, 0, {rewriter.getAffineDimExpr(2), rewriter.getAffineDimExpr(1)}, ctx);
     double flops = 2;
     for (int64_t r : ranges)

@@ -1,5 +1,5 @@
 // Through the tiled phase: B is packed into a contiguous panel per column
-// tile (M = 64: eight row tiles read each panel), and each 8x32 tile's accumulator is a loop-carried vector across
+// tile, and each 8x32 tile's accumulator is a loop-carried vector across
 // the k loop (loop-invariant subset hoisting), not memory traffic.
 // RUN: kiln-opt %s --kiln-to-tiled | FileCheck %s
 // After lowering, the tile is broadcast loads and fused multiply-adds.
@@ -8,7 +8,7 @@
 // CHECK-LABEL: func.func @main
 // CHECK: scf.for %[[N:.*]] = %c0 to %c64 step %c32
 // CHECK:   %[[PANEL:.*]] = linalg.copy ins(%{{.*}} : tensor<64x32xf32>)
-// CHECK:   scf.for %{{.*}} = %c0 to %c64 step %c8
+// CHECK:   scf.for %{{.*}} = %c0 to %c32 step %c8
 // CHECK:     vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
 // CHECK:     scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<8x32xf32>)
 // CHECK:       tensor.extract_slice %[[PANEL]]
@@ -16,7 +16,7 @@
 // CHECK:       scf.yield
 // CHECK:     vector.transfer_write {{.*}} : vector<8x32xf32>, tensor<8x32xf32>
 // LLVM: llvm.intr.fmuladd
-func.func @main(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) -> tensor<64x64xf32> {
-  %0 = nn.matmul %a, %b : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
-  return %0 : tensor<64x64xf32>
+func.func @main(%a: tensor<32x64xf32>, %b: tensor<64x64xf32>) -> tensor<32x64xf32> {
+  %0 = nn.matmul %a, %b : (tensor<32x64xf32>, tensor<64x64xf32>) -> tensor<32x64xf32>
+  return %0 : tensor<32x64xf32>
 }
