@@ -17,6 +17,7 @@
 #include "codegen/Compiler.h"
 #include "ir/reference/Interpreter.h"
 #include "passes/fusion/SourceOps.h"
+#include "passes/profile/KernelTable.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -194,18 +195,6 @@ std::string typeText(const Probe &p) {
   for (size_t i = 0; i < p.shape.size(); ++i)
     s += (i ? "x" : "") + std::to_string(p.shape[i]);
   return s + "]";
-}
-
-/// The element type's name as the kernel table writes it.
-std::string dtypeOf(Type t) {
-  if (t.isF32())
-    return "f32";
-  if (t.isF64())
-    return "f64";
-  for (unsigned bits : {1u, 32u, 64u})
-    if (t.isInteger(bits))
-      return "i" + std::to_string(bits);
-  return "";
 }
 
 /// How far `got` is from `want`: the worst element by its error over its
@@ -477,7 +466,7 @@ Result<CheckReport> Function::check(const std::vector<HostTensor> &inputs) {
         const std::vector<double> *noise = nullptr;
         if (auto n = noisy.find(op); n != noisy.end() && r < n->second.size())
           noise = &n->second[r];
-        consider(c, name, result->data, type.getShape(), dtypeOf(type.getElementType()), scale, &result->data,
+        consider(c, name, result->data, type.getShape(), kernelTableDType(type.getElementType()), scale, &result->data,
                  noise);
       }
       // A buffer may be a copy of an operand, as it is or with its last two
@@ -486,7 +475,7 @@ Result<CheckReport> Function::check(const std::vector<HostTensor> &inputs) {
         auto type = dyn_cast<RankedTensorType>(op->getOperand(i).getType());
         if (!type || operand->data.empty())
           continue;
-        std::string dtype = dtypeOf(type.getElementType()), what = "operand #" + std::to_string(i) + " of " + name;
+        std::string dtype = kernelTableDType(type.getElementType()), what = "operand #" + std::to_string(i) + " of " + name;
         consider(c, what, operand->data, type.getShape(), dtype, 0, nullptr, nullptr);
         if (type.getRank() >= 2) {
           std::vector<int64_t> swapped(type.getShape().begin(), type.getShape().end());

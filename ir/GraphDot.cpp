@@ -1,8 +1,9 @@
 //===- GraphDot.cpp - the nn graph as a Graphviz picture -----------------===//
 //
 // Inputs are blue ellipses, parameters yellow 3-D boxes, constants grey
-// boxes, ops white rounded boxes and outputs green double octagons. (Fused
-// kernels, once they exist, will be drawn as clusters around their ops.)
+// boxes, ops white rounded boxes and outputs green double octagons; an
+// nn.scan's body is a dashed cluster beside the scan's node. (Fused kernels,
+// once they exist, will be drawn as clusters around their ops.)
 //
 //===----------------------------------------------------------------------===//
 #include "ir/GraphDot.h"
@@ -51,8 +52,83 @@ static std::string locationText(Location loc) {
   return "unknown location";
 }
 
-void writeGraphDot(func::FuncOp func, llvm::raw_ostream &os) {
+namespace {
+
+/// Writes ops block by block; an nn.scan's body is a cluster of its own
+/// (its arguments fed by the scan's operands, its yield feeding the scan).
+struct DotWriter {
+  explicit DotWriter(llvm::raw_ostream &os) : os(os) {}
+  llvm::raw_ostream &os;
   llvm::DenseMap<Value, std::string> node;
+  int opIndex = 0;
+
+  std::string opNode(Operation &op, const std::string &indent) {
+    std::string id = "op" + std::to_string(opIndex++);
+    StringRef name = op.getName().getStringRef();
+    bool isConstant = isa<ConstantOp>(op);
+    os << indent << id << " [label=\"" << escape(name.starts_with("nn.") ? name.drop_front(3) : name);
+    for (Value r : op.getResults())
+      os << "\\n" << typeLabel(r.getType());
+    os << "\", tooltip=\"" << escape(name) << " at " << escape(locationText(op.getLoc())) << "\", "
+       << (isConstant ? "shape=box, style=filled, fillcolor=\"#e0e0e0\""
+                      : "shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\"")
+       << "];\n";
+    return id;
+  }
+
+  void edgesInto(Operation &op, const std::string &id, const std::string &indent) {
+    for (Value operand : op.getOperands())
+      if (node.count(operand))
+        os << indent << node.lookup(operand) << " -> " << id << ";\n";
+  }
+
+  void scan(ScanOp op, const std::string &indent) {
+    std::string id = opNode(*op, indent);
+    Block &body = op.getBody().front();
+    os << indent << "subgraph cluster_" << id << " {\n"
+       << indent << "  label=\"scan body: " << op.getLength() << " steps" << (op.getReverse() ? ", reversed" : "")
+       << "\"; style=\"rounded,dashed\"; color=\"#888888\"; fontname=\"Helvetica\"; fontsize=10;\n";
+    unsigned carries = op.getInits().size(), xs = op.getXs().size();
+    for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
+      std::string argId = id + "_arg" + std::to_string(i);
+      std::string what = i < carries ? "carry #" + std::to_string(i)
+                         : i < carries + xs ? "row of input #" + std::to_string(i - carries)
+                                            : "const #" + std::to_string(i - carries - xs);
+      os << indent << "  " << argId << " [label=\"" << what << "\\n" << typeLabel(arg.getType())
+         << "\", shape=ellipse, style=filled, fillcolor=\"#eeeeee\"];\n";
+      if (node.count(op->getOperand(i)))
+        os << indent << "  " << node.lookup(op->getOperand(i)) << " -> " << argId << " [style=dashed];\n";
+      node[arg] = argId;
+    }
+    block(body, indent + "  ");
+    std::string yieldId = id + "_yield";
+    os << indent << "  " << yieldId << " [label=\"yield: next carries, step outputs\", shape=plain];\n";
+    edgesInto(*body.getTerminator(), yieldId, indent + "  ");
+    os << indent << "}\n" << indent << yieldId << " -> " << id << " [style=dashed];\n";
+    for (Value r : op->getResults())
+      node[r] = id;
+  }
+
+  void block(Block &b, const std::string &indent) {
+    for (Operation &op : b) {
+      if (op.hasTrait<OpTrait::IsTerminator>())
+        continue;
+      if (auto loop = dyn_cast<ScanOp>(op)) {
+        scan(loop, indent);
+        continue;
+      }
+      std::string id = opNode(op, indent);
+      for (Value r : op.getResults())
+        node[r] = id;
+      edgesInto(op, id, indent);
+    }
+  }
+};
+
+} // namespace
+
+void writeGraphDot(func::FuncOp func, llvm::raw_ostream &os) {
+  DotWriter w(os);
   os << "digraph \"" << escape(func.getSymName()) << "\" {\n"
      << "  rankdir=TB;\n"
      << "  node [fontname=\"Helvetica\", fontsize=10];\n"
@@ -61,7 +137,7 @@ void writeGraphDot(func::FuncOp func, llvm::raw_ostream &os) {
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     Value arg = func.getArgument(i);
     std::string id = "arg" + std::to_string(i);
-    node[arg] = id;
+    w.node[arg] = id;
     bool param = func.getArgAttr(i, kParamAttr) != nullptr;
     std::string name = succeeded(sig) ? sig->args[i].name : id;
     os << "  " << id << " [label=\"" << (param ? "param " : "input ") << escape(name) << "\\n"
@@ -71,35 +147,16 @@ void writeGraphDot(func::FuncOp func, llvm::raw_ostream &os) {
                  : "shape=ellipse, style=filled, fillcolor=\"#cfe2ff\"")
        << "];\n";
   }
-  int opIndex = 0;
-  for (Operation &op : func.getBody().front()) {
-    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-        std::string id = "out" + std::to_string(i);
-        std::string name = succeeded(sig) ? sig->results[i].name : id;
-        os << "  " << id << " [label=\"output " << escape(name) << "\\n"
-           << typeLabel(v.getType())
-           << "\", shape=doubleoctagon, style=filled, fillcolor=\"#c8f7c5\"];\n";
-        os << "  " << node.lookup(v) << " -> " << id << ";\n";
-      }
-      continue;
+  Block &body = func.getBody().front();
+  w.block(body, "  ");
+  if (auto ret = dyn_cast<func::ReturnOp>(body.getTerminator()))
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      std::string id = "out" + std::to_string(i);
+      std::string name = succeeded(sig) ? sig->results[i].name : id;
+      os << "  " << id << " [label=\"output " << escape(name) << "\\n" << typeLabel(v.getType())
+         << "\", shape=doubleoctagon, style=filled, fillcolor=\"#c8f7c5\"];\n";
+      os << "  " << w.node.lookup(v) << " -> " << id << ";\n";
     }
-    std::string id = "op" + std::to_string(opIndex++);
-    for (Value r : op.getResults())
-      node[r] = id;
-    StringRef name = op.getName().getStringRef();
-    bool isConstant = isa<ConstantOp>(op);
-    os << "  " << id << " [label=\"" << escape(name.starts_with("nn.") ? name.drop_front(3) : name);
-    for (Value r : op.getResults())
-      os << "\\n" << typeLabel(r.getType());
-    os << "\", tooltip=\"" << escape(name) << " at " << escape(locationText(op.getLoc())) << "\", "
-       << (isConstant ? "shape=box, style=filled, fillcolor=\"#e0e0e0\""
-                      : "shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\"")
-       << "];\n";
-    for (Value operand : op.getOperands())
-      if (node.count(operand))
-        os << "  " << node.lookup(operand) << " -> " << id << ";\n";
-  }
   os << "}\n";
 }
 

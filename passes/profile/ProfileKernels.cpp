@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 #include "passes/fusion/SourceOps.h"
+#include "passes/profile/KernelTable.h"
 #include "passes/profile/WrittenBuffers.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -101,19 +102,6 @@ int64_t bytesOf(MemRefType t) {
     return 0;
   unsigned bits = t.getElementType().isIntOrFloat() ? t.getElementType().getIntOrFloatBitWidth() : 64;
   return t.getNumElements() * std::max(1u, bits / 8);
-}
-
-/// The element type's name in the kernel table ("f32", "i64", "i1"), or ""
-/// for one the checker cannot read.
-std::string dtypeName(Type t) {
-  if (t.isF32())
-    return "f32";
-  if (t.isF64())
-    return "f64";
-  for (unsigned bits : {1u, 32u, 64u})
-    if (t.isInteger(bits))
-      return "i" + std::to_string(bits);
-  return "";
 }
 
 /// The phase that formed a kernel, for the checker's report: a tiling pass
@@ -264,7 +252,7 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
       auto type = cast<MemRefType>(v.getType());
       SmallVector<int64_t> strides;
       int64_t offset;
-      std::string dtype = dtypeName(type.getElementType());
+      std::string dtype = kiln::kernelTableDType(type.getElementType());
       if (!type.hasStaticShape() || type.getNumElements() == 0 || dtype.empty() ||
           failed(getStridesAndOffset(type, strides, offset)) ||
           llvm::any_of(strides, ShapedType::isDynamic))
