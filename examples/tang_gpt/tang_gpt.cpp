@@ -106,20 +106,14 @@ int main(int argc, char **argv) {
   config.hidden = 4 * config.dModel;
   config.seed = seed;
 
-  TangCorpus corpus = readTangPoems(textPath);
-  if (corpus.poems.empty())
-    fail("cannot read the poems in " + textPath +
-         " (Debian's fortunes-zh has them: apt-get install fortunes-zh; or give --text FILE)");
   const int64_t T = config.context, B = config.batch;
-  if (int64_t(corpus.train.size()) < T + 2 || int64_t(corpus.val.size()) < T + 2)
-    fail(textPath + " is too short for context " + std::to_string(T));
-  std::vector<char32_t> all = corpus.train;
-  all.insert(all.end(), corpus.val.begin(), corpus.val.end());
-  Vocabulary vocab(all);
+  std::string error;
+  std::optional<TangText> text = loadTangText(textPath, T, error);
+  if (!text)
+    fail(error);
+  const TangCorpus &corpus = text->corpus;
+  const Vocabulary &vocab = text->vocab;
   config.vocab = int64_t(vocab.chars.size());
-  std::printf("text: %s, %zu poems: %zu characters for training, %zu held out; vocabulary of %lld\n",
-              textPath.c_str(), corpus.poems.size(), corpus.train.size(), corpus.val.size(),
-              (long long)config.vocab);
 
   // The training step (AdamW) and a forward pass giving the loss for validation.
   // The training graph takes the step's number, which varies the dropout masks.

@@ -2,9 +2,12 @@
 // each a title line 《…》, an author line and its verses, separated by
 // lines holding "%"), read as a training text with a held-out split.
 #pragma once
+#include "../charlm/generate.h" // Vocabulary
 #include "../charlm/utf8.h"
 
+#include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -62,4 +65,32 @@ inline TangCorpus readTangPoems(const std::string &path, int valEvery = 10) {
     to.insert(to.end(), text.begin(), text.end());
   }
   return corpus;
+}
+
+/// The poems and their vocabulary, as the Tang examples train on them.
+struct TangText {
+  TangCorpus corpus;
+  Vocabulary vocab{{}};
+};
+
+/// Reads the poems of `path` for a model reading `context` characters at a
+/// time and prints what it read; on failure, nothing and `error` says why.
+inline std::optional<TangText> loadTangText(const std::string &path, int64_t context, std::string &error) {
+  TangText text{readTangPoems(path), Vocabulary({})};
+  const TangCorpus &corpus = text.corpus;
+  if (corpus.poems.empty()) {
+    error = "cannot read the poems in " + path +
+            " (Debian's fortunes-zh has them: apt-get install fortunes-zh; or give --text FILE)";
+    return std::nullopt;
+  }
+  if (int64_t(corpus.train.size()) < context + 2 || int64_t(corpus.val.size()) < context + 2) {
+    error = path + " is too short for context " + std::to_string(context);
+    return std::nullopt;
+  }
+  std::vector<char32_t> all = corpus.train;
+  all.insert(all.end(), corpus.val.begin(), corpus.val.end());
+  text.vocab = Vocabulary(all);
+  std::printf("text: %s, %zu poems: %zu characters for training, %zu held out; vocabulary of %zu\n", path.c_str(),
+              corpus.poems.size(), corpus.train.size(), corpus.val.size(), text.vocab.chars.size());
+  return text;
 }
