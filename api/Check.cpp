@@ -311,13 +311,6 @@ std::string sourceName(Operation *op) {
   return names.empty() ? std::string() : names.front();
 }
 
-std::string shapeText(const std::vector<int64_t> &at) {
-  std::string s = "[";
-  for (size_t i = 0; i < at.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(at[i]);
-  return s + "]";
-}
-
 } // namespace
 
 Result<CheckReport> Function::check(const std::vector<HostTensor> &inputs) {
@@ -530,7 +523,7 @@ std::string CheckReport::text(bool everyKernel) const {
     for (const CheckedBuffer &b : k.buffers)
       if (b.verdict == CheckedBuffer::Verdict::Mismatch)
         os << llvm::format("    %s differs from %s at %s: got %.9g, want %.9g (error %.3g, tolerance %.3g)\n",
-                           b.type.c_str(), b.op.c_str(), shapeText(b.worstAt).c_str(), b.got, b.want, b.maxError,
+                           b.type.c_str(), b.op.c_str(), shapeString(b.worstAt).c_str(), b.got, b.want, b.maxError,
                            b.tolerance);
       else if (b.verdict == CheckedBuffer::Verdict::Match)
         os << llvm::format("    %s holds %s (error %.3g)\n", b.type.c_str(), b.op.c_str(), b.maxError);

@@ -1,7 +1,7 @@
 //===- KernelTable.h - names the per-kernel table uses ----------*- C++ -*-===//
 //
-// The kernel table (kiln-profile-kernels' JSON, read by api/Profile.cpp and
-// api/Check.cpp) names element types one way for its writer and readers.
+// The kernel table (kiln-profile-kernels' JSON) names the element types of
+// its probes one way for its writer and its reader (api/Check.cpp).
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_PASSES_PROFILE_KERNELTABLE_H
