@@ -106,40 +106,18 @@ RecurrentResult recurrent(Cell cell, Graph &g, const std::string &name, Tensor x
     Tensor whhT = transpose(w.whh, {1, 0}, where);
     ScanBody step = [&](const std::vector<Tensor> &carries, const std::vector<Tensor> &rows) -> ScanStep {
       Tensor h = carries[0], xp = rows[0]; // [B, H], [B, G H]
-      Tensor hp = matmul(h, whhT, false, false, where);
-      if (w.bhh.valid())
-        hp = add(hp, w.bhh, where);
       switch (cell) {
       case Cell::Rnn: {
-        Tensor pre = add(xp, hp, where);
-        Tensor next = o.nonlinearity == "relu" ? relu(pre, where) : tanh(pre, where);
+        Tensor next = rnn_step(xp, h, whhT, w.bhh, o.nonlinearity, where);
         return {{next}, {next}};
       }
       case Cell::Gru: {
-        Tensor r = sigmoid(add(gate(xp, 0, hidden, where), gate(hp, 0, hidden, where), where), where);
-        Tensor z = sigmoid(add(gate(xp, 1, hidden, where), gate(hp, 1, hidden, where), where), where);
-        Tensor recurrentN;
-        if (o.linearBeforeReset) {
-          recurrentN = mul(r, gate(hp, 2, hidden, where), where);
-        } else {
-          // W_hn (r * h) + b_hn: the reset gate before the product.
-          Tensor whn = gate(whhT, 2, hidden, where); // [H, H] = W_hn^T
-          recurrentN = matmul(mul(r, h, where), whn, false, false, where);
-          if (w.bhh.valid())
-            recurrentN = add(recurrentN, gate(w.bhh, 2, hidden, where), where);
-        }
-        Tensor n = tanh(add(gate(xp, 2, hidden, where), recurrentN, where), where);
-        Tensor next = add(mul(sub(1.0, z, where), n, where), mul(z, h, where), where);
+        Tensor next = gru_step(xp, h, whhT, w.bhh, o.linearBeforeReset, where);
         return {{next}, {next}};
       }
       case Cell::Lstm: {
-        Tensor c = carries[1];
-        Tensor pre = add(xp, hp, where);
-        Tensor i = sigmoid(gate(pre, 0, hidden, where), where), f = sigmoid(gate(pre, 1, hidden, where), where);
-        Tensor gg = tanh(gate(pre, 2, hidden, where), where), out = sigmoid(gate(pre, 3, hidden, where), where);
-        Tensor nextC = add(mul(f, c, where), mul(i, gg, where), where);
-        Tensor nextH = mul(out, tanh(nextC, where), where);
-        return {{nextH, nextC}, {nextH}};
+        LstmState next = lstm_step(xp, h, carries[1], whhT, w.bhh, where);
+        return {{next.h, next.c}, {next.h}};
       }
       }
       return {};
@@ -161,6 +139,51 @@ RecurrentResult recurrent(Cell cell, Graph &g, const std::string &name, Tensor x
 }
 
 } // namespace
+
+Tensor rnn_step(Tensor xGates, Tensor h, Tensor whhT, Tensor bhh, const std::string &nonlinearity, Where where) {
+  Tensor hp = matmul(h, whhT, false, false, where);
+  if (bhh.valid())
+    hp = add(hp, bhh, where);
+  Tensor pre = add(xGates, hp, where);
+  return nonlinearity == "relu" ? relu(pre, where) : tanh(pre, where);
+}
+
+Tensor gru_step(Tensor xGates, Tensor h, Tensor whhT, Tensor bhh, bool linearBeforeReset, Where where) {
+  if (!h.valid())
+    return {};
+  const int64_t hidden = h.shape().back();
+  Tensor hp = matmul(h, whhT, false, false, where);
+  if (bhh.valid())
+    hp = add(hp, bhh, where);
+  Tensor r = sigmoid(add(gate(xGates, 0, hidden, where), gate(hp, 0, hidden, where), where), where);
+  Tensor z = sigmoid(add(gate(xGates, 1, hidden, where), gate(hp, 1, hidden, where), where), where);
+  Tensor recurrentN;
+  if (linearBeforeReset) {
+    recurrentN = mul(r, gate(hp, 2, hidden, where), where);
+  } else {
+    // W_hn (r * h) + b_hn: the reset gate before the product.
+    Tensor whn = gate(whhT, 2, hidden, where); // [H, H] = W_hn^T
+    recurrentN = matmul(mul(r, h, where), whn, false, false, where);
+    if (bhh.valid())
+      recurrentN = add(recurrentN, gate(bhh, 2, hidden, where), where);
+  }
+  Tensor n = tanh(add(gate(xGates, 2, hidden, where), recurrentN, where), where);
+  return add(mul(sub(1.0, z, where), n, where), mul(z, h, where), where);
+}
+
+LstmState lstm_step(Tensor xGates, Tensor h, Tensor c, Tensor whhT, Tensor bhh, Where where) {
+  if (!h.valid())
+    return {};
+  const int64_t hidden = h.shape().back();
+  Tensor hp = matmul(h, whhT, false, false, where);
+  if (bhh.valid())
+    hp = add(hp, bhh, where);
+  Tensor pre = add(xGates, hp, where);
+  Tensor i = sigmoid(gate(pre, 0, hidden, where), where), f = sigmoid(gate(pre, 1, hidden, where), where);
+  Tensor g = tanh(gate(pre, 2, hidden, where), where), out = sigmoid(gate(pre, 3, hidden, where), where);
+  Tensor nextC = add(mul(f, c, where), mul(i, g, where), where);
+  return {mul(out, tanh(nextC, where), where), nextC};
+}
 
 RecurrentResult rnn(Graph &g, const std::string &name, Tensor x, int64_t hidden, const RecurrentOptions &options,
                     Tensor h0, Where where) {

@@ -10,6 +10,9 @@
 #       tang_gpt_loss.svg and tang_gpt_attention.html)
 #   scripts/demo.sh --tang-gru [kiln-tang-gru options]   a GRU on the Tang poems
 #       instead (examples/tang_gru: a recurrent network trained through time)
+#   scripts/demo.sh --seq2seq [kiln-seq2seq options]     an encoder-decoder with
+#       attention instead (examples/seq2seq: answers 你吃了吗? and completes Tang
+#       couplets; about 3 minutes on 2 cores; writes seq2seq_attention.html)
 #   scripts/demo.sh --cnn [kiln-fashion-mnist options]   the CNN on Fashion-MNIST
 #       instead (examples/cnn: about 4 minutes on 2 cores; then an executable
 #       compiled ahead of time classifies test images; writes fashion_mnist_out/)
@@ -25,6 +28,11 @@ if [[ ${1:-} == --tang-gru ]]; then
   shift
   echo "== A GRU learns the Tang poems (fortunes-zh's tang300), trained through time by kiln"
   exec build/examples/kiln-tang-gru "$@"
+fi
+if [[ ${1:-} == --seq2seq ]]; then
+  shift
+  echo "== An encoder-decoder with attention learns 你吃了吗? -> 吃了! and the Tang couplets, trained by kiln"
+  exec build/examples/kiln-seq2seq "$@"
 fi
 if [[ ${1:-} == --cnn ]]; then
   shift

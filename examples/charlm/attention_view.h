@@ -47,16 +47,17 @@ inline void printAttention(const Generated &g, bool color, size_t width = 64) {
 /// One page with a table per prompt: each generated character and its
 /// whole context, darker where the weight is larger (the weight on hover).
 inline void writeAttentionHtml(const std::string &path, const std::string &title,
-                               const std::vector<std::pair<std::string, std::vector<Generated>>> &runs) {
+                               const std::vector<std::pair<std::string, std::vector<Generated>>> &runs,
+                               const std::string &description =
+                                   "Attention of the last layer (mean over heads): for each generated character, "
+                                   "the context it attended to; darker = more weight.") {
   std::ofstream html(path);
   html << "<!doctype html><meta charset=\"utf-8\"><title>" << title << "</title>\n"
           "<style>body{font-family:sans-serif} td{padding:2px 4px} .c{display:inline-block;"
           "min-width:1.4em;text-align:center;margin:1px;padding:3px;border-radius:3px}</style>\n"
           "<h1>"
        << title
-       << "</h1>\n"
-          "<p>Attention of the last layer (mean over heads): for each generated character, the "
-          "context it attended to; darker = more weight.</p>\n";
+       << "</h1>\n<p>" << htmlEscaped(description) << "</p>\n";
   for (const auto &[prompt, generated] : runs) {
     html << "<h2>prompt: " << htmlEscaped(prompt) << "</h2><table>\n";
     for (const Generated &g : generated) {

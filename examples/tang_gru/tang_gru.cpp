@@ -9,11 +9,19 @@
 //
 //   kiln-tang-gru [--steps N] [--batch B] [--context T] [--hidden H]
 //                 [--layers N] [--eval-every N] [--seed S] [--temperature T] [--text FILE]
+//                 [--out DIR] [--no-aot]
+//
+// Then (unless --no-aot) the one-step model is compiled ahead of time into
+// a static library, linked with write.c (the character loop in C) into
+// DIR/tang_gru_write, and run: greedily, where it must write what the JIT
+// writes, and sampling.
 //
 // Exit status 0 when the final validation loss is below that of a uniform
-// guess over the vocabulary (ln V nats): the model learned something.
+// guess over the vocabulary (ln V nats), the model learned something, and
+// the ahead-of-time program agrees with the JIT.
 #include "../charlm/generate.h"
 #include "../common/command_line.h"
+#include "../common/shell.h"
 #include "../common/step_report.h"
 #include "../tang_gpt/tang_poems.h"
 #include "kiln/kiln.h"
@@ -22,6 +30,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 namespace {
@@ -67,7 +77,8 @@ int main(int argc, char **argv) {
   double temperature = 0.7;
   uint64_t seed = 1;
   GruConfig config;
-  std::string textPath = "/usr/share/games/fortunes/tang300";
+  std::string textPath = "/usr/share/games/fortunes/tang300", outDir = "tang_gru_out";
+  bool aot = true;
   CommandLine args(argc, argv, "kiln-tang-gru");
   while (args.next()) {
     if (args.is("--steps"))
@@ -88,9 +99,13 @@ int main(int argc, char **argv) {
       temperature = args.real();
     else if (args.is("--text"))
       textPath = args.value();
+    else if (args.is("--out"))
+      outDir = args.value();
+    else if (args.is("--no-aot"))
+      aot = false;
     else
       args.usage("[--steps N] [--batch B] [--context T] [--hidden H] [--layers N] [--eval-every N] [--seed S] "
-                 "[--temperature T] [--text FILE]");
+                 "[--temperature T] [--text FILE] [--out DIR] [--no-aot]");
   }
 
   std::string error;
@@ -190,44 +205,96 @@ int main(int argc, char **argv) {
   for (const kiln::TensorInfo &p : fn->params())
     if (auto s = fn->setParam(p.name, *step->param(p.name)); !s)
       fail(s.error());
-  std::mt19937 sampler{uint32_t(seed) + 1};
-  for (const char *prompt : {"《", "《春"}) {
+  // Continues `prompt` by `length` characters: each the most likely one
+  // at temperature 0, else sampled; stops at the poems' separator.
+  auto write = [&](const char *prompt, int length, double temperature, std::mt19937 &sampler) {
     kiln::HostTensor h(kiln::DType::f32, {config.layers, 1, config.hidden}), id(kiln::DType::i64, {1, 1});
-    std::vector<char32_t> context = decodeUtf8(std::string("%\n") + prompt), written;
     kiln::HostTensor logits;
-    for (char32_t c : context) { // read the prompt
-      id.set(0, double(vocab.ids.at(c)));
-      auto out = fn->run({h, id});
-      if (!out)
-        fail(out.error());
-      logits = std::move((*out)[0]);
-      h = std::move((*out)[1]);
-    }
-    for (int i = 0; i < 120; ++i) {
-      std::vector<double> p(config.vocab);
-      double top = -1e300, sum = 0;
-      for (int64_t v = 0; v < config.vocab; ++v)
-        top = std::max(top, logits.at(v) / temperature);
-      for (int64_t v = 0; v < config.vocab; ++v)
-        sum += p[v] = std::exp(logits.at(v) / temperature - top);
-      std::uniform_real_distribution<double> u(0, sum);
-      double pick = u(sampler);
-      int64_t choice = 0;
-      while (choice + 1 < config.vocab && (pick -= p[choice]) > 0)
-        ++choice;
-      char32_t c = vocab.chars[choice];
-      if (c == U'%')
-        break;
-      written.push_back(c);
+    auto advance = [&](int64_t choice) {
       id.set(0, double(choice));
       auto out = fn->run({h, id});
       if (!out)
         fail(out.error());
       logits = std::move((*out)[0]);
       h = std::move((*out)[1]);
+    };
+    for (char32_t c : decodeUtf8(std::string("%\n") + prompt)) // read the prompt
+      advance(vocab.ids.at(c));
+    std::vector<char32_t> written;
+    for (int i = 0; i < length; ++i) {
+      int64_t choice = 0;
+      for (int64_t v = 1; v < config.vocab; ++v)
+        if (logits.at(v) > logits.at(choice))
+          choice = v;
+      if (temperature > 0) {
+        std::vector<double> p(config.vocab);
+        double top = logits.at(choice) / temperature, sum = 0;
+        for (int64_t v = 0; v < config.vocab; ++v)
+          sum += p[v] = std::exp(logits.at(v) / temperature - top);
+        std::uniform_real_distribution<double> u(0, sum);
+        double pick = u(sampler);
+        choice = 0;
+        while (choice + 1 < config.vocab && (pick -= p[choice]) > 0)
+          ++choice;
+      }
+      char32_t c = vocab.chars[choice];
+      if (c == U'%')
+        break;
+      written.push_back(c);
+      advance(choice);
     }
-    std::printf("\nsampled (temperature %.2f) from \"%s\":\n%s%s\n", temperature, prompt, prompt,
-                encodeUtf8(written).c_str());
+    return std::string(prompt) + encodeUtf8(written);
+  };
+  std::mt19937 sampler{uint32_t(seed) + 1};
+  for (const char *prompt : {"《", "《春"})
+    std::printf("\nsampled (temperature %.2f) from \"%s\":\n%s\n", temperature, prompt,
+                write(prompt, 120, temperature, sampler).c_str());
+
+  bool agrees = true;
+  if (aot) {
+    // The one-step model compiled ahead of time with the trained weights,
+    // linked with write.c (the loop over characters in C); its greedy
+    // continuation must be the JIT's.
+    namespace fs = std::filesystem;
+    fs::create_directories(outDir + "/params");
+    for (const kiln::TensorInfo &p : fn->params())
+      if (auto s = step->param(p.name)->saveNpy(outDir + "/params/" + p.name + ".npy"); !s)
+        fail(s.error());
+    std::ofstream words(outDir + "/vocabulary.txt");
+    for (char32_t c : vocab.chars)
+      words << (c == U'\n' ? std::string("\\n") : encodeUtf8(std::vector<char32_t>{c})) << "\n";
+    words.close();
+    kiln::ArtifactOptions artifact;
+    artifact.kind = "static-lib";
+    artifact.output = outDir + "/libtang_gru.a";
+    artifact.name = "tang_gru"; // tang_gru.h: tang_gru(), tang_gru_load_weights(), TANG_GRU_*
+    artifact.externalWeights = true; // libtang_gru.a.weights, read by tang_gru_load_weights
+    artifact.paramsDir = outDir + "/params";
+    auto report = kiln::compileArtifact(one.str(true), "tang_gru_step.mlir", {}, artifact);
+    if (!report)
+      fail(report.error());
+    std::string program = outDir + "/tang_gru_write";
+    std::string link = "cc -O2 -std=c99 -I " + shellQuoted(outDir) + " " +
+                       shellQuoted(std::string(KILN_EXAMPLES_DIR) + "/tang_gru/write.c") + " " +
+                       shellQuoted(artifact.output) + " -lm -o " + shellQuoted(program);
+    if (std::system(link.c_str()) != 0)
+      fail("linking the ahead-of-time program failed: " + link);
+    std::printf("\ncompiled the one-step model ahead of time (%.1f s) and linked it with write.c, the loop in C:\n",
+                report->totalSeconds);
+    auto run = [&](const std::string &arguments) {
+      std::string command = shellQuoted(program) + " " + shellQuoted(outDir) + " " + arguments;
+      std::printf("  $ %s\n", command.c_str());
+      std::optional<std::string> out = outputOf(command);
+      if (!out)
+        fail("the ahead-of-time program failed: " + command);
+      std::printf("%s\n", out->c_str());
+      return *out;
+    };
+    std::string greedy = run(shellQuoted("《春") + " 40"), jit = write("《春", 40, 0, sampler);
+    agrees = greedy == jit;
+    std::printf("its greedy continuation %s the JIT's%s\n", agrees ? "is" : "DIFFERS from",
+                agrees ? "" : (":\n" + jit).c_str());
+    run("'《' 120 " + std::to_string(temperature) + " " + std::to_string(seed));
   }
   // (The text is small, 27k characters: the validation loss is lowest
   // after about 100 steps and the model then learns the poems by heart;
@@ -240,5 +307,5 @@ int main(int argc, char **argv) {
   bool learned = val < uniform;
   std::printf("%s: the validation loss %s that of a uniform guess over the vocabulary (%.3f)\n",
               learned ? "ok" : "FAILED", learned ? "is below" : "is not below", uniform);
-  return learned ? 0 : 1;
+  return learned && agrees ? 0 : 1;
 }

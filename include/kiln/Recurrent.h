@@ -72,6 +72,20 @@ RecurrentResult lstm(Graph &g, const std::string &name, Tensor x, int64_t hidden
                      const RecurrentOptions &options = {}, Tensor h0 = {}, Tensor c0 = {},
                      Where where = Where::current());
 
+/// One step of each cell on precomputed input gates, for recurrences whose
+/// input is made inside the loop (a decoder reading an attention context):
+/// `xGates` = x W_ih^T + b_ih [B, G H] (G = 1, 3, 4), `h` (and `c`) [B, H],
+/// `whhT` = W_hh^T [H, G H] (transposed once, before the loop), `bhh` [G H]
+/// or invalid. The layers above run these steps.
+Tensor rnn_step(Tensor xGates, Tensor h, Tensor whhT, Tensor bhh, const std::string &nonlinearity = "tanh",
+                Where where = Where::current());
+Tensor gru_step(Tensor xGates, Tensor h, Tensor whhT, Tensor bhh, bool linearBeforeReset = true,
+                Where where = Where::current());
+struct LstmState {
+  Tensor h, c;
+};
+LstmState lstm_step(Tensor xGates, Tensor h, Tensor c, Tensor whhT, Tensor bhh, Where where = Where::current());
+
 } // namespace kiln
 
 #endif

@@ -3,8 +3,10 @@
 // The layers against their step equations written out here in plain C++
 // (double precision, PyTorch's formulas and gate order), on lengths 1 and
 // prime, stacked, reversed, batch-first; a scan with captured weights and a
-// nested scan against the reference interpreter; the compiled IR the same
-// size for 16 and 1024 steps (a loop, not an unrolling); located errors.
+// nested scan against the reference interpreter; a decoder with masked
+// attention inside its scan (the seq2seq example's) against the reference
+// and finite differences; the compiled IR the same size for 16 and 1024
+// steps (a loop, not an unrolling); located errors.
 //
 //===----------------------------------------------------------------------===//
 #include "TestUtil.h"
@@ -214,23 +216,28 @@ void lossModel(Graph &g, Kind kind) {
   g.output(reduce_sum(r.output * c, {0, 1, 2}) + reduce_sum(r.h * d, {0, 1, 2}), "loss");
 }
 
-class RecurrentGradients : public ::testing::TestWithParam<Kind> {};
+/// An input to differentiate with respect to: its name and its index in the
+/// inputs.
+struct WrtInput {
+  std::string name;
+  size_t index;
+};
 
-// Backpropagation through time against central differences of the
-// compiled forward, for every parameter and the initial state.
-TEST_P(RecurrentGradients, MatchFiniteDifferences) {
-  Graph g("bptt");
-  lossModel(g, GetParam());
+/// The gradients of `g`'s scalar output "loss" (f64) with respect to
+/// `wrtInputs` and every parameter, against central differences of the
+/// compiled forward, at `inputs`.
+void expectGradientsMatchFiniteDifferences(Graph &g, std::vector<HostTensor> inputs,
+                                           const std::vector<WrtInput> &wrtInputs) {
   ASSERT_TRUE(g.status().ok()) << g.status().error();
-  std::vector<std::string> wrt{"h0"};
+  std::vector<std::string> wrt;
+  for (const WrtInput &in : wrtInputs)
+    wrt.push_back(in.name);
   auto forward = Function::compile(g);
   ASSERT_TRUE(forward.ok()) << forward.error();
   for (const TensorInfo &p : forward->params())
     wrt.push_back(p.name);
   auto backward = grad(g, wrt);
   ASSERT_TRUE(backward.ok()) << backward.error();
-  std::vector<HostTensor> inputs{randomTensor(DType::f64, {4, 2, 3}, -1, 1, 23),
-                                 randomTensor(DType::f64, {2, 2, 3}, -1, 1, 24)};
   auto grads = backward->run(inputs);
   ASSERT_TRUE(grads.ok()) << grads.error();
   auto lossAt = [&]() { return (*forward->run(inputs))[0].at(0); };
@@ -239,13 +246,14 @@ TEST_P(RecurrentGradients, MatchFiniteDifferences) {
     const HostTensor &got = (*grads)[1 + w];
     HostTensor want(DType::f64, got.shape());
     for (int64_t k = 0; k < got.size(); ++k) {
-      if (w == 0) { // the input h0
-        double v = inputs[1].at(k);
-        inputs[1].set(k, v + eps);
+      if (w < wrtInputs.size()) {
+        HostTensor &input = inputs[wrtInputs[w].index];
+        double v = input.at(k);
+        input.set(k, v + eps);
         double up = lossAt();
-        inputs[1].set(k, v - eps);
+        input.set(k, v - eps);
         double down = lossAt();
-        inputs[1].set(k, v);
+        input.set(k, v);
         want.set(k, (up - down) / (2 * eps));
       } else {
         HostTensor p = *forward->param(wrt[w]);
@@ -265,6 +273,18 @@ TEST_P(RecurrentGradients, MatchFiniteDifferences) {
   }
 }
 
+class RecurrentGradients : public ::testing::TestWithParam<Kind> {};
+
+// Backpropagation through time against central differences of the
+// compiled forward, for every parameter and the initial state.
+TEST_P(RecurrentGradients, MatchFiniteDifferences) {
+  Graph g("bptt");
+  lossModel(g, GetParam());
+  expectGradientsMatchFiniteDifferences(
+      g, {randomTensor(DType::f64, {4, 2, 3}, -1, 1, 23), randomTensor(DType::f64, {2, 2, 3}, -1, 1, 24)},
+      {{"h0", 1}});
+}
+
 std::string kindName(const ::testing::TestParamInfo<Kind> &info) {
   switch (info.param) {
   case Kind::RnnTanh: return "rnn";
@@ -278,6 +298,80 @@ std::string kindName(const ::testing::TestParamInfo<Kind> &info) {
 
 INSTANTIATE_TEST_SUITE_P(Cells, RecurrentGradients,
                          ::testing::Values(Kind::RnnTanh, Kind::Gru, Kind::GruResetFirst, Kind::Lstm), kindName);
+
+/// A decoder with attention, as examples/seq2seq builds it: a scan whose
+/// body scores masked source positions against its state, takes the
+/// softmax-weighted context and runs gru_step on its row's gates plus the
+/// context's; the attention weights are a step output. Inputs: keys [B, S,
+/// H], values [B, S, 2], the per-step gates [T, B, 3H], the mask [B, S] (the
+/// second source has padding), h0 [B, H]. T = 5. Outputs a scalar "loss"
+/// and, with `attentionOutput`, the weights.
+void attentionDecoder(Graph &g, DType dtype, bool attentionOutput) {
+  const int64_t B = 2, S = 3, H = 3, T = 5;
+  Tensor keys = g.input("keys", {B, S, H}, dtype), values = g.input("values", {B, S, 2}, dtype);
+  Tensor gates = g.input("gates", {T, B, 3 * H}, dtype), mask = g.input("mask", {B, S}, dtype);
+  Tensor h0 = g.input("h0", {B, H}, dtype);
+  Tensor whh = g.param("whh", {3 * H, H}, uniformInit(-0.6, 0.6, 31), dtype);
+  Tensor bhh = g.param("bhh", {3 * H}, uniformInit(-0.6, 0.6, 32), dtype);
+  Tensor wc = g.param("wc", {2, 3 * H}, uniformInit(-0.6, 0.6, 33), dtype);
+  Tensor whhT = transpose(whh, {1, 0}), bias = (mask - 1.0) * 1e4;
+  ScanResult r = scan({h0}, {gates}, [&](const std::vector<Tensor> &carry, const std::vector<Tensor> &row) {
+    Tensor h = carry[0];
+    Tensor weights = softmax(reduce_sum(keys * reshape(h, {B, 1, H}), {2}) + bias, -1);
+    Tensor context = reduce_sum(values * reshape(weights, {B, S, 1}), {1});
+    Tensor next = gru_step(row[0] + matmul(context, wc), h, whhT, bhh);
+    return ScanStep{{next}, {next, weights}};
+  });
+  Tensor c = g.constant(randomTensor(dtype, {T, B, H}, -1, 1, 34));
+  Tensor d = g.constant(randomTensor(dtype, {T, B, S}, -1, 1, 35));
+  g.output(reduce_sum(r.outputs[0] * c, {0, 1, 2}) + reduce_sum(r.outputs[1] * d, {0, 1, 2}) +
+               reduce_sum(r.carries[0], {0, 1}),
+           "loss");
+  if (attentionOutput)
+    g.output(r.outputs[1], "attention");
+}
+
+std::vector<HostTensor> attentionDecoderInputs(DType dtype) {
+  HostTensor mask(dtype, {2, 3});
+  for (int64_t k : {0, 1, 2, 3, 4}) // the second source's last position is padding
+    mask.set(k, 1);
+  return {randomTensor(dtype, {2, 3, 3}, -1, 1, 36), randomTensor(dtype, {2, 3, 2}, -1, 1, 37),
+          randomTensor(dtype, {5, 2, 9}, -1, 1, 38), mask, randomTensor(dtype, {2, 3}, -1, 1, 39)};
+}
+
+TEST(Scan, AttentionInsideTheBodyMatchesTheReference) {
+  Graph g("attention_decoder");
+  attentionDecoder(g, DType::f32, true);
+  ASSERT_TRUE(g.status().ok()) << g.status().error();
+  auto fn = Function::compile(g);
+  ASSERT_TRUE(fn.ok()) << fn.error();
+  std::vector<HostTensor> inputs = attentionDecoderInputs(DType::f32);
+  auto got = fn->run(inputs);
+  ASSERT_TRUE(got.ok()) << got.error();
+  std::map<std::string, HostTensor> params;
+  for (const TensorInfo &p : fn->params())
+    params.emplace(p.name, *fn->param(p.name));
+  auto want = runReference(g.str(true), "attention_decoder", inputs, "", params);
+  ASSERT_TRUE(want.ok()) << want.error();
+  EXPECT_TRUE(allClose((*got)[0], (*want)[0], 1e-5, 1e-5));
+  EXPECT_TRUE(allClose((*got)[1], (*want)[1], 1e-5, 1e-6));
+  // The padded position gets no weight; each step's weights sum to 1.
+  const HostTensor &attention = (*got)[1]; // [T, B, S]
+  for (int64_t t = 0; t < 5; ++t) {
+    EXPECT_EQ(attention.at((t * 2 + 1) * 3 + 2), 0.0);
+    for (int64_t b = 0; b < 2; ++b)
+      EXPECT_NEAR(attention.at((t * 2 + b) * 3) + attention.at((t * 2 + b) * 3 + 1) +
+                      attention.at((t * 2 + b) * 3 + 2),
+                  1.0, 1e-6);
+  }
+}
+
+TEST(Scan, AttentionInsideTheBodyGradientsMatchFiniteDifferences) {
+  Graph g("attention_decoder");
+  attentionDecoder(g, DType::f64, false);
+  expectGradientsMatchFiniteDifferences(g, attentionDecoderInputs(DType::f64),
+                                        {{"keys", 0}, {"values", 1}, {"gates", 2}, {"h0", 4}});
+}
 
 TEST(Recurrent, LstmTrainingStepLearnsToCountOnes) {
   // Predict, at each step, how many ones the sequence has seen so far
