@@ -4,11 +4,13 @@
 // hidden size in {256, 512}, one layer; forward, and forward + backward
 // (the gradient of sum(output) with respect to x and every parameter).
 // One line per configuration, the median of RUNS calls after one warm-up:
-//   kiln gru|lstm fwd|fwdbwd H=.. threads=.. ms=.. gflops=..
+//   kiln gru|lstm fwd|fwdbwd H=.. threads=.. ms=.. gflops=.. checkpoint=k workspace_mb=..
 // (the thread count is KILN_NUM_THREADS, as bench/rnn_vs_torch.py sets it).
 // GFLOP/s count the products only: 2 B T (I + H) G H forward, twice that
-// more backward.
-//   kiln-rnn-bench [RUNS=5] [HIDDEN=256,512]
+// more backward. The forward + backward rows run once per CHECKPOINTS
+// entry: the layers' checkpointEvery (0: every state saved), with the
+// workspace it takes (the saved states live there): memory against time.
+//   kiln-rnn-bench [RUNS=5] [HIDDEN=256,512] [CHECKPOINTS=0] [STEPS=64]
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/kiln.h"
@@ -27,7 +29,8 @@ using namespace kiln;
 
 namespace {
 
-constexpr int64_t kBatch = 32, kSteps = 64;
+constexpr int64_t kBatch = 32;
+int64_t kSteps = 64; // STEPS
 
 HostTensor randomInput(const Shape &shape) {
   HostTensor t(DType::f32, shape);
@@ -38,10 +41,12 @@ HostTensor randomInput(const Shape &shape) {
   return t;
 }
 
-int bench(const std::string &cell, int64_t hidden, bool backward, int runs) {
+int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkpoint, int runs) {
   Graph g("rnn_bench");
   Tensor x = g.input("x", {kSteps, kBatch, hidden});
-  RecurrentResult r = cell == "gru" ? gru(g, "cell", x, hidden) : lstm(g, "cell", x, hidden);
+  RecurrentOptions options;
+  options.checkpointEvery = checkpoint;
+  RecurrentResult r = cell == "gru" ? gru(g, "cell", x, hidden, options) : lstm(g, "cell", x, hidden, options);
   g.output(reduce_sum(r.output, {0, 1, 2}), "loss");
   Result<Function> fn = Error{"not compiled"};
   if (backward) {
@@ -73,8 +78,10 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int runs) {
   double median = ms[ms.size() / 2];
   int64_t gates = cell == "gru" ? 3 : 4;
   double flops = 2.0 * kBatch * kSteps * (2 * hidden) * gates * hidden * (backward ? 3 : 1);
-  std::printf("kiln %s %s H=%lld threads=%d ms=%.3f gflops=%.2f\n", cell.c_str(), backward ? "fwdbwd" : "fwd",
-              (long long)hidden, kiln_num_threads(), median, flops / (median * 1e-3) / 1e9);
+  std::printf("kiln %s %s H=%lld threads=%d ms=%.3f gflops=%.2f checkpoint=%lld workspace_mb=%.2f steps=%lld\n",
+              cell.c_str(), backward ? "fwdbwd" : "fwd", (long long)hidden, kiln_num_threads(), median,
+              flops / (median * 1e-3) / 1e9, (long long)checkpoint, double(fn->workspaceSize()) / (1 << 20),
+              (long long)kSteps);
   std::fflush(stdout);
   return 0;
 }
@@ -90,10 +97,20 @@ int main(int argc, char **argv) {
     for (std::string item; std::getline(list, item, ',');)
       hiddens.push_back(std::atoll(item.c_str()));
   }
+  std::vector<int64_t> checkpoints{0};
+  if (argc > 3) {
+    checkpoints.clear();
+    std::stringstream list(argv[3]);
+    for (std::string item; std::getline(list, item, ',');)
+      checkpoints.push_back(std::atoll(item.c_str()));
+  }
+  if (argc > 4)
+    kSteps = std::atoll(argv[4]);
   for (const char *cell : {"gru", "lstm"})
     for (int64_t h : hiddens)
       for (bool backward : {false, true})
-        if (int rc = bench(cell, h, backward, runs))
-          return rc;
+        for (int64_t k : backward ? checkpoints : std::vector<int64_t>{0})
+          if (int rc = bench(cell, h, backward, k, runs))
+            return rc;
   return 0;
 }

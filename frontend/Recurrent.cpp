@@ -122,7 +122,7 @@ RecurrentResult recurrent(Cell cell, Graph &g, const std::string &name, Tensor x
       }
       return {};
     };
-    ScanResult r = scan(inits, {projected}, step, o.reverse, where);
+    ScanResult r = scan(inits, {projected}, step, o.reverse, o.checkpointEvery, where);
     if (r.outputs.empty())
       return {};
     layerInput = r.outputs[0]; // [T, B, H]

@@ -32,7 +32,7 @@ bool definedIn(Value v, Block *block) {
 } // namespace
 
 ScanResult scan(const std::vector<Tensor> &inits, const std::vector<Tensor> &xs, const ScanBody &body, bool reverse,
-                Where where) {
+                int64_t checkpointEvery, Where where) {
   Graph *g = xs.empty() ? nullptr : xs.front().graph();
   if (!g)
     return {}; // an invalid input: its error is recorded
@@ -121,8 +121,14 @@ ScanResult scan(const std::vector<Tensor> &inits, const std::vector<Tensor> &xs,
     shape.append(type.getShape().begin(), type.getShape().end());
     resultTypes.push_back(RankedTensorType::get(shape, type.getElementType()));
   }
-  auto op = impl.builder.create<nn::ScanOp>(loc, resultTypes, initValues, xValues, consts,
-                                            reverse ? impl.builder.getUnitAttr() : UnitAttr());
+  if (checkpointEvery < 0) {
+    impl.error(where, "scan: checkpointEvery must be 0 (save every carry) or a positive step count, got " +
+                          std::to_string(checkpointEvery));
+    return {};
+  }
+  auto op = impl.builder.create<nn::ScanOp>(
+      loc, resultTypes, initValues, xValues, consts, reverse ? impl.builder.getUnitAttr() : UnitAttr(),
+      checkpointEvery > 1 ? impl.builder.getI64IntegerAttr(checkpointEvery) : IntegerAttr());
   op.getBody().push_back(block.release());
   if (failed(mlir::verify(op))) {
     op->erase();

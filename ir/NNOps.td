@@ -669,6 +669,14 @@ def NN_ScanOp : NN_Op<"scan", [Pure, Differentiable, IsolatedFromAbove, AttrSize
     rule needs reverse mode itself, the autodiff pass builds it
     (passes/autodiff/ScanGradient.cpp), not ir/Gradients.cpp.
 
+    `checkpoint_every = k` (k >= 1) trades time for memory in that gradient:
+    only every k-th carry is saved, and the backward recomputes each
+    segment's k steps from its saved carry before running through them (the
+    forward becomes a scan over segments of k steps, each a scan; a length
+    that k does not divide ends with a shorter scan). About T/k + k carries
+    are held instead of T, for one more forward pass. Without it (or k = 1)
+    every carry is saved.
+
     ```mlir
     %h, %hs = nn.scan inits(%h0 : tensor<2x4xf32>) over(%xs : tensor<5x2x3xf32>) consts(%w : tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {
     ^bb0(%c: tensor<2x4xf32>, %x: tensor<2x3xf32>, %wc: tensor<3x4xf32>):
@@ -680,7 +688,7 @@ def NN_ScanOp : NN_Op<"scan", [Pure, Differentiable, IsolatedFromAbove, AttrSize
     ```
   }];
   let arguments = (ins Variadic<NN_Tensor>:$inits, Variadic<NN_Tensor>:$xs, Variadic<NN_Tensor>:$consts,
-                       UnitAttr:$reverse);
+                       UnitAttr:$reverse, OptionalAttr<I64Attr>:$checkpoint_every);
   let results = (outs Variadic<NN_Tensor>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{

@@ -587,6 +587,8 @@ LogicalResult ScanOp::verify() {
       return emitOpError("scanned input #") << i << " has " << t.getDimSize(0) << " steps (leading dimension), "
                                             << "expected " << length << " as scanned input #0";
   }
+  if (std::optional<int64_t> k = getCheckpointEvery(); k && *k < 1)
+    return emitOpError("checkpoint_every must be at least 1 (save every k-th carry), got ") << *k;
   Block &body = getBody().front();
   SmallVector<Type> expected;
   for (Value v : getInits())

@@ -36,9 +36,12 @@ struct ScanResult {
   std::vector<Tensor> outputs; // each step output stacked: [T, ...], row t is step t's
 };
 /// Runs `body` for t = 0 .. T-1 (T - 1 .. 0 with `reverse`) over the
-/// leading axis (length T, the same for all) of `xs`.
+/// leading axis (length T, the same for all) of `xs`. With `checkpointEvery`
+/// k > 1, its gradient saves only every k-th carry and recomputes the steps
+/// between (about T/k + k carries held instead of T, for one more forward
+/// pass; docs/design.md, "Recurrence"); 0 or 1 saves every carry.
 ScanResult scan(const std::vector<Tensor> &inits, const std::vector<Tensor> &xs, const ScanBody &body,
-                bool reverse = false, Where where = Where::current());
+                bool reverse = false, int64_t checkpointEvery = 0, Where where = Where::current());
 
 /// What the recurrent layers take besides their input.
 struct RecurrentOptions {
@@ -48,6 +51,7 @@ struct RecurrentOptions {
   bool reverse = false;     // run from the last step to the first
   std::string nonlinearity = "tanh"; // rnn only: tanh or relu
   bool linearBeforeReset = true;     // gru only: r * (W_hn h + b_hn) (PyTorch); false: W_hn (r * h) + b_hn
+  int64_t checkpointEvery = 0;       // > 1: training saves every k-th state only (see scan)
   uint64_t seed = 1;        // weights uniform in [-1/sqrt(H), 1/sqrt(H)] as PyTorch's
 };
 struct RecurrentResult {

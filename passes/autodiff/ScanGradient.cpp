@@ -18,6 +18,14 @@
 // The results: the inits' cotangents (the last carries), the scanned
 // inputs' (the stacked step outputs) and the consts' (the accumulators).
 //
+// With checkpoint_every = k, the scan is first rewritten into a scan over
+// segments of k steps whose body is a scan of the original body (plus a
+// scan of the T mod k steps left over), and the rule above is applied to
+// those: the segment scan's recording saves only each segment's incoming
+// carry, and its backward body, in recomputing a segment, meets the inner
+// scan and applies the rule to it, saving that segment's k carries while
+// it runs backwards through them.
+//
 //===----------------------------------------------------------------------===//
 #include "passes/autodiff/Autodiff.h"
 #include "ir/Dialect.h"
@@ -67,8 +75,11 @@ SmallVector<Value> cloneBody(nn::ScanOp scan, Block &into, ValueRange args) {
 
 } // namespace
 
-LogicalResult scanVjp(OpBuilder &b, nn::ScanOp scan, ArrayRef<Value> resultGrads,
-                      SmallVectorImpl<Value> &operandGrads) {
+namespace {
+
+/// Backpropagation through time saving every carry (the rule above).
+LogicalResult plainScanVjp(OpBuilder &b, nn::ScanOp scan, ArrayRef<Value> resultGrads,
+                           SmallVectorImpl<Value> &operandGrads) {
   Location loc = scan.getLoc();
   MLIRContext *ctx = b.getContext();
   const unsigned carries = scan.getInits().size(), xs = scan.getXs().size(), consts = scan.getConsts().size();
@@ -88,7 +99,7 @@ LogicalResult scanVjp(OpBuilder &b, nn::ScanOp scan, ArrayRef<Value> resultGrads
   // the forward runs once; the original, now unused, is cleaned up.
   OpBuilder at(scan);
   auto record = at.create<nn::ScanOp>(loc, recordTypes, scan.getInits(), scan.getXs(), scan.getConsts(),
-                                      scan.getReverseAttr());
+                                      scan.getReverseAttr(), IntegerAttr());
   {
     Block *block = new Block();
     record.getBody().push_back(block);
@@ -201,7 +212,7 @@ LogicalResult scanVjp(OpBuilder &b, nn::ScanOp scan, ArrayRef<Value> resultGrads
   for (unsigned j : floatXs)
     resultTypes.push_back(scan.getXs()[j].getType());
   auto backward = b.create<nn::ScanOp>(loc, resultTypes, inits, scanned, scan.getConsts(),
-                                       scan.getReverse() ? UnitAttr() : UnitAttr::get(ctx));
+                                       scan.getReverse() ? UnitAttr() : UnitAttr::get(ctx), IntegerAttr());
   backward.getBody().push_back(block);
 
   // The operands' cotangents: inits, xs, consts (null for integer ones).
@@ -214,6 +225,168 @@ LogicalResult scanVjp(OpBuilder &b, nn::ScanOp scan, ArrayRef<Value> resultGrads
   for (unsigned j = 0, a = 0; j < consts; ++j)
     operandGrads.push_back(a < accumulators && trainedConsts[a] == j ? backward.getResult(carries + a++) : Value());
   return success();
+}
+
+/// Rows [start, start + count) of `x` along its leading axis (`x` itself
+/// when that is all of it).
+Value rows(nn::NNBuilder &nb, Value x, int64_t start, int64_t count) {
+  ArrayRef<int64_t> shape = nn::NNBuilder::typeOf(x).getShape();
+  if (start == 0 && count == shape[0])
+    return x;
+  SmallVector<int64_t> starts(shape.size(), 0), stops(shape), steps(shape.size(), 1);
+  starts[0] = start;
+  stops[0] = start + count;
+  return nb.slice(x, starts, stops, steps);
+}
+
+/// `x` [m * k, ...] as [m, k, ...], or back with `k` = 0.
+Value splitLeading(nn::NNBuilder &nb, Value x, int64_t m, int64_t k) {
+  ArrayRef<int64_t> shape = nn::NNBuilder::typeOf(x).getShape();
+  SmallVector<int64_t> to;
+  if (k == 0)
+    to.push_back(shape[0] * shape[1]);
+  else
+    to.append({m, k});
+  to.append(shape.begin() + (k == 0 ? 2 : 1), shape.end());
+  return nb.reshape(x, to);
+}
+
+Value concatRows(OpBuilder &b, Location loc, Value first, Value second) {
+  auto a = cast<RankedTensorType>(first.getType());
+  SmallVector<int64_t> shape(a.getShape());
+  shape[0] += cast<RankedTensorType>(second.getType()).getDimSize(0);
+  return b.create<nn::ConcatOp>(loc, RankedTensorType::get(shape, a.getElementType()), ValueRange{first, second},
+                                b.getI64IntegerAttr(0));
+}
+
+/// A scan like `scan` (its body cloned, no checkpointing) over `xs` from
+/// `inits`, built at `b`; its step outputs stacked over `length` steps.
+nn::ScanOp scanLike(OpBuilder &b, nn::ScanOp scan, ValueRange inits, ValueRange xs, ValueRange consts,
+                    int64_t length) {
+  SmallVector<Type> types;
+  for (Value v : inits)
+    types.push_back(v.getType());
+  for (Value v : scan.getBody().front().getTerminator()->getOperands().drop_front(inits.size()))
+    types.push_back(stacked(v.getType(), length));
+  auto copy = b.create<nn::ScanOp>(scan.getLoc(), types, inits, xs, consts, scan.getReverseAttr(), IntegerAttr());
+  IRMapping map;
+  scan.getBody().cloneInto(&copy.getBody(), map);
+  return copy;
+}
+
+/// checkpoint_every = k: the scan rewritten into `m` = T / k segments of k
+/// steps (a scan whose body is a scan of the original body) and a scan of
+/// the r = T mod k steps left, then the plain rule applied to both, the
+/// cotangents chained between them by hand.
+LogicalResult checkpointedScanVjp(OpBuilder &b, nn::ScanOp scan, int64_t k, ArrayRef<Value> resultGrads,
+                                  SmallVectorImpl<Value> &operandGrads) {
+  Location loc = scan.getLoc();
+  const unsigned carries = scan.getInits().size(), xs = scan.getXs().size(), consts = scan.getConsts().size();
+  const unsigned outputs = scan.getNumStepOutputs();
+  const int64_t length = scan.getLength(), m = length / k, r = length % k;
+  // Steps run forwards: segments on rows [0, m k), the rest after them;
+  // reversed: the rest on rows [0, r), run last.
+  const bool reverse = scan.getReverse();
+  const int64_t segmentsAt = reverse ? r : 0, restAt = reverse ? 0 : m * k;
+
+  OpBuilder at(scan);
+  nn::NNBuilder fb(at, loc);
+  SmallVector<Value> segmentXs, restXs;
+  for (Value x : scan.getXs()) {
+    segmentXs.push_back(splitLeading(fb, rows(fb, x, segmentsAt, m * k), m, k));
+    if (r > 0)
+      restXs.push_back(rows(fb, x, restAt, r));
+  }
+  // The segment scan: its body runs the original scan over one segment.
+  SmallVector<Type> segmentTypes;
+  for (Value v : scan.getInits())
+    segmentTypes.push_back(v.getType());
+  for (Value v : scan.getBody().front().getTerminator()->getOperands().drop_front(carries))
+    segmentTypes.push_back(stacked(stacked(v.getType(), k), m));
+  auto segments = at.create<nn::ScanOp>(loc, segmentTypes, scan.getInits(), segmentXs, scan.getConsts(),
+                                        scan.getReverseAttr(), IntegerAttr());
+  {
+    Block *block = new Block();
+    segments.getBody().push_back(block);
+    for (Value v : scan.getInits())
+      block->addArgument(v.getType(), loc);
+    for (Value v : segmentXs)
+      block->addArgument(rowOf(v.getType()), loc);
+    for (Value v : scan.getConsts())
+      block->addArgument(v.getType(), loc);
+    OpBuilder in(scan.getContext());
+    in.setInsertionPointToEnd(block);
+    ValueRange args = block->getArguments();
+    nn::ScanOp inner = scanLike(in, scan, args.take_front(carries), args.slice(carries, xs),
+                                args.take_back(consts), k);
+    in.create<nn::YieldOp>(loc, inner.getResults());
+  }
+  SmallVector<Value> finalCarries(segments.getResults().take_front(carries));
+  nn::ScanOp rest;
+  if (r > 0) {
+    rest = scanLike(at, scan, finalCarries, restXs, scan.getConsts(), r);
+    finalCarries.assign(rest.getResults().begin(), rest.getResults().begin() + carries);
+  }
+  SmallVector<Value> replacements(finalCarries);
+  for (unsigned o = 0; o < outputs; ++o) {
+    Value out = splitLeading(fb, segments.getResult(carries + o), m, 0);
+    if (r > 0)
+      out = reverse ? concatRows(at, loc, rest.getResult(carries + o), out)
+                    : concatRows(at, loc, out, rest.getResult(carries + o));
+    replacements.push_back(out);
+  }
+  scan->replaceAllUsesWith(replacements);
+
+  // The cotangents, from the last scan run back to the first.
+  nn::NNBuilder nb(b, loc);
+  SmallVector<Value> segmentGrads(resultGrads.take_front(carries)), restGrads;
+  for (unsigned o = 0; o < outputs; ++o) {
+    Value g = resultGrads[carries + o];
+    segmentGrads.push_back(g ? splitLeading(nb, rows(nb, g, segmentsAt, m * k), m, k) : Value());
+    if (r > 0)
+      restGrads.push_back(g ? rows(nb, g, restAt, r) : Value());
+  }
+  SmallVector<Value> restOperandGrads;
+  if (r > 0) {
+    SmallVector<Value> restResultGrads(resultGrads.take_front(carries));
+    restResultGrads.append(restGrads);
+    if (failed(plainScanVjp(b, rest, restResultGrads, restOperandGrads)))
+      return failure();
+    for (unsigned i = 0; i < carries; ++i)
+      segmentGrads[i] = restOperandGrads[i];
+  }
+  SmallVector<Value> segmentOperandGrads;
+  if (failed(plainScanVjp(b, segments, segmentGrads, segmentOperandGrads)))
+    return failure();
+  operandGrads.assign(segmentOperandGrads.begin(), segmentOperandGrads.begin() + carries);
+  for (unsigned j = 0; j < xs; ++j) {
+    Value g = segmentOperandGrads[carries + j];
+    if (g) {
+      g = splitLeading(nb, g, m, 0);
+      if (r > 0)
+        g = reverse ? concatRows(b, loc, restOperandGrads[carries + j], g)
+                    : concatRows(b, loc, g, restOperandGrads[carries + j]);
+    }
+    operandGrads.push_back(g);
+  }
+  for (unsigned j = 0; j < consts; ++j) {
+    Value g = segmentOperandGrads[carries + xs + j];
+    if (g && r > 0)
+      g = nb.add(g, restOperandGrads[carries + xs + j]);
+    operandGrads.push_back(g);
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult scanVjp(OpBuilder &b, nn::ScanOp scan, ArrayRef<Value> resultGrads,
+                      SmallVectorImpl<Value> &operandGrads) {
+  std::optional<int64_t> every = scan.getCheckpointEvery();
+  int64_t k = every ? std::min(*every, scan.getLength()) : 1;
+  if (k > 1)
+    return checkpointedScanVjp(b, scan, k, resultGrads, operandGrads);
+  return plainScanVjp(b, scan, resultGrads, operandGrads);
 }
 
 } // namespace kiln

@@ -299,6 +299,64 @@ std::string kindName(const ::testing::TestParamInfo<Kind> &info) {
 INSTANTIATE_TEST_SUITE_P(Cells, RecurrentGradients,
                          ::testing::Values(Kind::RnnTanh, Kind::Gru, Kind::GruResetFirst, Kind::Lstm), kindName);
 
+/// The loss sum(output * C) + sum(h * D) of a 2-layer GRU over 7 steps
+/// (f64) whose scans save every `k`-th state (0: all).
+void checkpointedGru(Graph &g, int64_t k, bool reverse) {
+  const int64_t T = 7, B = 2, I = 3, H = 4;
+  Tensor x = g.input("x", {T, B, I}, DType::f64);
+  Tensor h0 = g.input("h0", {2, B, H}, DType::f64);
+  RecurrentOptions o;
+  o.layers = 2;
+  o.reverse = reverse;
+  o.checkpointEvery = k;
+  RecurrentResult r = gru(g, "gru", x, H, o, h0);
+  Tensor c = g.constant(randomTensor(DType::f64, {T, B, H}, -1, 1, 41));
+  Tensor d = g.constant(randomTensor(DType::f64, {2, B, H}, -1, 1, 42));
+  g.output(reduce_sum(r.output * c, {0, 1, 2}) + reduce_sum(r.h * d, {0, 1, 2}), "loss");
+}
+
+std::vector<HostTensor> checkpointedGruInputs() {
+  return {randomTensor(DType::f64, {7, 2, 3}, -1, 1, 43), randomTensor(DType::f64, {2, 2, 4}, -1, 1, 44)};
+}
+
+// Saving every k-th carry and recomputing the rest gives the gradients of
+// saving them all: k dividing the length or not, k = the length, k above
+// it, forwards and reversed.
+TEST(Recurrent, CheckpointedGradientsEqualTheSavedOnes) {
+  for (bool reverse : {false, true}) {
+    // Forwards: a rest of 1 step, one segment and no rest; reversed: a
+    // rest of 1 step, k above the length.
+    std::vector<int64_t> ks = reverse ? std::vector<int64_t>{3, 10} : std::vector<int64_t>{2, 7};
+    Graph plain("gru_saved");
+    checkpointedGru(plain, 0, reverse);
+    auto want = grad(plain, {"x", "h0", "gru_weight_hh_l0", "gru_bias_ih_l1"});
+    ASSERT_TRUE(want.ok()) << want.error();
+    auto wantOut = want->run(checkpointedGruInputs());
+    ASSERT_TRUE(wantOut.ok()) << wantOut.error();
+    for (int64_t k : ks) {
+      Graph g("gru_checkpointed");
+      checkpointedGru(g, k, reverse);
+      ASSERT_TRUE(g.status().ok()) << g.status().error();
+      if (k < 7) // the IR says so
+        EXPECT_NE(g.str().find("checkpoint_every = " + std::to_string(k)), std::string::npos);
+      auto got = grad(g, {"x", "h0", "gru_weight_hh_l0", "gru_bias_ih_l1"});
+      ASSERT_TRUE(got.ok()) << got.error();
+      auto gotOut = got->run(checkpointedGruInputs());
+      ASSERT_TRUE(gotOut.ok()) << gotOut.error();
+      ASSERT_EQ(gotOut->size(), wantOut->size());
+      for (size_t i = 0; i < gotOut->size(); ++i)
+        EXPECT_TRUE(allClose((*gotOut)[i], (*wantOut)[i], 1e-12, 1e-13))
+            << "result " << i << ", k = " << k << (reverse ? ", reversed" : "");
+    }
+  }
+}
+
+TEST(Recurrent, CheckpointedGradientsMatchFiniteDifferences) {
+  Graph g("gru_checkpointed");
+  checkpointedGru(g, 3, true);
+  expectGradientsMatchFiniteDifferences(g, checkpointedGruInputs(), {{"x", 0}, {"h0", 1}});
+}
+
 /// A decoder with attention, as examples/seq2seq builds it: a scan whose
 /// body scores masked source positions against its state, takes the
 /// softmax-weighted context and runs gru_step on its row's gates plus the
@@ -487,6 +545,15 @@ TEST(Recurrent, BadShapesAreLocatedErrors) {
   });
   EXPECT_NE(g3.status().error().find("scan: the step returns 2 carries, expected 1"), std::string::npos)
       << g3.status().error();
+
+  Graph g4("bad_checkpoint");
+  RecurrentOptions o;
+  o.checkpointEvery = -2;
+  gru(g4, "cell", g4.input("x", {4, 3, 2}), 8, o);
+  EXPECT_NE(g4.status().error().find("scan: checkpointEvery must be 0 (save every carry) or a positive step count, "
+                                     "got -2"),
+            std::string::npos)
+      << g4.status().error();
 }
 
 } // namespace

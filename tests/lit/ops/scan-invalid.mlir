@@ -70,3 +70,14 @@ func.func @nothing_scanned(%h: tensor<2xf32>) -> tensor<2xf32> {
   }) : (tensor<2xf32>) -> tensor<2xf32>
   return %c : tensor<2xf32>
 }
+
+// -----
+
+func.func @checkpoint_every_zero(%a: tensor<5x3xf32>) -> tensor<5x3xf32> {
+  // expected-error @+1 {{'nn.scan' op checkpoint_every must be at least 1 (save every k-th carry), got 0}}
+  %y = nn.scan over(%a : tensor<5x3xf32>) {checkpoint_every = 0 : i64} -> (tensor<5x3xf32>) {
+  ^bb0(%x: tensor<3xf32>):
+    nn.yield %x : tensor<3xf32>
+  }
+  return %y : tensor<5x3xf32>
+}
