@@ -8,15 +8,20 @@
 //      yielding the carries each step received (stacked [T, ...]: the saved
 //      carries), so the forward runs once;
 //   2. the backward scan, over the steps in the opposite order, carrying
-//      the carries' cotangents and one accumulator per const; its body
-//      recomputes the step from its saved carry and row, then runs reverse
-//      mode over that step with the carried cotangents and the row of each
-//      step output's cotangent as seeds; it yields the saved carry's
-//      cotangent as the next carry, adds the consts' cotangents to their
-//      accumulators and yields the row's cotangent as a step output.
+//      the carries' cotangents; its body recomputes the step from its
+//      saved carry and row, then runs reverse mode over that step with the
+//      carried cotangents and the row of each step output's cotangent as
+//      seeds; it yields the saved carry's cotangent as the next carry and
+//      the row's cotangent as a step output;
+//   3. the consts' cotangents: a term that is a product over the batch
+//      (`A_t^T G_t`, a weight's gradient) or a sum over it (a bias's) is
+//      computed once after the loop over all steps (A and G stacked: most
+//      often they already are, as the saved carries and the rows'
+//      cotangents), one matmul with K = T x batch instead of T with K =
+//      batch; any other term is accumulated in a carry of the backward scan.
 //
 // The results: the inits' cotangents (the last carries), the scanned
-// inputs' (the stacked step outputs) and the consts' (the accumulators).
+// inputs' (the stacked step outputs) and the consts'.
 //
 // With checkpoint_every = k, the scan is first rewritten into a scan over
 // segments of k steps whose body is a scan of the original body (plus a
@@ -30,6 +35,7 @@
 #include "passes/autodiff/Autodiff.h"
 #include "ir/Dialect.h"
 #include "ir/NNBuilder.h"
+#include "ir/ShapeRules.h"
 
 #include "mlir/IR/IRMapping.h"
 
@@ -77,9 +83,11 @@ SmallVector<Value> cloneBody(nn::ScanOp scan, Block &into, ValueRange args) {
 
 namespace {
 
-/// Backpropagation through time saving every carry (the rule above).
+/// Backpropagation through time saving every carry (the rule above); with
+/// `hoist`, the weights' gradients as products over all steps after the
+/// loop (below).
 LogicalResult plainScanVjp(OpBuilder &b, nn::ScanOp scan, ArrayRef<Value> resultGrads,
-                           SmallVectorImpl<Value> &operandGrads) {
+                           SmallVectorImpl<Value> &operandGrads, bool hoist = true) {
   Location loc = scan.getLoc();
   MLIRContext *ctx = b.getContext();
   const unsigned carries = scan.getInits().size(), xs = scan.getXs().size(), consts = scan.getConsts().size();
@@ -196,34 +204,173 @@ LogicalResult plainScanVjp(OpBuilder &b, nn::ScanOp scan, ArrayRef<Value> result
     record->erase();
     return failure();
   }
-  SmallVector<Value> yield;
-  for (unsigned i = 0; i < carries; ++i)
-    yield.push_back((*grads)[i]);
+  // Each const's cotangent is a sum of terms. Those that are a product
+  // over the batch (`A_t^T G_t`, a weight's gradient) or a sum over it (a
+  // bias's) are not accumulated step by step: A_t and G_t are stacked as
+  // step outputs (or read from the saved carries and the scanned inputs
+  // they already are) and one matmul over all steps (K = T x batch) or one
+  // sum runs after the loop. The other terms are accumulated in the loop.
+  // (Not for a checkpointed scan's segments: stacking their values would
+  // hold every step's again, which checkpointing is there to avoid.)
   nn::NNBuilder ib(inner, loc);
-  for (unsigned a = 0; a < accumulators; ++a)
-    yield.push_back(ib.add(accumulator(a), (*grads)[carries + floatXs.size() + a]));
+  // Where the stack of a step-varying value is: a saved carry, a scanned
+  // input, a scanned input's cotangent (all already stacked) or a step
+  // output of the backward scan added for it (stacked once).
+  struct Stack {
+    enum Kind { SavedCarry, Input, InputCotangent, StepOutput } kind;
+    unsigned index;
+  };
+  SmallVector<Value> stepOutputs; // after the xs' cotangents
+  DenseMap<Value, unsigned> stepOutputOf;
+  auto stackOf = [&](Value v) -> Stack {
+    for (unsigned i = 0; i < carries; ++i)
+      if (v == savedRow(i))
+        return {Stack::SavedCarry, i};
+    for (unsigned j = 0; j < xs; ++j)
+      if (v == xRow(j))
+        return {Stack::Input, j};
+    for (unsigned f = 0; f < floatXs.size(); ++f)
+      if (v == (*grads)[carries + f])
+        return {Stack::InputCotangent, f};
+    auto [it, inserted] = stepOutputOf.try_emplace(v, stepOutputs.size());
+    if (inserted)
+      stepOutputs.push_back(v);
+    return {Stack::StepOutput, it->second};
+  };
+  auto stepVarying = [&](Value v) {
+    for (unsigned j = 0; j < consts; ++j)
+      if (v == constArg(j))
+        return false;
+    return true;
+  };
+  struct HoistedTerm {
+    unsigned accumulator = 0;
+    Stack a{}, g{};                  // A and G of a product; G of a sum
+    bool product = false;
+    SmallVector<int64_t> sumAxes;    // a sum's axes in G
+  };
+  SmallVector<HoistedTerm> hoisted;
+  SmallVector<Value> kept;  // the carried accumulators' inits
+  SmallVector<Value> carriedYield;
+  SmallVector<int> slotOf(accumulators, -1); // an accumulator's index among the carries, or -1
+  for (unsigned i = 0; i < carries; ++i) {
+    kept.push_back(inits[i]);
+    carriedYield.push_back((*grads)[i]);
+  }
+  for (unsigned a = 0; a < accumulators; ++a) {
+    Value cotangent = (*grads)[carries + floatXs.size() + a];
+    // The terms: the leaves of the tree of same-typed adds reverse mode
+    // built by accumulating.
+    // (An add used elsewhere too is a leaf.)
+    SmallVector<Value> terms, pending{cotangent};
+    while (!pending.empty()) {
+      Value v = pending.pop_back_val();
+      auto add = v.getDefiningOp<nn::AddOp>();
+      bool onlyHere = v == cotangent ? v.use_empty() : v.hasOneUse();
+      if (add && onlyHere && add.getLhs().getType() == v.getType() && add.getRhs().getType() == v.getType()) {
+        pending.append({add.getLhs(), add.getRhs()});
+        continue;
+      }
+      terms.push_back(v);
+    }
+    Value residual;
+    if (!hoist)
+      terms.assign({cotangent});
+    for (Value term : terms) {
+      auto product = term.getDefiningOp<nn::MatmulOp>();
+      if (hoist && product && product.getTransposeA() && !product.getTransposeB() &&
+          product.getA().getType().getRank() == 2 && product.getB().getType().getRank() == 2 &&
+          stepVarying(product.getA()) && stepVarying(product.getB())) {
+        HoistedTerm h;
+        h.accumulator = a;
+        h.product = true;
+        h.a = stackOf(product.getA());
+        h.g = stackOf(product.getB());
+        hoisted.push_back(h);
+        continue;
+      }
+      Value summed = term;
+      if (auto reshape = term.getDefiningOp<nn::ReshapeOp>())
+        summed = reshape.getX();
+      if (auto sum = summed.getDefiningOp<nn::ReduceSumOp>(); hoist && sum && stepVarying(sum.getX())) {
+        HoistedTerm h;
+        h.accumulator = a;
+        h.g = stackOf(sum.getX());
+        h.sumAxes = nn::normalizedAxes(sum.getAxes(), sum.getX().getType().getRank());
+        hoisted.push_back(h);
+        continue;
+      }
+      residual = residual ? ib.add(residual, term) : term;
+    }
+    if (residual) {
+      slotOf[a] = int(kept.size());
+      kept.push_back(inits[carries + a]);
+      carriedYield.push_back(ib.add(accumulator(a), residual));
+    }
+  }
+  // Accumulators no term is left for are not carried.
+  for (unsigned a = accumulators; a-- > 0;)
+    if (slotOf[a] < 0)
+      block->eraseArgument(carries + a);
+  SmallVector<Value> yield(carriedYield);
   for (unsigned f = 0; f < floatXs.size(); ++f)
     yield.push_back((*grads)[carries + f]);
+  yield.append(stepOutputs);
   inner.create<nn::YieldOp>(loc, yield);
 
   SmallVector<Type> resultTypes;
-  for (Value v : inits)
+  for (Value v : kept)
     resultTypes.push_back(v.getType());
   for (unsigned j : floatXs)
     resultTypes.push_back(scan.getXs()[j].getType());
-  auto backward = b.create<nn::ScanOp>(loc, resultTypes, inits, scanned, scan.getConsts(),
+  for (Value v : stepOutputs)
+    resultTypes.push_back(stacked(v.getType(), length));
+  auto backward = b.create<nn::ScanOp>(loc, resultTypes, kept, scanned, scan.getConsts(),
                                        scan.getReverse() ? UnitAttr() : UnitAttr::get(ctx), IntegerAttr());
   backward.getBody().push_back(block);
+  const unsigned keptCarries = kept.size(), stepOutputsAt = keptCarries + floatXs.size();
+
+  // The hoisted terms, over all steps at once.
+  auto stack = [&](Stack s) -> Value {
+    switch (s.kind) {
+    case Stack::SavedCarry: return savedCarry(s.index);
+    case Stack::Input: return scan.getXs()[s.index];
+    case Stack::InputCotangent: return backward.getResult(keptCarries + s.index);
+    case Stack::StepOutput: return backward.getResult(stepOutputsAt + s.index);
+    }
+    return Value();
+  };
+  auto flattened = [&](Value stacked) { // [T, B, N] -> [T B, N]
+    ArrayRef<int64_t> shape = nn::NNBuilder::typeOf(stacked).getShape();
+    return nb.reshape(stacked, {shape[0] * shape[1], shape[2]});
+  };
+  SmallVector<Value> constGrads(accumulators);
+  for (unsigned a = 0; a < accumulators; ++a)
+    if (slotOf[a] >= 0)
+      constGrads[a] = backward.getResult(slotOf[a]);
+  for (const HoistedTerm &h : hoisted) {
+    Value whole;
+    if (h.product) {
+      whole = nb.matmul(flattened(stack(h.a)), flattened(stack(h.g)), /*transposeA=*/true, false);
+    } else {
+      SmallVector<int64_t> axes{0};
+      for (int64_t axis : h.sumAxes)
+        axes.push_back(axis + 1);
+      whole = nb.reshape(nb.reduceSum(stack(h.g), axes, false),
+                         nn::NNBuilder::typeOf(scan.getConsts()[trainedConsts[h.accumulator]]).getShape());
+    }
+    Value &g = constGrads[h.accumulator];
+    g = g ? nb.add(g, whole) : whole;
+  }
 
   // The operands' cotangents: inits, xs, consts (null for integer ones).
   operandGrads.clear();
   for (unsigned i = 0; i < carries; ++i)
     operandGrads.push_back(backward.getResult(i));
   for (unsigned j = 0, f = 0; j < xs; ++j)
-    operandGrads.push_back(f < floatXs.size() && floatXs[f] == j ? backward.getResult(carries + accumulators + f++)
-                                                                 : Value());
+    operandGrads.push_back(f < floatXs.size() && floatXs[f] == j ? backward.getResult(keptCarries + f++) : Value());
   for (unsigned j = 0, a = 0; j < consts; ++j)
-    operandGrads.push_back(a < accumulators && trainedConsts[a] == j ? backward.getResult(carries + a++) : Value());
+    operandGrads.push_back(a < accumulators && trainedConsts[a] == j ? constGrads[a++] : Value());
   return success();
 }
 
@@ -356,7 +503,7 @@ LogicalResult checkpointedScanVjp(OpBuilder &b, nn::ScanOp scan, int64_t k, Arra
       segmentGrads[i] = restOperandGrads[i];
   }
   SmallVector<Value> segmentOperandGrads;
-  if (failed(plainScanVjp(b, segments, segmentGrads, segmentOperandGrads)))
+  if (failed(plainScanVjp(b, segments, segmentGrads, segmentOperandGrads, /*hoist=*/false)))
     return failure();
   operandGrads.assign(segmentOperandGrads.begin(), segmentOperandGrads.begin() + carries);
   for (unsigned j = 0; j < xs; ++j) {
