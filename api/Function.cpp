@@ -1,5 +1,6 @@
 //===- Function.cpp - the C++ API's compiled, callable model (JIT) -------===//
 #include "kiln/Function.h"
+#include "kiln/Onnx.h"
 #include "kiln/Graph.h"
 #include "api/FunctionImpl.h"
 #include "api/ProfileData.h"
@@ -142,6 +143,12 @@ Result<Function> Function::compileSource(const std::string &source, const std::s
 }
 
 Result<std::string> readModelFile(const std::string &path) {
+  if (isOnnxPath(path)) { // imported, then printed as kiln IR with the nodes' locations
+    auto graph = importOnnx(path);
+    if (!graph)
+      return Error{graph.error()};
+    return (*graph)->str(/*withLocations=*/true);
+  }
   llvm::sys::fs::file_status status;
   if (std::error_code ec = llvm::sys::fs::status(path, status))
     return Error{path + ": cannot open: " + ec.message()};

@@ -420,9 +420,9 @@ std::vector<TensorInfo> describe(const nn::Signature &signature) {
       };
       StringRef kind = d.getAs<StringAttr>("init").getValue();
       if (kind == "normal")
-        t.init = {ParamInit::Kind::Normal, num("mean", 0.0), num("std", 1.0), 0, {}};
+        t.init = {ParamInit::Kind::Normal, num("mean", 0.0), num("std", 1.0), 0, {}, nullptr};
       else if (kind == "uniform")
-        t.init = {ParamInit::Kind::Uniform, num("low", 0.0), num("high", 1.0), 0, {}};
+        t.init = {ParamInit::Kind::Uniform, num("low", 0.0), num("high", 1.0), 0, {}, nullptr};
       else if (kind == "ones")
         t.init.kind = ParamInit::Kind::Ones;
       else if (kind == "values") {

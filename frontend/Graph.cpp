@@ -37,56 +37,6 @@ Tensor Graph::input(const std::string &name, const Shape &shape, DType dtype, Wh
   return wrap(impl_->addArgument(name, shape, dtype, {}, where).getAsOpaquePointer());
 }
 
-static DictionaryAttr paramAttr(OpBuilder &b, const ParamInit &init, RankedTensorType type) {
-  SmallVector<NamedAttribute> attrs;
-  auto add = [&](StringRef key, Attribute value) { attrs.push_back(b.getNamedAttr(key, value)); };
-  switch (init.kind) {
-  case ParamInit::Kind::Normal:
-    add("init", b.getStringAttr("normal"));
-    add("mean", b.getF64FloatAttr(init.a));
-    add("std", b.getF64FloatAttr(init.b));
-    add("seed", b.getI64IntegerAttr(int64_t(init.seed)));
-    break;
-  case ParamInit::Kind::Uniform:
-    add("init", b.getStringAttr("uniform"));
-    add("low", b.getF64FloatAttr(init.a));
-    add("high", b.getF64FloatAttr(init.b));
-    add("seed", b.getI64IntegerAttr(int64_t(init.seed)));
-    break;
-  case ParamInit::Kind::Zeros: add("init", b.getStringAttr("zeros")); break;
-  case ParamInit::Kind::Ones: add("init", b.getStringAttr("ones")); break;
-  case ParamInit::Kind::Values: {
-    add("init", b.getStringAttr("values"));
-    SmallVector<Attribute> values;
-    for (double v : init.values)
-      values.push_back(b.getFloatAttr(type.getElementType(), v));
-    add("value", DenseElementsAttr::get(type, values));
-    break;
-  }
-  }
-  return b.getDictionaryAttr(attrs);
-}
-
-Tensor Graph::param(const std::string &name, const Shape &shape, const ParamInit &init,
-                    DType dtype, Where where) {
-  Impl &g = *impl_;
-  if (dtype != DType::f32 && dtype != DType::f64) {
-    g.error(where, "parameter \"" + name + "\" must be f32 or f64, got " + dtypeName(dtype));
-    return {};
-  }
-  if (init.kind == ParamInit::Kind::Values && int64_t(init.values.size()) != numElements(shape)) {
-    g.error(where, "parameter \"" + name + "\" of shape " + shapeString(shape) + " needs " +
-                       std::to_string(numElements(shape)) + " initial values, got " +
-                       std::to_string(init.values.size()));
-    return {};
-  }
-  if (!g.checkShape(shape, where))
-    return {};
-  auto type = RankedTensorType::get(shape, g.elementType(dtype));
-  return wrap(g.addArgument(name, shape, dtype, paramAttr(g.builder, init, type), where)
-                  .getAsOpaquePointer());
-}
-
 /// `value` as a DenseElementsAttr of `type`.
 static DenseElementsAttr denseAttr(RankedTensorType type, const HostTensor &value) {
   switch (value.dtype()) {
@@ -109,6 +59,66 @@ static DenseElementsAttr denseAttr(RankedTensorType type, const HostTensor &valu
 
 /// Constants with more elements than this travel as blobs.
 constexpr int64_t kBlobMinElements = 1024;
+
+static DictionaryAttr paramAttr(OpBuilder &b, const ParamInit &init, RankedTensorType type) {
+  SmallVector<NamedAttribute> attrs;
+  auto add = [&](StringRef key, Attribute value) { attrs.push_back(b.getNamedAttr(key, value)); };
+  switch (init.kind) {
+  case ParamInit::Kind::Normal:
+    add("init", b.getStringAttr("normal"));
+    add("mean", b.getF64FloatAttr(init.a));
+    add("std", b.getF64FloatAttr(init.b));
+    add("seed", b.getI64IntegerAttr(int64_t(init.seed)));
+    break;
+  case ParamInit::Kind::Uniform:
+    add("init", b.getStringAttr("uniform"));
+    add("low", b.getF64FloatAttr(init.a));
+    add("high", b.getF64FloatAttr(init.b));
+    add("seed", b.getI64IntegerAttr(int64_t(init.seed)));
+    break;
+  case ParamInit::Kind::Zeros: add("init", b.getStringAttr("zeros")); break;
+  case ParamInit::Kind::Ones: add("init", b.getStringAttr("ones")); break;
+  case ParamInit::Kind::Values: {
+    add("init", b.getStringAttr("values"));
+    if (init.tensor) {
+      add("value", denseAttr(type, *init.tensor));
+      break;
+    }
+    SmallVector<Attribute> values;
+    for (double v : init.values)
+      values.push_back(b.getFloatAttr(type.getElementType(), v));
+    add("value", DenseElementsAttr::get(type, values));
+    break;
+  }
+  }
+  return b.getDictionaryAttr(attrs);
+}
+
+Tensor Graph::param(const std::string &name, const Shape &shape, const ParamInit &init,
+                    DType dtype, Where where) {
+  Impl &g = *impl_;
+  if (dtype != DType::f32 && dtype != DType::f64) {
+    g.error(where, "parameter \"" + name + "\" must be f32 or f64, got " + dtypeName(dtype));
+    return {};
+  }
+  if (init.tensor && (init.tensor->dtype() != dtype || init.tensor->shape() != shape)) {
+    g.error(where, "parameter \"" + name + "\" is " + dtypeName(dtype) + shapeString(shape) +
+                       " but its initial value is " + dtypeName(init.tensor->dtype()) +
+                       shapeString(init.tensor->shape()));
+    return {};
+  }
+  if (init.kind == ParamInit::Kind::Values && !init.tensor && int64_t(init.values.size()) != numElements(shape)) {
+    g.error(where, "parameter \"" + name + "\" of shape " + shapeString(shape) + " needs " +
+                       std::to_string(numElements(shape)) + " initial values, got " +
+                       std::to_string(init.values.size()));
+    return {};
+  }
+  if (!g.checkShape(shape, where))
+    return {};
+  auto type = RankedTensorType::get(shape, g.elementType(dtype));
+  return wrap(g.addArgument(name, shape, dtype, paramAttr(g.builder, init, type), where)
+                  .getAsOpaquePointer());
+}
 
 Tensor Graph::constant(const HostTensor &value, Where where) {
   Impl &g = *impl_;
@@ -204,15 +214,18 @@ DType Tensor::dtype() const {
 }
 
 ParamInit normalInit(double mean, double std, uint64_t seed) {
-  return {ParamInit::Kind::Normal, mean, std, seed, {}};
+  return {ParamInit::Kind::Normal, mean, std, seed, {}, nullptr};
 }
 ParamInit uniformInit(double low, double high, uint64_t seed) {
-  return {ParamInit::Kind::Uniform, low, high, seed, {}};
+  return {ParamInit::Kind::Uniform, low, high, seed, {}, nullptr};
 }
-ParamInit zerosInit() { return {ParamInit::Kind::Zeros, 0, 0, 0, {}}; }
-ParamInit onesInit() { return {ParamInit::Kind::Ones, 0, 0, 0, {}}; }
+ParamInit zerosInit() { return {ParamInit::Kind::Zeros, 0, 0, 0, {}, nullptr}; }
+ParamInit onesInit() { return {ParamInit::Kind::Ones, 0, 0, 0, {}, nullptr}; }
 ParamInit valuesInit(std::vector<double> values) {
-  return {ParamInit::Kind::Values, 0, 0, 0, std::move(values)};
+  return {ParamInit::Kind::Values, 0, 0, 0, std::move(values), nullptr};
+}
+ParamInit tensorInit(HostTensor value) {
+  return {ParamInit::Kind::Values, 0, 0, 0, {}, std::make_shared<const HostTensor>(std::move(value))};
 }
 
 //===----------------------------------------------------------------------===//

@@ -22,13 +22,20 @@
 
 namespace kiln {
 
-/// "file:line:col: error: message" from an MLIR diagnostic.
+/// "file:line:col: error: message" from an MLIR diagnostic (a named
+/// location, as an imported ONNX node's: "file:line:col: error: name: message").
 inline std::string formatDiagnostic(mlir::Diagnostic &diag) {
   std::string s;
   llvm::raw_string_ostream os(s);
-  if (auto loc = dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
+  mlir::Location where = diag.getLocation();
+  std::string name;
+  if (auto named = dyn_cast<mlir::NameLoc>(where)) {
+    name = named.getName().str() + ": ";
+    where = named.getChildLoc();
+  }
+  if (auto loc = dyn_cast<mlir::FileLineColLoc>(where))
     os << loc.getFilename().getValue() << ":" << loc.getLine() << ":" << loc.getColumn() << ": ";
-  os << "error: " << diag.str();
+  os << "error: " << name << diag.str();
   return s;
 }
 
@@ -61,10 +68,24 @@ struct Graph::Impl {
     builder.setInsertionPointToStart(func.addEntryBlock());
   }
 
-  mlir::Location loc(const Where &w) { return mlir::FileLineColLoc::get(&ctx, w.file_name(), w.line(), w.column()); }
+  /// Where the ops being built come from when not from the C++ caller's
+  /// line: the ONNX importer sets it to the node it converts, with the
+  /// text errors start with.
+  std::optional<mlir::Location> sourceOverride;
+  std::string sourceOverrideText;
+
+  mlir::Location loc(const Where &w) {
+    if (sourceOverride)
+      return *sourceOverride;
+    return mlir::FileLineColLoc::get(&ctx, w.file_name(), w.line(), w.column());
+  }
 
   void error(const Where &w, const std::string &message) {
-    if (!firstError)
+    if (firstError)
+      return;
+    if (sourceOverride)
+      firstError = sourceOverrideText + ": error: " + message;
+    else
       firstError = std::string(w.file_name()) + ":" + std::to_string(w.line()) + ":" +
                    std::to_string(w.column()) + ": error: " + message;
   }

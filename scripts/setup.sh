@@ -10,6 +10,8 @@ PACKAGES=(cmake ninja-build ccache g++ python3 valgrind
           clang-19 llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
           libclang-rt-19-dev  # sanitizer and libFuzzer runtimes (scripts/sanitize.sh, tests/fuzz)
           libfmt-dev libgtest-dev
+          libonnx-dev libprotobuf-dev  # the ONNX importer reads models with ONNX's protobuf schema
+          libonnx-testdata  # ONNX's backend node tests: the importer's conformance suite
           fortunes-zh  # its tang300: the Tang poems examples/tang_gpt learns
           dataset-fashion-mnist zlib1g-dev  # the images examples/cnn learns, gzip-compressed
           libbenchmark-dev libopenblas-dev libdnnl-dev libhalide14-0-dev)  # the last four: bench/ only

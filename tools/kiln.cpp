@@ -78,6 +78,9 @@ usage: (`kiln COMMAND --help` for one command, `kiln --version`)
       renders it with Graphviz's `dot` (apt-get install graphviz)
   kiln phases
       list the phases, in order, with the passes each one runs
+  kiln import MODEL.onnx [-o FILE.mlir]
+      the ONNX model as kiln IR, its ops located at the ONNX nodes (every
+      command also takes a .onnx MODEL directly; docs/onnx.md)
 
   kiln grad MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [--wrt NAME,...]
       the outputs and the gradient with respect to each named argument
@@ -174,6 +177,17 @@ as tooltips; inputs, parameters and outputs in their own shapes. Without -o
 the DOT text goes to stdout; --png renders it with Graphviz's `dot`
 (apt-get install graphviz).
 exit status: 0 success, 1 bad model (a located message), 2 bad command line
+)"},
+    {"import", R"(usage: kiln import MODEL.onnx [-o FILE.mlir]
+
+Imports an ONNX model (docs/onnx.md: the ops, per opset) and prints its kiln
+IR, or writes it to FILE.mlir: graph inputs become inputs, float
+initializers parameters with their values (names that are not C
+identifiers mangled: each other character becomes '_'), integer ones
+constants, each node nn ops whose locations name it ("MODEL.onnx":N:1 for
+the N-th node, with its name and op type). `kiln run|compile|grad|graph`
+take the .onnx file directly as well.
+exit status: 0 success, 1 unreadable model or unsupported op (a located message), 2 bad command line
 )"},
     {"phases", R"(usage: kiln phases
 
@@ -614,6 +628,24 @@ int compileCommand(const Args &args) {
   return 0;
 }
 
+int importCommand(const Args &args) {
+  if (args.model.empty() || !kiln::isOnnxPath(args.model))
+    return usageError("kiln import needs a MODEL.onnx");
+  auto graph = kiln::importOnnx(args.model);
+  if (!graph)
+    return inputError(graph.error());
+  std::string text = (*graph)->str(/*withLocations=*/true);
+  if (args.output.empty() || args.output == "-") {
+    std::cout << text;
+    return 0;
+  }
+  std::ofstream file(args.output, std::ios::binary);
+  file << text;
+  if (!file)
+    return inputError("cannot write " + args.output);
+  return 0;
+}
+
 int graphCommand(const Args &args) {
   if (args.model.empty())
     return usageError("kiln graph needs a MODEL.mlir");
@@ -745,5 +777,7 @@ int main(int argc, char **argv) {
     return graphCommand(args);
   if (args.command == "phases")
     return phasesCommand();
-  return usageError("unknown command '" + args.command + "' (run, compile, grad, graph, phases)");
+  if (args.command == "import")
+    return importCommand(args);
+  return usageError("unknown command '" + args.command + "' (run, compile, grad, graph, import, phases)");
 }

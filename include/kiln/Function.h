@@ -19,11 +19,15 @@ namespace kiln {
 class Graph;
 
 /// How a parameter starts (the `nn.param` attribute).
+class HostTensor;
 struct ParamInit {
   enum class Kind { Normal, Uniform, Zeros, Ones, Values } kind = Kind::Zeros;
   double a = 0, b = 0;    // normal: mean, std; uniform: low, high
   uint64_t seed = 0;
   std::vector<double> values; // Kind::Values
+  /// Kind::Values given as a tensor of the parameter's dtype and shape
+  /// (tensorInit: an imported weight, copied once into the IR).
+  std::shared_ptr<const HostTensor> tensor;
 };
 
 /// One named input, parameter or output of a compiled function.
@@ -126,7 +130,9 @@ inline constexpr uint64_t kMaxModelFileBytes = uint64_t(1) << 30;
 /// The text of a model file. A path that is no regular file (a directory; a
 /// device such as /dev/zero, which would be read until memory runs out) or
 /// a file over kMaxModelFileBytes is an error naming the path, checked
-/// before anything is read.
+/// before anything is read. An ONNX model (a path ending in .onnx) is
+/// imported (kiln/Onnx.h) and its kiln IR, with locations, returned: every
+/// command and compileFile take .onnx files through this.
 Result<std::string> readModelFile(const std::string &path);
 
 /// Lowers `mlirSource` (kiln IR text) to `stage` and returns the text (or

@@ -102,6 +102,8 @@ ParamInit uniformInit(double low, double high, uint64_t seed);
 ParamInit zerosInit();
 ParamInit onesInit();
 ParamInit valuesInit(std::vector<double> values);
+/// The initial value as a tensor (its dtype and shape the parameter's).
+ParamInit tensorInit(HostTensor value);
 
 // Unary elementwise.
 Tensor neg(Tensor x, Where where = Where::current());

@@ -8,6 +8,7 @@
 #include "kiln/Function.h"
 #include "kiln/Graph.h"
 #include "kiln/HostTensor.h"
+#include "kiln/Onnx.h"
 #include "kiln/Profile.h"
 #include "kiln/Recurrent.h"
 #include "kiln/Status.h"

@@ -23,6 +23,8 @@ config.substitutions.append(("%exit", config.python + " " +
                              os.path.join(config.kiln_src_root, "tests", "tools", "expect_exit.py")))
 config.substitutions.append(("%kiln_bin", tools))
 config.substitutions.append(("%kiln_examples", os.path.join(config.kiln_obj_root, "examples")))
+# ONNX's node tests (Debian's libonnx-testdata, which scripts/setup.sh installs).
+config.substitutions.append(("%onnx_node", "/usr/share/libonnx-testdata/data/node"))
 import shutil
 if shutil.which("dot"):
     config.available_features.add("graphviz")

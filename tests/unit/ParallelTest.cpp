@@ -113,7 +113,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ParallelTest, ::testing::ValuesIn(kCases),
 TEST(Parallel, GradientSameBitsOnEveryThreadCount) {
   Graph g("two_layers");
   Tensor x = g.input("x", {96, 211});
-  ParamInit init{ParamInit::Kind::Normal, 0, 0.1, 1, {}};
+  ParamInit init{ParamInit::Kind::Normal, 0, 0.1, 1, {}, nullptr};
   Tensor w1 = g.param("w1", {211, 131}, init);
   init.seed = 2;
   Tensor w2 = g.param("w2", {131, 67}, init);
