@@ -106,6 +106,15 @@ HostTensor i64Tensor(const std::vector<int64_t> &values, Shape shape) {
   return t;
 }
 
+/// `value` (when known) with another shape of as many elements.
+std::optional<HostTensor> reshapedValue(const HostTensor *value, const Shape &shape) {
+  if (!value || numElements(shape) != value->size())
+    return std::nullopt;
+  HostTensor t(value->dtype(), shape);
+  std::copy_n(static_cast<const char *>(value->data()), value->bytes(), static_cast<char *>(t.data()));
+  return t;
+}
+
 /// A value folded while importing: a constant in the graph, known to later nodes.
 void folded(Node &n, size_t i, HostTensor value) {
   n.result(i, n.graph.constant(value), std::move(value));
@@ -115,11 +124,18 @@ void folded(Node &n, size_t i, HostTensor value) {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
+bool isFloat(Tensor t) { return t.dtype() == DType::f32 || t.dtype() == DType::f64; }
+bool isInteger(Tensor t) { return t.dtype() == DType::i32 || t.dtype() == DType::i64; }
+
+// kiln's arithmetic ops take floats: integer arithmetic (Add, Sub, Mul, Div,
+// Neg, Abs on int64, as exported shape arithmetic does at run time) runs in
+// double and is truncated back, exact while the values stay below 2^53.
+
 template <Tensor (*F)(Tensor, Where)> bool unary(Node &n) {
   Tensor x;
   if (!n.input(0, x))
     return false;
-  n.result(0, F(x, Where::current()));
+  n.result(0, isInteger(x) ? cast(F(cast(x, DType::f64), Where::current()), x.dtype()) : F(x, Where::current()));
   return true;
 }
 
@@ -127,11 +143,12 @@ template <Tensor (*F)(Operand, Operand, Where)> bool binary(Node &n) {
   Tensor a, b;
   if (!n.input(0, a) || !n.input(1, b))
     return false;
-  n.result(0, F(a, b, Where::current()));
+  if (isInteger(a) && isInteger(b))
+    n.result(0, cast(F(cast(a, DType::f64), cast(b, DType::f64), Where::current()), a.dtype()));
+  else
+    n.result(0, F(a, b, Where::current()));
   return true;
 }
-
-bool isFloat(Tensor t) { return t.dtype() == DType::f32 || t.dtype() == DType::f64; }
 
 /// The larger (smaller) of two tensors of any numeric dtype: kiln's
 /// maximum and minimum take floats, its comparisons and select any.
@@ -318,7 +335,14 @@ bool clip(Node &n) {
   return true;
 }
 
-template <Tensor (*F)(Operand, Operand, Where)> bool compare(Node &n) { return binary<F>(n); }
+/// Comparisons take every numeric dtype.
+template <Tensor (*F)(Operand, Operand, Where)> bool compare(Node &n) {
+  Tensor a, b;
+  if (!n.input(0, a) || !n.input(1, b))
+    return false;
+  n.result(0, F(a, b, Where::current()));
+  return true;
+}
 
 bool where(Node &n) {
   Tensor c, a, b;
@@ -559,7 +583,7 @@ bool reshapeOp(Node &n) {
       return n.fail("cannot infer the -1 in " + shapeString(shape) + " for " + shapeString(from));
     shape[size_t(inferred)] = numElements(from) / product;
   }
-  n.result(0, reshape(x, shape));
+  n.result(0, reshape(x, shape), reshapedValue(n.known[0], shape));
   return true;
 }
 
@@ -625,7 +649,7 @@ bool squeeze(Node &n) {
     if (!(given ? listed : s[i] == 1))
       out.push_back(s[i]);
   }
-  n.result(0, reshape(x, out));
+  n.result(0, reshape(x, out), reshapedValue(n.known[0], out));
   return true;
 }
 
@@ -688,6 +712,9 @@ bool concatOp(Node &n) {
   return true;
 }
 
+Tensor gatherAlong(Tensor data, Tensor indices, int64_t axis);
+HostTensor pickValues(const HostTensor &data, const std::vector<std::vector<int64_t>> &picks);
+
 bool slice(Node &n) {
   Tensor x;
   if (!n.input(0, x))
@@ -720,49 +747,67 @@ bool slice(Node &n) {
     return n.fail("starts, ends, axes and steps differ in length");
   if (!normalizedAxes(n, axes, rank, "axis"))
     return false;
+  // Each axis's positions, ONNX's clamping rules: for a positive step,
+  // starts and ends in [0, dim]; for a negative one, starts in [0, dim - 1]
+  // and ends in [-1, dim - 1].
   std::vector<int64_t> from(size_t(rank), 0), to(s), by(size_t(rank), 1);
-  for (size_t i = 0; i < axes.size(); ++i) {
-    int64_t a = axes[i], dim = s[size_t(a)];
-    if (steps[i] <= 0)
-      return n.fail("step " + std::to_string(steps[i]) + " on axis " + std::to_string(a) +
-                    ": only positive steps are supported");
-    auto clamp = [&](int64_t v) { return std::clamp(v < 0 ? v + dim : v, int64_t(0), dim); };
-    from[size_t(a)] = clamp(starts[i]);
-    to[size_t(a)] = std::max(clamp(ends[i]), from[size_t(a)]);
-    by[size_t(a)] = steps[i];
+  std::vector<std::vector<int64_t>> picks(static_cast<size_t>(rank));
+  for (int64_t a = 0; a < rank; ++a) {
+    picks[size_t(a)].resize(size_t(s[size_t(a)]));
+    std::iota(picks[size_t(a)].begin(), picks[size_t(a)].end(), 0);
   }
-  n.result(0, kiln::slice(x, from, to, by));
+  std::vector<int64_t> reversedAxes;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = axes[i], dim = s[size_t(a)], step = steps[i];
+    if (step == 0)
+      return n.fail("step 0 on axis " + std::to_string(a));
+    int64_t start = starts[i] < 0 ? starts[i] + dim : starts[i], end = ends[i] < 0 ? ends[i] + dim : ends[i];
+    if (ends[i] <= -(int64_t(1) << 62))
+      end = -1; // INT64_MIN: "to the beginning" for a negative step
+    std::vector<int64_t> &p = picks[size_t(a)];
+    p.clear();
+    if (step > 0) {
+      start = std::clamp(start, int64_t(0), dim);
+      end = std::clamp(end, int64_t(0), dim);
+      for (int64_t k = start; k < end; k += step)
+        p.push_back(k);
+      from[size_t(a)] = start;
+      to[size_t(a)] = std::max(end, start);
+      by[size_t(a)] = step;
+    } else {
+      start = std::clamp(start, int64_t(0), dim - 1);
+      end = std::clamp(end, int64_t(-1), dim - 1);
+      for (int64_t k = start; k > end; k += step)
+        p.push_back(k);
+      reversedAxes.push_back(a);
+    }
+  }
+  Tensor y = x;
+  if (reversedAxes.empty()) {
+    y = kiln::slice(x, from, to, by);
+  } else {
+    // Negative steps: a gather of the positions, axis by axis.
+    for (int64_t a = 0; a < rank; ++a) {
+      if (picks[size_t(a)].size() == size_t(s[size_t(a)]) && !std::count(reversedAxes.begin(), reversedAxes.end(), a) &&
+          std::is_sorted(picks[size_t(a)].begin(), picks[size_t(a)].end()))
+        continue; // the whole axis
+      y = gatherAlong(y, n.graph.constant(i64Tensor(picks[size_t(a)], {int64_t(picks[size_t(a)].size())})), a);
+    }
+  }
+  std::optional<HostTensor> value;
+  if (n.known[0])
+    value = pickValues(*n.known[0], picks);
+  n.result(0, y, std::move(value));
   return true;
 }
 
-bool gather(Node &n) {
-  Tensor data, indices;
-  if (!n.input(0, data) || !n.input(1, indices))
-    return false;
-  int64_t rank = rankOf(data), axis = normalized(n.attrInt("axis", 0), rank);
-  if (axis < 0)
-    return n.fail("axis " + std::to_string(n.attrInt("axis", 0)) + " is out of range for rank " + std::to_string(rank));
-  Shape s = data.shape();
-  // Negative indices count from the end (ONNX); kiln's gather takes [0, n):
-  // known indices are moved here, others must be in [0, n) (kiln's run-time
-  // check reports one that is not).
-  if (n.known[1]) {
-    HostTensor moved = *n.known[1];
-    for (int64_t i = 0; i < moved.size(); ++i)
-      if (moved.at(i) < 0)
-        moved.set(i, moved.at(i) + double(s[size_t(axis)]));
-    indices = n.graph.constant(moved);
-  } else {
-    // idx < 0 ? idx + n : idx, the addition in double (kiln's add takes
-    // floats; exact below 2^53).
-    Tensor shifted = cast(add(cast(indices, DType::f64), double(s[size_t(axis)])), indices.dtype());
-    indices = select(lt(indices, 0.0), shifted, indices);
-  }
-  if (axis == 0) {
-    n.result(0, kiln::gather(data, indices));
-    return true;
-  }
-  // The axis first, gathered, then the index dimensions back in its place.
+/// `data` gathered along `axis` at `indices` (in range): ONNX's Gather, on
+/// kiln's gather (which takes rows, axis 0) with the axis moved to the front
+/// and the index dimensions moved back into its place.
+Tensor gatherAlong(Tensor data, Tensor indices, int64_t axis) {
+  int64_t rank = rankOf(data);
+  if (axis == 0)
+    return kiln::gather(data, indices);
   std::vector<int64_t> toFront{axis};
   for (int64_t i = 0; i < rank; ++i)
     if (i != axis)
@@ -776,7 +821,126 @@ bool gather(Node &n) {
     back.push_back(i);
   for (int64_t i = axis; i < rank - 1; ++i)
     back.push_back(q + i);
-  n.result(0, transpose(y, back));
+  return transpose(y, back);
+}
+
+/// The value of `data` at per-axis index lists (`picks[a]`: the positions
+/// taken along axis a, in order), for values known while importing.
+HostTensor pickValues(const HostTensor &data, const std::vector<std::vector<int64_t>> &picks) {
+  Shape out;
+  for (const auto &p : picks)
+    out.push_back(int64_t(p.size()));
+  HostTensor t(data.dtype(), out);
+  const Shape &s = data.shape();
+  for (int64_t flat = 0; flat < t.size(); ++flat) {
+    int64_t rest = flat, source = 0, stride = 1;
+    for (size_t a = out.size(); a-- > 0;) {
+      int64_t c = rest % out[a];
+      rest /= out[a];
+      source += picks[a][size_t(c)] * stride;
+      stride *= s[a];
+    }
+    t.set(flat, data.at(source));
+  }
+  return t;
+}
+
+bool gather(Node &n) {
+  Tensor data, indices;
+  if (!n.input(0, data) || !n.input(1, indices))
+    return false;
+  int64_t rank = rankOf(data), axis = normalized(n.attrInt("axis", 0), rank);
+  if (axis < 0)
+    return n.fail("axis " + std::to_string(n.attrInt("axis", 0)) + " is out of range for rank " + std::to_string(rank));
+  Shape s = data.shape();
+  const int64_t dim = s[size_t(axis)];
+  // Negative indices count from the end (ONNX); kiln's gather takes [0, n).
+  if (n.known[1]) {
+    HostTensor moved = *n.known[1];
+    for (int64_t i = 0; i < moved.size(); ++i) {
+      double v = moved.at(i) < 0 ? moved.at(i) + double(dim) : moved.at(i);
+      if (v < 0 || v >= double(dim))
+        return n.fail("index " + std::to_string(int64_t(moved.at(i))) + " is outside [-" + std::to_string(dim) +
+                      ", " + std::to_string(dim) + ")");
+      moved.set(i, v);
+    }
+    indices = n.graph.constant(moved);
+    if (n.known[0] && moved.shape().size() <= 1) {
+      // Shape arithmetic: a known vector's entries picked while importing.
+      std::vector<std::vector<int64_t>> picks;
+      for (int64_t a = 0; a < rank; ++a) {
+        std::vector<int64_t> all(static_cast<size_t>(s[size_t(a)]));
+        std::iota(all.begin(), all.end(), 0);
+        picks.push_back(all);
+      }
+      picks[size_t(axis)].clear();
+      for (int64_t i = 0; i < moved.size(); ++i)
+        picks[size_t(axis)].push_back(int64_t(moved.at(i)));
+      HostTensor value = pickValues(*n.known[0], picks);
+      Shape out = s;
+      out.erase(out.begin() + axis);
+      if (moved.shape().size() == 1)
+        out.insert(out.begin() + axis, moved.size());
+      n.result(0, gatherAlong(data, indices, axis), reshapedValue(&value, out));
+      return true;
+    }
+  } else {
+    // idx < 0 ? idx + n : idx, the addition in double (kiln's add takes
+    // floats; exact below 2^53).
+    Tensor shifted = cast(add(cast(indices, DType::f64), double(dim)), indices.dtype());
+    indices = select(lt(indices, 0.0), shifted, indices);
+  }
+  n.result(0, gatherAlong(data, indices, axis));
+  return true;
+}
+
+/// GatherElements: out[p] = data[p with p_axis = indices[p]], the output of
+/// the indices' shape. As a one-hot contraction: the axis moved last, each
+/// index compared with the positions 0 .. n - 1, the matching values summed
+/// (O(output x n), fine for the class axis of a loss, where exported models
+/// use it; differentiable like any elementwise product).
+bool gatherElements(Node &n) {
+  Tensor data, indices;
+  if (!n.input(0, data) || !n.input(1, indices))
+    return false;
+  int64_t rank = rankOf(data), axis = normalized(n.attrInt("axis", 0), rank);
+  if (axis < 0)
+    return n.fail("axis " + std::to_string(n.attrInt("axis", 0)) + " is out of range for rank " + std::to_string(rank));
+  Shape s = data.shape(), q = indices.shape();
+  if (rankOf(indices) != rank)
+    return n.fail("indices of rank " + std::to_string(q.size()) + " for data of rank " + std::to_string(rank));
+  for (int64_t k = 0; k < rank; ++k)
+    if (k != axis && q[size_t(k)] > s[size_t(k)])
+      return n.fail("indices " + shapeString(q) + " larger than the data " + shapeString(s) + " off the axis");
+  const int64_t dim = s[size_t(axis)];
+  // The data where the indices are (off the axis), then the axis last.
+  std::vector<int64_t> from(size_t(rank), 0), to(q);
+  to[size_t(axis)] = dim;
+  Tensor d = to == s ? data : kiln::slice(data, from, to);
+  std::vector<int64_t> last;
+  for (int64_t k = 0; k < rank; ++k)
+    if (k != axis)
+      last.push_back(k);
+  last.push_back(axis);
+  std::vector<int64_t> back(static_cast<size_t>(rank)); // the inverse permutation
+  for (int64_t k = 0; k < rank; ++k)
+    back[size_t(last[size_t(k)])] = k;
+  Tensor dt = transpose(d, last), it = transpose(indices, last); // [..., dim], [..., m]
+  it = select(lt(it, 0.0), cast(add(cast(it, DType::f64), double(dim)), it.dtype()), it);
+  Shape itShape = it.shape(), dtShape = dt.shape();
+  Shape expandedIndices = itShape, expandedData = dtShape;
+  expandedIndices.push_back(1);                               // [..., m, 1]
+  expandedData.insert(expandedData.end() - 1, 1);             // [..., 1, dim]
+  Shape positions(itShape.size() + 1, 1);
+  positions.back() = dim;
+  Tensor iota = n.graph.iota(positions, int64_t(positions.size()) - 1, it.dtype());
+  DType work = isFloat(data) ? data.dtype() : DType::f64;
+  Tensor onehot = cast(eq(reshape(it, expandedIndices), iota), work); // [..., m, dim]
+  Tensor values = reshape(data.dtype() == work ? dt : cast(dt, work), expandedData);
+  Tensor picked = reduce_sum(mul(onehot, values), {int64_t(expandedIndices.size()) - 1}); // [..., m]
+  if (picked.dtype() != data.dtype())
+    picked = cast(picked, data.dtype());
+  n.result(0, transpose(picked, back));
   return true;
 }
 
@@ -804,10 +968,13 @@ bool dropout(Node &n) {
   Tensor x;
   if (!n.input(0, x))
     return false;
-  // Inference: the input unchanged (training_mode, opset 12+, must be off).
+  // Inference: the input unchanged. Training mode (opset 12+) only with a
+  // ratio of 0, where it is the same.
   if (n.opset >= 12 && n.inputs.size() > 2 && n.inputs[2].valid()) {
-    if (!n.known[2] || n.known[2]->at(0) != 0)
-      return n.fail("training mode is not supported (inference only)");
+    bool training = !n.known[2] || n.known[2]->at(0) != 0;
+    bool zeroRatio = n.inputs.size() > 1 && n.inputs[1].valid() && n.known[1] && n.known[1]->at(0) == 0;
+    if (training && !zeroRatio)
+      return n.fail("training mode is not supported (inference only, or a ratio of 0)");
   }
   n.result(0, x);
   if (n.proto.output_size() > 1 && !n.proto.output(1).empty()) {
@@ -971,15 +1138,37 @@ bool spatial2d(Node &n, Tensor x, const char *what) {
   if (rankOf(x) != 4)
     return n.fail(std::string(what) + " on a rank-" + std::to_string(rankOf(x)) + " input: kiln has 2-D (NCHW) only");
   std::string pad = n.attrString("auto_pad", "NOTSET");
-  if (pad != "NOTSET" && pad != "VALID")
-    return n.fail("auto_pad " + pad + " is not supported (give explicit pads)");
+  if (pad != "NOTSET" && pad != "VALID" && pad != "SAME_UPPER" && pad != "SAME_LOWER")
+    return n.fail("auto_pad " + pad + " is not NOTSET, VALID, SAME_UPPER or SAME_LOWER");
   return true;
 }
 
-std::array<int64_t, 4> padsOf(Node &n) {
+/// [top, left, bottom, right]: the pads attribute (ONNX's order is kiln's),
+/// or for auto_pad SAME_* what makes the output ceil(in / stride) (the odd
+/// one at the end for SAME_UPPER, at the start for SAME_LOWER).
+std::array<int64_t, 4> padsOf(Node &n, Tensor x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                              std::array<int64_t, 2> dilation) {
+  std::string mode = n.attrString("auto_pad", "NOTSET");
+  if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+    std::array<int64_t, 4> p{};
+    for (int k = 0; k < 2; ++k) {
+      int64_t in = x.shape()[size_t(2 + k)], out = (in + stride[size_t(k)] - 1) / stride[size_t(k)];
+      int64_t total = std::max<int64_t>((out - 1) * stride[size_t(k)] + (kernel[size_t(k)] - 1) * dilation[size_t(k)] + 1 - in, 0);
+      int64_t small = total / 2, large = total - small;
+      p[size_t(k)] = mode == "SAME_UPPER" ? small : large;
+      p[size_t(k + 2)] = mode == "SAME_UPPER" ? large : small;
+    }
+    return p;
+  }
+  if (mode == "VALID")
+    return {0, 0, 0, 0};
   std::vector<int64_t> p = n.attrInts("pads").value_or(std::vector<int64_t>{0, 0, 0, 0});
-  // ONNX: [top, left, bottom, right] for 2-D, as kiln's padding.
   return {p.size() > 0 ? p[0] : 0, p.size() > 1 ? p[1] : 0, p.size() > 2 ? p[2] : 0, p.size() > 3 ? p[3] : 0};
+}
+
+std::array<int64_t, 2> pair(Node &n, const char *name, std::array<int64_t, 2> otherwise) {
+  auto v = n.attrInts(name);
+  return v && v->size() == 2 ? std::array<int64_t, 2>{(*v)[0], (*v)[1]} : otherwise;
 }
 
 bool conv(Node &n) {
@@ -987,11 +1176,10 @@ bool conv(Node &n) {
   if (!n.input(0, x) || !n.input(1, w) || !spatial2d(n, x, "Conv"))
     return false;
   Conv2dOptions o;
-  o.padding = padsOf(n);
-  if (auto s = n.attrInts("strides"); s && s->size() == 2)
-    o.stride = {(*s)[0], (*s)[1]};
-  if (auto d = n.attrInts("dilations"); d && d->size() == 2)
-    o.dilation = {(*d)[0], (*d)[1]};
+  o.stride = pair(n, "strides", {1, 1});
+  o.dilation = pair(n, "dilations", {1, 1});
+  std::array<int64_t, 2> kernel{w.shape().size() == 4 ? w.shape()[2] : 1, w.shape().size() == 4 ? w.shape()[3] : 1};
+  o.padding = padsOf(n, x, kernel, o.stride, o.dilation);
   o.groups = n.attrInt("group", 1);
   if (n.inputs.size() > 2 && n.inputs[2].valid())
     o.bias = n.inputs[2];
@@ -1006,20 +1194,27 @@ template <bool Max> bool pool(Node &n) {
   auto k = n.attrInts("kernel_shape");
   if (!k || k->size() != 2)
     return n.fail("kernel_shape must have 2 entries");
-  if (n.attrInt("ceil_mode", 0) != 0)
-    return n.fail("ceil_mode 1 is not supported");
   if (auto d = n.attrInts("dilations"); d && (*d != std::vector<int64_t>{1, 1}))
     return n.fail("dilations other than 1 are not supported");
   if (Max && n.proto.output_size() > 1 && !n.proto.output(1).empty())
     return n.fail("the Indices output is not supported");
-  Pool2dOptions o;
-  o.padding = padsOf(n);
-  if (auto s = n.attrInts("strides"); s && s->size() == 2)
-    o.stride = std::array<int64_t, 2>{(*s)[0], (*s)[1]};
-  else
-    o.stride = std::array<int64_t, 2>{1, 1}; // ONNX's default stride is 1, not the kernel
-  o.countIncludePad = n.attrInt("count_include_pad", 0) != 0;
   std::array<int64_t, 2> kernel{(*k)[0], (*k)[1]};
+  Pool2dOptions o;
+  std::array<int64_t, 2> stride = pair(n, "strides", {1, 1}); // ONNX's default stride is 1, not the kernel
+  o.stride = stride;
+  o.padding = padsOf(n, x, kernel, stride, {1, 1});
+  if (n.attrInt("ceil_mode", 0) != 0) {
+    // The last, partial window as extra padding at the end (a window must
+    // start inside the input or its leading padding).
+    for (int a = 0; a < 2; ++a) {
+      int64_t in = x.shape()[size_t(2 + a)] + o.padding[size_t(a)] + o.padding[size_t(a + 2)];
+      int64_t out = (in - kernel[size_t(a)] + stride[size_t(a)] - 1) / stride[size_t(a)] + 1;
+      if ((out - 1) * stride[size_t(a)] >= x.shape()[size_t(2 + a)] + o.padding[size_t(a)])
+        --out;
+      o.padding[size_t(a + 2)] += std::max<int64_t>((out - 1) * stride[size_t(a)] + kernel[size_t(a)] - in, 0);
+    }
+  }
+  o.countIncludePad = n.attrInt("count_include_pad", 0) != 0;
   n.result(0, Max ? max_pool2d(x, kernel, o) : avg_pool2d(x, kernel, o));
   return true;
 }
@@ -1182,6 +1377,7 @@ const std::map<std::string, Converter> &table() {
       {"Expand", expand},
       {"Flatten", flatten},
       {"Gather", gather},
+      {"GatherElements", gatherElements},
       {"Gemm", gemm},
       {"GRU", recurrent<Cell::Gru>},
       {"GlobalAveragePool", globalAveragePool},
