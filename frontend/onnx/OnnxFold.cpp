@@ -82,6 +82,8 @@ const std::map<std::string, Rule> &rules() {
       {"Or", {[](auto &v) { return double(v[0] != 0 || v[1] != 0); }, true}},
       {"Where", {[](auto &v) { return v[0] != 0 ? v[1] : v[2]; }}},
       {"Floor", {[](auto &v) { return std::floor(v[0]); }}},
+      // Mod with fmod = 0 (the default): the result has the divisor's sign (Python's %).
+      {"Mod", {[](auto &v) { return v[1] == 0 ? NAN : v[0] - std::floor(v[0] / v[1]) * v[1]; }}},
       {"Ceil", {[](auto &v) { return std::ceil(v[0]); }}},
   };
   return table;
@@ -92,6 +94,8 @@ const std::map<std::string, Rule> &rules() {
 bool foldKnownValues(Node &n) {
   const std::string &op = n.proto.op_type();
   bool isCast = op == "Cast";
+  if (op == "Mod" && n.attrInt("fmod", 0) != 0)
+    return false;
   auto rule = rules().find(op);
   if (!isCast && rule == rules().end())
     return false;

@@ -61,8 +61,11 @@ bool Node::knownInts(size_t i, const char *what, std::vector<int64_t> &out) {
     return fail(std::string(what) + " (input #" + std::to_string(i) + (i < size_t(proto.input_size()) ? " \"" + proto.input(int(i)) + "\"" : "") +
                 ") must be known while importing (an initializer or a constant): kiln's shapes are static");
   out.clear();
-  for (int64_t k = 0; k < known[i]->size(); ++k)
-    out.push_back(int64_t(known[i]->at(k)));
+  const HostTensor &v = *known[i];
+  for (int64_t k = 0; k < v.size(); ++k) // int64 read as is: INT64_MAX ("to the end") is not a double
+    out.push_back(v.dtype() == DType::i64   ? v.data<int64_t>()[k]
+                  : v.dtype() == DType::i32 ? int64_t(v.data<int32_t>()[k])
+                                            : int64_t(v.at(k)));
   return true;
 }
 
@@ -349,6 +352,27 @@ bool where(Node &n) {
   if (!n.input(0, c) || !n.input(1, a) || !n.input(2, b))
     return false;
   n.result(0, select(c, a, b));
+  return true;
+}
+
+/// Trilu: the upper (or lower) triangle of the last two axes, from the
+/// k-th diagonal (k an optional known input), the rest zeros.
+bool trilu(Node &n) {
+  Tensor x;
+  if (!n.input(0, x))
+    return false;
+  if (rankOf(x) < 2)
+    return n.fail("the input must have rank 2 or more");
+  std::vector<int64_t> k{0};
+  if (n.inputs.size() > 1 && n.inputs[1].valid() && !n.knownInts(1, "k", k))
+    return false;
+  Shape s = x.shape();
+  Shape square{s[s.size() - 2], s[s.size() - 1]};
+  // column - row in double (kiln's arithmetic takes floats), compared with k.
+  Tensor offset = sub(n.graph.iota(square, 1, DType::f64), n.graph.iota(square, 0, DType::f64));
+  Tensor keep = n.attrInt("upper", 1) != 0 ? ge(offset, double(k[0])) : le(offset, double(k[0]));
+  HostTensor zero(x.dtype(), {});
+  n.result(0, select(keep, x, n.graph.constant(zero)));
   return true;
 }
 
@@ -702,7 +726,7 @@ bool concatOp(Node &n) {
   for (size_t i = 0; i < xs.size() && allKnown; ++i) {
     allKnown = n.known[i] != nullptr;
     for (int64_t k = 0; allKnown && k < n.known[i]->size(); ++k)
-      values.push_back(int64_t(n.known[i]->at(k)));
+      values.push_back(n.known[i]->dtype() == DType::i64 ? n.known[i]->data<int64_t>()[k] : int64_t(n.known[i]->at(k)));
   }
   if (allKnown) {
     folded(n, 0, i64Tensor(values, {int64_t(values.size())}));
@@ -714,6 +738,44 @@ bool concatOp(Node &n) {
 
 Tensor gatherAlong(Tensor data, Tensor indices, int64_t axis);
 HostTensor pickValues(const HostTensor &data, const std::vector<std::vector<int64_t>> &picks);
+
+/// Split: along `axis` into the sizes given (an input from opset 13, an
+/// attribute before), or into equal parts (the last smaller, opset 18's
+/// num_outputs).
+bool split(Node &n) {
+  Tensor x;
+  if (!n.input(0, x))
+    return false;
+  int64_t rank = rankOf(x), axis = normalized(n.attrInt("axis", 0), rank);
+  if (axis < 0)
+    return n.fail("axis " + std::to_string(n.attrInt("axis", 0)) + " is out of range for rank " + std::to_string(rank));
+  Shape s = x.shape();
+  const int64_t dim = s[size_t(axis)], parts = n.proto.output_size();
+  std::vector<int64_t> sizes;
+  if (n.opset < 13) {
+    if (auto a = n.attrInts("split"))
+      sizes = *a;
+  } else if (n.inputs.size() > 1 && n.inputs[1].valid() && !n.knownInts(1, "the split sizes", sizes)) {
+    return false;
+  }
+  if (sizes.empty()) {
+    int64_t each = (dim + parts - 1) / std::max<int64_t>(parts, 1);
+    for (int64_t k = 0; k < parts; ++k)
+      sizes.push_back(std::max<int64_t>(std::min(each, dim - k * each), 0));
+  }
+  if (int64_t(sizes.size()) != parts || std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) != dim)
+    return n.fail("split sizes do not add up to the axis length " + std::to_string(dim) + " over " +
+                  std::to_string(parts) + " outputs");
+  int64_t at = 0;
+  for (int64_t k = 0; k < parts; ++k) {
+    std::vector<int64_t> from(size_t(rank), 0), to(s);
+    from[size_t(axis)] = at;
+    to[size_t(axis)] = at + sizes[size_t(k)];
+    n.result(size_t(k), kiln::slice(x, from, to));
+    at += sizes[size_t(k)];
+  }
+  return true;
+}
 
 bool slice(Node &n) {
   Tensor x;
@@ -1427,6 +1489,7 @@ const std::map<std::string, Converter> &table() {
       {"SoftmaxCrossEntropyLoss", softmaxCrossEntropyLoss},
       {"Softplus", softplus},
       {"Softsign", softsign},
+      {"Split", split},
       {"Sqrt", unary<sqrt>},
       {"Squeeze", squeeze},
       {"Sub", binary<sub>},
@@ -1434,6 +1497,7 @@ const std::map<std::string, Converter> &table() {
       {"Tanh", unary<tanh>},
       {"ThresholdedRelu", thresholdedRelu},
       {"Transpose", transposeOp},
+      {"Trilu", trilu},
       {"Unsqueeze", unsqueeze},
       {"Where", where},
   };
