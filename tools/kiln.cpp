@@ -25,6 +25,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -78,9 +79,10 @@ usage: (`kiln COMMAND --help` for one command, `kiln --version`)
       renders it with Graphviz's `dot` (apt-get install graphviz)
   kiln phases
       list the phases, in order, with the passes each one runs
-  kiln import MODEL.onnx [-o FILE.mlir]
+  kiln import MODEL.onnx [-o FILE.mlir] [--shape NAME=DIMS ...]
       the ONNX model as kiln IR, its ops located at the ONNX nodes (every
-      command also takes a .onnx MODEL directly; docs/onnx.md)
+      command also takes a .onnx MODEL directly, --shape giving an input's
+      symbolic dimensions, e.g. x=1x3x28x28; docs/onnx.md)
 
   kiln grad MODEL.mlir --input NAME=FILE.npy ... --output-dir DIR [--wrt NAME,...]
       the outputs and the gradient with respect to each named argument
@@ -178,7 +180,7 @@ the DOT text goes to stdout; --png renders it with Graphviz's `dot`
 (apt-get install graphviz).
 exit status: 0 success, 1 bad model (a located message), 2 bad command line
 )"},
-    {"import", R"(usage: kiln import MODEL.onnx [-o FILE.mlir]
+    {"import", R"(usage: kiln import MODEL.onnx [-o FILE.mlir] [--shape NAME=DIMS ...]
 
 Imports an ONNX model (docs/onnx.md: the ops, per opset) and prints its kiln
 IR, or writes it to FILE.mlir: graph inputs become inputs, float
@@ -186,7 +188,10 @@ initializers parameters with their values (names that are not C
 identifiers mangled: each other character becomes '_'), integer ones
 constants, each node nn ops whose locations name it ("MODEL.onnx":N:1 for
 the N-th node, with its name and op type). `kiln run|compile|grad|graph`
-take the .onnx file directly as well.
+take the .onnx file directly as well. --shape NAME=DIMS (e.g. x=1x3x28x28)
+gives an input whose dimensions are symbolic in the file its shape; `kiln
+run` and `kiln grad` bind an integer --input that gives a shape, axes or
+slice bounds into the model (kiln's shapes are static).
 exit status: 0 success, 1 unreadable model or unsupported op (a located message), 2 bad command line
 )"},
     {"phases", R"(usage: kiln phases
@@ -203,6 +208,7 @@ struct Args {
   std::vector<std::string> wrt;
   bool wrtGiven = false;
   std::vector<std::pair<std::string, std::string>> inputs;
+  std::map<std::string, kiln::Shape> shapes; // --shape NAME=DIMS: an ONNX input's symbolic dimensions
   bool reference = false;
   kiln::CompileOptions options;
 };
@@ -255,6 +261,22 @@ int parseArgs(int argc, char **argv, Args &args) {
       if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
         return usageError("--input '" + v + "' is not NAME=FILE.npy");
       args.inputs.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (arg == "--shape") {
+      if (!need(v))
+        return usageError("--shape needs NAME=DIMS, e.g. x=1x3x28x28");
+      size_t eq = v.find('=');
+      kiln::Shape dims;
+      std::stringstream list(eq == std::string::npos ? "" : v.substr(eq + 1));
+      bool ok = eq != std::string::npos && eq > 0 && eq + 1 < v.size();
+      for (std::string d; ok && std::getline(list, d, 'x');) {
+        char *end = nullptr;
+        long long n = std::strtoll(d.c_str(), &end, 10);
+        ok = !d.empty() && !*end && n >= 0;
+        dims.push_back(n);
+      }
+      if (!ok)
+        return usageError("--shape '" + v + "' is not NAME=DIMS (dimensions joined by x, e.g. x=1x3x28x28)");
+      args.shapes[v.substr(0, eq)] = dims;
     } else if (arg == "--output-dir") {
       if (!need(args.outputDir))
         return usageError("--output-dir needs a directory");
@@ -394,8 +416,34 @@ int parseArgs(int argc, char **argv, Args &args) {
 
 /// The model file's text (kiln::readModelFile: a directory, a device or a
 /// file over 1 GiB is an error naming the file, checked before reading).
-std::string readFile(const std::string &path, std::string &error) {
-  auto text = kiln::readModelFile(path);
+/// An ONNX model is imported with --shape's dimensions; where an input must
+/// be known while importing (a shape, axes or bounds), the integer tensors
+/// given with --input are bound to it and leave `inputs`.
+std::string readFile(const Args &args, std::string &error, std::map<std::string, kiln::HostTensor> *inputs = nullptr) {
+  if (kiln::isOnnxPath(args.model)) {
+    kiln::OnnxImportOptions options;
+    options.shapes = args.shapes;
+    auto graph = kiln::importOnnx(args.model, options);
+    if (!graph && inputs && graph.error().find("must be known while importing") != std::string::npos) {
+      for (const auto &[name, value] : *inputs)
+        if (value.dtype() == kiln::DType::i64 || value.dtype() == kiln::DType::i32)
+          options.inputValues.emplace(name, value);
+      graph = kiln::importOnnx(args.model, options);
+      if (graph)
+        for (const auto &[name, value] : options.inputValues)
+          inputs->erase(name);
+    }
+    if (!graph) {
+      error = graph.error();
+      return {};
+    }
+    return (*graph)->str(/*withLocations=*/true);
+  }
+  if (!args.shapes.empty()) {
+    error = "--shape is for ONNX models (" + args.model + " is kiln IR, whose shapes are in the text)";
+    return {};
+  }
+  auto text = kiln::readModelFile(args.model);
   if (!text) {
     error = text.error();
     return {};
@@ -463,11 +511,13 @@ int loadModelAndInputs(const Args &args, const std::string &command, std::string
     return usageError("kiln " + command + " needs a MODEL.mlir");
   if (args.outputDir.empty())
     return usageError("kiln " + command + " needs --output-dir DIR");
+  if (int code = loadInputs(args, inputs))
+    return code;
   std::string error;
-  source = readFile(args.model, error);
+  source = readFile(args, error, &inputs);
   if (!error.empty())
     return inputError(error);
-  return loadInputs(args, inputs);
+  return 0;
 }
 
 /// Runs `fn` --repeat times (the last call's results): the profile's
@@ -585,7 +635,7 @@ int compileCommand(const Args &args) {
   if (args.options.check)
     return usageError("--check runs a model beside the reference: use it with kiln run or kiln grad");
   std::string error;
-  std::string source = readFile(args.model, error);
+  std::string source = readFile(args, error);
   if (!error.empty())
     return inputError(error);
   if (args.emit == "obj" || args.emit == "static-lib" || args.emit == "shared-lib" ||
@@ -631,10 +681,9 @@ int compileCommand(const Args &args) {
 int importCommand(const Args &args) {
   if (args.model.empty() || !kiln::isOnnxPath(args.model))
     return usageError("kiln import needs a MODEL.onnx");
-  auto graph = kiln::importOnnx(args.model);
-  if (!graph)
-    return inputError(graph.error());
-  std::string text = (*graph)->str(/*withLocations=*/true);
+  std::string error, text = readFile(args, error);
+  if (!error.empty())
+    return inputError(error);
   if (args.output.empty() || args.output == "-") {
     std::cout << text;
     return 0;
@@ -650,7 +699,7 @@ int graphCommand(const Args &args) {
   if (args.model.empty())
     return usageError("kiln graph needs a MODEL.mlir");
   std::string error;
-  std::string source = readFile(args.model, error);
+  std::string source = readFile(args, error);
   if (!error.empty())
     return inputError(error);
   auto dot = kiln::toGraphviz(source, args.model, args.options.entry);
