@@ -13,7 +13,7 @@ SECONDS_PER_TARGET=${1:-30}
 BUILD_DIR=${2:-build-asan}
 shift $(( $# > 2 ? 2 : $# ))
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(npy mlir_parse mlir_run)
+((${#TARGETS[@]})) || TARGETS=(npy mlir_parse mlir_run onnx_import)
 
 # A single allocation over 2 GiB fails (NULL), which kiln must report as an
 # error; libFuzzer's own limits catch anything that gets past that.
@@ -30,6 +30,7 @@ for target in "${TARGETS[@]}"; do
   rm -rf "$work" && mkdir -p "$work/corpus" "$work/artifacts"
   case $target in
     npy) seeds=tests/fuzz/corpus/npy; extra=(-max_len=1024) ;;
+    onnx_import) seeds=tests/fuzz/corpus/onnx; extra=(-max_len=16384) ;;
     *) seeds=tests/fuzz/corpus/mlir; extra=(-max_len=8192 -dict=tests/fuzz/mlir.dict) ;;
   esac
   cp "$seeds"/* "$work/corpus/"

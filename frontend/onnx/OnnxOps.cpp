@@ -1039,12 +1039,8 @@ bool dropout(Node &n) {
       return n.fail("training mode is not supported (inference only, or a ratio of 0)");
   }
   n.result(0, x);
-  if (n.proto.output_size() > 1 && !n.proto.output(1).empty()) {
-    HostTensor mask(DType::boolean, x.shape());
-    for (int64_t i = 0; i < mask.size(); ++i)
-      mask.data<uint8_t>()[i] = 1;
-    folded(n, 1, std::move(mask));
-  }
+  if (n.proto.output_size() > 1 && !n.proto.output(1).empty()) // the mask: every element kept
+    n.result(1, broadcast_to(boolean(n, true), x.shape()));
   return true;
 }
 
@@ -1149,7 +1145,14 @@ bool constantOfShape(Node &n) {
       return n.fail("attribute 'value': " + v.error());
     fill = std::move(*v);
   }
-  HostTensor t(fill.dtype(), shape);
+  if (fill.size() != 1)
+    return n.fail("attribute 'value' must hold one element, it holds " + std::to_string(fill.size()));
+  if (checkedBytes(fill.dtype(), shape) < 0)
+    return n.fail("shape " + shapeString(shape) + " is negative or too large");
+  auto allocated = HostTensor::allocate(fill.dtype(), shape, "ConstantOfShape's output");
+  if (!allocated)
+    return n.fail(allocated.error());
+  HostTensor t = std::move(*allocated);
   for (int64_t i = 0; i < t.size(); ++i)
     t.set(i, fill.at(0));
   folded(n, 0, std::move(t));
@@ -1182,10 +1185,16 @@ bool range(Node &n) {
     if (i >= n.known.size() || !n.known[i])
       return n.fail("start, limit and delta must be known while importing: kiln's shapes are static");
   double start = n.known[0]->at(0), limit = n.known[1]->at(0), delta = n.known[2]->at(0);
-  if (delta == 0)
-    return n.fail("delta is 0");
-  int64_t count = std::max<int64_t>(int64_t(std::ceil((limit - start) / delta)), 0);
-  HostTensor t(n.known[0]->dtype(), {count});
+  if (delta == 0 || !std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta))
+    return n.fail("start, limit and delta must be finite and delta not 0");
+  double steps = std::ceil((limit - start) / delta);
+  if (steps > double(int64_t(1) << 31))
+    return n.fail("the range has " + std::to_string(steps) + " elements, more than kiln folds");
+  int64_t count = std::max<int64_t>(int64_t(steps), 0);
+  auto allocated = HostTensor::allocate(n.known[0]->dtype(), {count}, "Range's output");
+  if (!allocated)
+    return n.fail(allocated.error());
+  HostTensor t = std::move(*allocated);
   for (int64_t i = 0; i < count; ++i)
     t.set(i, start + double(i) * delta);
   folded(n, 0, std::move(t));
@@ -1240,6 +1249,8 @@ bool conv(Node &n) {
   Conv2dOptions o;
   o.stride = pair(n, "strides", {1, 1});
   o.dilation = pair(n, "dilations", {1, 1});
+  if (o.stride[0] < 1 || o.stride[1] < 1 || o.dilation[0] < 1 || o.dilation[1] < 1 || n.attrInt("group", 1) < 1)
+    return n.fail("strides, dilations and group must be at least 1");
   std::array<int64_t, 2> kernel{w.shape().size() == 4 ? w.shape()[2] : 1, w.shape().size() == 4 ? w.shape()[3] : 1};
   o.padding = padsOf(n, x, kernel, o.stride, o.dilation);
   o.groups = n.attrInt("group", 1);
@@ -1263,6 +1274,8 @@ template <bool Max> bool pool(Node &n) {
   std::array<int64_t, 2> kernel{(*k)[0], (*k)[1]};
   Pool2dOptions o;
   std::array<int64_t, 2> stride = pair(n, "strides", {1, 1}); // ONNX's default stride is 1, not the kernel
+  if (kernel[0] < 1 || kernel[1] < 1 || stride[0] < 1 || stride[1] < 1)
+    return n.fail("kernel_shape and strides must be at least 1");
   o.stride = stride;
   o.padding = padsOf(n, x, kernel, stride, {1, 1});
   if (n.attrInt("ceil_mode", 0) != 0) {
