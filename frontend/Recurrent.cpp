@@ -138,13 +138,16 @@ RecurrentResult recurrent(Cell cell, Graph &g, const std::string &name, Tensor x
   return result;
 }
 
+/// The recurrent half of every gate: h W_hh^T (+ b_hh).
+Tensor recurrentGates(Tensor h, Tensor whhT, Tensor bhh, Where where) {
+  Tensor hp = matmul(h, whhT, false, false, where);
+  return bhh.valid() ? add(hp, bhh, where) : hp;
+}
+
 } // namespace
 
 Tensor rnn_step(Tensor xGates, Tensor h, Tensor whhT, Tensor bhh, const std::string &nonlinearity, Where where) {
-  Tensor hp = matmul(h, whhT, false, false, where);
-  if (bhh.valid())
-    hp = add(hp, bhh, where);
-  Tensor pre = add(xGates, hp, where);
+  Tensor pre = add(xGates, recurrentGates(h, whhT, bhh, where), where);
   return nonlinearity == "relu" ? relu(pre, where) : tanh(pre, where);
 }
 
@@ -152,9 +155,7 @@ Tensor gru_step(Tensor xGates, Tensor h, Tensor whhT, Tensor bhh, bool linearBef
   if (!h.valid())
     return {};
   const int64_t hidden = h.shape().back();
-  Tensor hp = matmul(h, whhT, false, false, where);
-  if (bhh.valid())
-    hp = add(hp, bhh, where);
+  Tensor hp = recurrentGates(h, whhT, bhh, where);
   Tensor r = sigmoid(add(gate(xGates, 0, hidden, where), gate(hp, 0, hidden, where), where), where);
   Tensor z = sigmoid(add(gate(xGates, 1, hidden, where), gate(hp, 1, hidden, where), where), where);
   Tensor recurrentN;
@@ -175,10 +176,7 @@ LstmState lstm_step(Tensor xGates, Tensor h, Tensor c, Tensor whhT, Tensor bhh, 
   if (!h.valid())
     return {};
   const int64_t hidden = h.shape().back();
-  Tensor hp = matmul(h, whhT, false, false, where);
-  if (bhh.valid())
-    hp = add(hp, bhh, where);
-  Tensor pre = add(xGates, hp, where);
+  Tensor pre = add(xGates, recurrentGates(h, whhT, bhh, where), where);
   Tensor i = sigmoid(gate(pre, 0, hidden, where), where), f = sigmoid(gate(pre, 1, hidden, where), where);
   Tensor g = tanh(gate(pre, 2, hidden, where), where), out = sigmoid(gate(pre, 3, hidden, where), where);
   Tensor nextC = add(mul(f, c, where), mul(i, g, where), where);

@@ -12,63 +12,32 @@
  * compiled step is called once per written character. Prints one answer
  * per SOURCE; exit status 1 with a message on any error (a character the
  * model has never seen, a source too long, unreadable weights). */
-#define _POSIX_C_SOURCE 200112L /* posix_memalign */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "../common/aot_host.h"
 
 #include "s2s_encode.h"
 #include "s2s_step.h"
 
-enum { PAD = 0, START = 1, END = 2, MAX_TOKEN_BYTES = 8 };
-
-static void *buffer(size_t bytes) {
-  void *p = NULL;
-  return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
-}
+enum { PAD = 0, START = 1, END = 2 };
 
 static void fail(const char *what, const char *detail) {
   fprintf(stderr, "seq2seq_answer: %s%s\n", what, detail ? detail : "");
   exit(1);
 }
 
-/* The UTF-8 length of the code point starting at `s`, or 0 if malformed. */
-static int utf8Length(const unsigned char *s) {
-  int n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 0;
-  for (int i = 1; i < n; ++i)
-    if ((s[i] >> 6) != 2)
-      return 0;
-  return n;
-}
-
 static char (*tokens)[MAX_TOKEN_BYTES];
 static long vocabSize, targetLength;
 
 static void readVocabulary(const char *dir) {
-  char path[4096], line[64];
+  char path[4096], header[64];
   snprintf(path, sizeof path, "%s/vocabulary.txt", dir);
-  FILE *f = fopen(path, "r");
-  if (!f)
-    fail("cannot read ", path);
-  if (!fgets(line, sizeof line, f) || sscanf(line, "target_length %ld", &targetLength) != 1 || targetLength < 1)
-    fail("no 'target_length N' line at the top of ", path);
   tokens = calloc(S2S_STEP_logits_COUNT, sizeof *tokens);
-  while (fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\n")] = 0;
-    if (vocabSize == S2S_STEP_logits_COUNT || strlen(line) >= MAX_TOKEN_BYTES)
-      fail("more tokens than the model's logits, or a token too long, in ", path);
-    strcpy(tokens[vocabSize++], line);
-  }
-  fclose(f);
+  vocabSize = read_tokens(path, tokens, S2S_STEP_logits_COUNT, 1, header, sizeof header);
+  if (vocabSize < 0)
+    fail("cannot read the vocabulary (or a line too long, or more tokens than the model's logits) in ", path);
+  if (sscanf(header, "target_length %ld", &targetLength) != 1 || targetLength < 1)
+    fail("no 'target_length N' line at the top of ", path);
   if (vocabSize != S2S_STEP_logits_COUNT)
     fail("the vocabulary's size differs from the model's logits in ", path);
-}
-
-static long tokenOf(const char *character, int bytes) {
-  for (long id = END + 1; id < vocabSize; ++id)
-    if ((int)strlen(tokens[id]) == bytes && memcmp(tokens[id], character, (size_t)bytes) == 0)
-      return id;
-  return -1;
 }
 
 int main(int argc, char **argv) {
@@ -84,9 +53,9 @@ int main(int argc, char **argv) {
    * states, keys and mask where the encoder left them. */
   void *enc[S2S_ENCODE_NUM_TENSORS], *step[S2S_STEP_NUM_TENSORS];
   for (int i = 0; i < S2S_ENCODE_NUM_TENSORS; ++i)
-    enc[i] = buffer((size_t)s2s_encode_tensors[i].bytes);
+    enc[i] = aligned_buffer((size_t)s2s_encode_tensors[i].bytes);
   for (int i = 0; i < S2S_STEP_NUM_TENSORS; ++i)
-    step[i] = buffer((size_t)s2s_step_tensors[i].bytes);
+    step[i] = aligned_buffer((size_t)s2s_step_tensors[i].bytes);
   step[S2S_STEP_states] = enc[S2S_ENCODE_states];
   step[S2S_STEP_keys] = enc[S2S_ENCODE_keys];
   step[S2S_STEP_source_mask] = enc[S2S_ENCODE_source_mask];
@@ -98,8 +67,8 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/libs2s_step.a.weights", dir);
   if ((status = s2s_step_load_weights(step, path)) != 0)
     fail(s2s_step_strerror(status), path);
-  void *encWorkspace = buffer((size_t)s2s_encode_workspace_size());
-  void *stepWorkspace = buffer((size_t)s2s_step_workspace_size());
+  void *encWorkspace = aligned_buffer((size_t)s2s_encode_workspace_size());
+  void *stepWorkspace = aligned_buffer((size_t)s2s_step_workspace_size());
 
   for (int a = 2; a < argc; ++a) {
     int64_t *ids = enc[S2S_ENCODE_source];
@@ -108,10 +77,10 @@ int main(int argc, char **argv) {
     memset(mask, 0, sizeof(float) * (size_t)S);
     long length = 0;
     for (const char *c = argv[a]; *c;) {
-      int bytes = utf8Length((const unsigned char *)c);
+      int bytes = utf8_length((const unsigned char *)c);
       if (bytes == 0)
         fail("not UTF-8: ", argv[a]);
-      long id = tokenOf(c, bytes);
+      long id = token_id(tokens, vocabSize, END + 1, c, bytes);
       if (id < 0)
         fail("a character the model has never seen in ", argv[a]);
       if (length == S)

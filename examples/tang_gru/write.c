@@ -11,60 +11,29 @@
  * most likely one (no TEMPERATURE, or 0) or sampled at TEMPERATURE with a
  * generator seeded by SEED. Stops early at the poems' separator '%'.
  * Exit status 1 with a message on any error. */
-#define _POSIX_C_SOURCE 200112L /* posix_memalign */
+#include "../common/aot_host.h"
+
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "tang_gru.h"
-
-enum { MAX_TOKEN_BYTES = 8 };
-
-static void *buffer(size_t bytes) {
-  void *p = NULL;
-  return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
-}
 
 static void fail(const char *what, const char *detail) {
   fprintf(stderr, "tang_gru_write: %s%s\n", what, detail ? detail : "");
   exit(1);
 }
 
-static int utf8Length(const unsigned char *s) {
-  int n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 0;
-  for (int i = 1; i < n; ++i)
-    if ((s[i] >> 6) != 2)
-      return 0;
-  return n;
-}
-
 static char (*tokens)[MAX_TOKEN_BYTES];
 static long vocabSize;
 
 static void readVocabulary(const char *dir) {
-  char path[4096], line[64];
+  char path[4096];
   snprintf(path, sizeof path, "%s/vocabulary.txt", dir);
-  FILE *f = fopen(path, "r");
-  if (!f)
-    fail("cannot read ", path);
   tokens = calloc(TANG_GRU_logits_COUNT, sizeof *tokens);
-  while (fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\n")] = 0;
-    if (vocabSize == TANG_GRU_logits_COUNT || strlen(line) >= MAX_TOKEN_BYTES)
-      fail("more characters than the model's logits, or a line too long, in ", path);
-    strcpy(tokens[vocabSize++], strcmp(line, "\\n") == 0 ? "\n" : line);
-  }
-  fclose(f);
+  vocabSize = read_tokens(path, tokens, TANG_GRU_logits_COUNT, 0, NULL, 0);
+  if (vocabSize < 0)
+    fail("cannot read the vocabulary (or a line too long, or more characters than the model's logits) in ", path);
   if (vocabSize != TANG_GRU_logits_COUNT)
     fail("the vocabulary's size differs from the model's logits in ", path);
-}
-
-static long tokenOf(const char *character, int bytes) {
-  for (long id = 0; id < vocabSize; ++id)
-    if ((int)strlen(tokens[id]) == bytes && memcmp(tokens[id], character, (size_t)bytes) == 0)
-      return id;
-  return -1;
 }
 
 /* xorshift64*: a uniform number in [0, 1). */
@@ -89,21 +58,21 @@ int main(int argc, char **argv) {
   readVocabulary(dir);
   void *b[TANG_GRU_NUM_TENSORS];
   for (int i = 0; i < TANG_GRU_NUM_TENSORS; ++i)
-    b[i] = buffer((size_t)tang_gru_tensors[i].bytes);
+    b[i] = aligned_buffer((size_t)tang_gru_tensors[i].bytes);
   char path[4096];
   snprintf(path, sizeof path, "%s/libtang_gru.a.weights", dir);
   int32_t status = tang_gru_load_weights(b, path);
   if (status != 0)
     fail(tang_gru_strerror(status), path);
-  void *workspace = buffer((size_t)tang_gru_workspace_size());
+  void *workspace = aligned_buffer((size_t)tang_gru_workspace_size());
   memset(b[TANG_GRU_h0], 0, (size_t)TANG_GRU_h0_BYTES);
   int64_t *id = b[TANG_GRU_id];
   /* A poem starts after the separator line, as in the training text. */
   char text[4096];
   snprintf(text, sizeof text, "%%\n%s", prompt);
   for (const char *c = text; *c;) {
-    int bytes = utf8Length((const unsigned char *)c);
-    if (bytes == 0 || (*id = tokenOf(c, bytes)) < 0)
+    int bytes = utf8_length((const unsigned char *)c);
+    if (bytes == 0 || (*id = token_id(tokens, vocabSize, 0, c, bytes)) < 0)
       fail("a character the model has never seen (or not UTF-8) in ", prompt);
     if ((status = tang_gru(b, NULL, workspace)) != 0)
       fail(tang_gru_strerror(status), NULL);

@@ -114,6 +114,24 @@ std::string compare(const HostTensor &got, const HostTensor &want) {
   return "";
 }
 
+/// PREFIX0.pb, PREFIX1.pb, ... of a data set into `out`, leaving out the
+/// indices in `skip`; false with `error` when one cannot be read.
+bool readNumbered(const fs::path &set, const std::string &prefix, const std::set<size_t> *skip,
+                  std::vector<HostTensor> &out, std::string &error) {
+  for (size_t i = 0;; ++i) {
+    fs::path p = set / (prefix + std::to_string(i) + ".pb");
+    if (!fs::exists(p))
+      return true;
+    auto t = onnx_import::readTensorFile(p.string());
+    if (!t) {
+      error = t.error();
+      return false;
+    }
+    if (!skip || !skip->count(i))
+      out.push_back(std::move(*t));
+  }
+}
+
 /// The names of the graph's inputs (initializers excepted), in order.
 std::vector<std::string> inputNames(const std::string &modelPath) {
   std::vector<std::string> names;
@@ -180,28 +198,10 @@ Outcome run(const fs::path &dir, const std::string &op) {
   }
   for (const fs::path &set : sets) {
     std::vector<HostTensor> inputs, outputs;
-    for (int i = 0;; ++i) {
-      fs::path p = set / ("input_" + std::to_string(i) + ".pb");
-      if (!fs::exists(p))
-        break;
-      auto t = onnx_import::readTensorFile(p.string());
-      if (!t) {
-        o.reason = t.error();
-        return o;
-      }
-      if (!bound.count(size_t(i)))
-        inputs.push_back(std::move(*t));
-    }
-    for (int i = 0;; ++i) {
-      fs::path p = set / ("output_" + std::to_string(i) + ".pb");
-      if (!fs::exists(p))
-        break;
-      auto t = onnx_import::readTensorFile(p.string());
-      if (!t) {
-        o.reason = t.error();
-        return o;
-      }
-      outputs.push_back(std::move(*t));
+    std::string error;
+    if (!readNumbered(set, "input_", &bound, inputs, error) || !readNumbered(set, "output_", nullptr, outputs, error)) {
+      o.reason = error;
+      return o;
     }
     auto got = fn->run(inputs);
     if (!got) {
