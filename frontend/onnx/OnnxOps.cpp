@@ -1205,9 +1205,15 @@ bool range(Node &n) {
 // Convolution and pooling (2-D)
 //===----------------------------------------------------------------------===//
 
-bool spatial2d(Node &n, Tensor x, const char *what) {
+/// Checks a convolution's or pooling's input; a 1-D one ([N, C, L]) becomes
+/// [N, C, 1, L] (kiln's are 2-D), its attributes read as [1, value].
+bool spatial2d(Node &n, Tensor &x, const char *what, bool &oneD) {
+  oneD = rankOf(x) == 3;
+  if (oneD)
+    x = reshape(x, {x.shape()[0], x.shape()[1], 1, x.shape()[2]});
   if (rankOf(x) != 4)
-    return n.fail(std::string(what) + " on a rank-" + std::to_string(rankOf(x)) + " input: kiln has 2-D (NCHW) only");
+    return n.fail(std::string(what) + " on a rank-" + std::to_string(rankOf(x)) +
+                  " input: kiln has 1-D and 2-D (NCHW) only");
   std::string pad = n.attrString("auto_pad", "NOTSET");
   if (pad != "NOTSET" && pad != "VALID" && pad != "SAME_UPPER" && pad != "SAME_LOWER")
     return n.fail("auto_pad " + pad + " is not NOTSET, VALID, SAME_UPPER or SAME_LOWER");
@@ -1234,18 +1240,31 @@ std::array<int64_t, 4> padsOf(Node &n, Tensor x, std::array<int64_t, 2> kernel, 
   if (mode == "VALID")
     return {0, 0, 0, 0};
   std::vector<int64_t> p = n.attrInts("pads").value_or(std::vector<int64_t>{0, 0, 0, 0});
+  if (p.size() == 2) // 1-D: [begin, end] along the one spatial axis
+    return {0, p[0], 0, p[1]};
   return {p.size() > 0 ? p[0] : 0, p.size() > 1 ? p[1] : 0, p.size() > 2 ? p[2] : 0, p.size() > 3 ? p[3] : 0};
 }
 
+/// A 2-D attribute (strides, dilations, kernel_shape); a 1-D one's value v as [1, v].
 std::array<int64_t, 2> pair(Node &n, const char *name, std::array<int64_t, 2> otherwise) {
   auto v = n.attrInts(name);
+  if (v && v->size() == 1)
+    return {1, (*v)[0]};
   return v && v->size() == 2 ? std::array<int64_t, 2>{(*v)[0], (*v)[1]} : otherwise;
+}
+
+/// A 1-D result back from [N, C, 1, L] to [N, C, L].
+Tensor unflattened(Tensor y, bool oneD) {
+  return oneD ? reshape(y, {y.shape()[0], y.shape()[1], y.shape()[3]}) : y;
 }
 
 bool conv(Node &n) {
   Tensor x, w;
-  if (!n.input(0, x) || !n.input(1, w) || !spatial2d(n, x, "Conv"))
+  bool oneD;
+  if (!n.input(0, x) || !n.input(1, w) || !spatial2d(n, x, "Conv", oneD))
     return false;
+  if (oneD && rankOf(w) == 3)
+    w = reshape(w, {w.shape()[0], w.shape()[1], 1, w.shape()[2]});
   Conv2dOptions o;
   o.stride = pair(n, "strides", {1, 1});
   o.dilation = pair(n, "dilations", {1, 1});
@@ -1256,22 +1275,23 @@ bool conv(Node &n) {
   o.groups = n.attrInt("group", 1);
   if (n.inputs.size() > 2 && n.inputs[2].valid())
     o.bias = n.inputs[2];
-  n.result(0, conv2d(x, w, o));
+  n.result(0, unflattened(conv2d(x, w, o), oneD));
   return true;
 }
 
 template <bool Max> bool pool(Node &n) {
   Tensor x;
-  if (!n.input(0, x) || !spatial2d(n, x, Max ? "MaxPool" : "AveragePool"))
+  bool oneD;
+  if (!n.input(0, x) || !spatial2d(n, x, Max ? "MaxPool" : "AveragePool", oneD))
     return false;
   auto k = n.attrInts("kernel_shape");
-  if (!k || k->size() != 2)
-    return n.fail("kernel_shape must have 2 entries");
-  if (auto d = n.attrInts("dilations"); d && (*d != std::vector<int64_t>{1, 1}))
+  if (!k || k->size() != (oneD ? 1u : 2u))
+    return n.fail("kernel_shape must have " + std::string(oneD ? "1 entry" : "2 entries"));
+  if (auto d = n.attrInts("dilations"); d && std::any_of(d->begin(), d->end(), [](int64_t v) { return v != 1; }))
     return n.fail("dilations other than 1 are not supported");
   if (Max && n.proto.output_size() > 1 && !n.proto.output(1).empty())
     return n.fail("the Indices output is not supported");
-  std::array<int64_t, 2> kernel{(*k)[0], (*k)[1]};
+  std::array<int64_t, 2> kernel = pair(n, "kernel_shape", {1, 1});
   Pool2dOptions o;
   std::array<int64_t, 2> stride = pair(n, "strides", {1, 1}); // ONNX's default stride is 1, not the kernel
   if (kernel[0] < 1 || kernel[1] < 1 || stride[0] < 1 || stride[1] < 1)
@@ -1290,15 +1310,16 @@ template <bool Max> bool pool(Node &n) {
     }
   }
   o.countIncludePad = n.attrInt("count_include_pad", 0) != 0;
-  n.result(0, Max ? max_pool2d(x, kernel, o) : avg_pool2d(x, kernel, o));
+  n.result(0, unflattened(Max ? max_pool2d(x, kernel, o) : avg_pool2d(x, kernel, o), oneD));
   return true;
 }
 
 bool globalAveragePool(Node &n) {
   Tensor x;
-  if (!n.input(0, x) || !spatial2d(n, x, "GlobalAveragePool"))
+  bool oneD;
+  if (!n.input(0, x) || !spatial2d(n, x, "GlobalAveragePool", oneD))
     return false;
-  n.result(0, global_avg_pool2d(x));
+  n.result(0, unflattened(global_avg_pool2d(x), oneD));
   return true;
 }
 
