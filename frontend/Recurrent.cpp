@@ -21,13 +21,32 @@ enum class Cell { Rnn, Gru, Lstm };
 
 int64_t gatesOf(Cell cell) { return cell == Cell::Rnn ? 1 : cell == Cell::Gru ? 3 : 4; }
 
-/// Gate k of `t` [..., G * H] along its last axis: [..., H].
+/// Gate k of `t` [..., G * H] along its last axis: [..., H] (invalid, the
+/// error recorded, for a rank-0 `t`; invalid for an invalid one).
 Tensor gate(Tensor t, int64_t k, int64_t hidden, Where where) {
+  if (!t.valid())
+    return {};
   Shape s = t.shape();
+  if (s.empty()) {
+    t.graph()->impl().error(where, "a recurrent step's gates must have rank 1 or more, got a rank-0 tensor");
+    return {};
+  }
   std::vector<int64_t> starts(s.size(), 0), stops(s.begin(), s.end());
   starts.back() = k * hidden;
   stops.back() = (k + 1) * hidden;
   return slice(t, starts, stops, {}, where);
+}
+
+/// The hidden size of a step's state `h` [B, H], or 0 (the error recorded)
+/// when it has no axis.
+int64_t hiddenOf(Tensor h, Where where) {
+  if (!h.valid())
+    return 0;
+  if (h.shape().empty()) {
+    h.graph()->impl().error(where, "a recurrent step's state must be [B, H], got a rank-0 tensor");
+    return 0;
+  }
+  return h.shape().back();
 }
 
 struct LayerWeights {
@@ -152,9 +171,9 @@ Tensor rnn_step(Tensor xGates, Tensor h, Tensor whhT, Tensor bhh, const std::str
 }
 
 Tensor gru_step(Tensor xGates, Tensor h, Tensor whhT, Tensor bhh, bool linearBeforeReset, Where where) {
-  if (!h.valid())
+  const int64_t hidden = hiddenOf(h, where);
+  if (hidden == 0)
     return {};
-  const int64_t hidden = h.shape().back();
   Tensor hp = recurrentGates(h, whhT, bhh, where);
   Tensor r = sigmoid(add(gate(xGates, 0, hidden, where), gate(hp, 0, hidden, where), where), where);
   Tensor z = sigmoid(add(gate(xGates, 1, hidden, where), gate(hp, 1, hidden, where), where), where);
@@ -173,9 +192,9 @@ Tensor gru_step(Tensor xGates, Tensor h, Tensor whhT, Tensor bhh, bool linearBef
 }
 
 LstmState lstm_step(Tensor xGates, Tensor h, Tensor c, Tensor whhT, Tensor bhh, Where where) {
-  if (!h.valid())
+  const int64_t hidden = hiddenOf(h, where);
+  if (hidden == 0)
     return {};
-  const int64_t hidden = h.shape().back();
   Tensor pre = add(xGates, recurrentGates(h, whhT, bhh, where), where);
   Tensor i = sigmoid(gate(pre, 0, hidden, where), where), f = sigmoid(gate(pre, 1, hidden, where), where);
   Tensor g = tanh(gate(pre, 2, hidden, where), where), out = sigmoid(gate(pre, 3, hidden, where), where);

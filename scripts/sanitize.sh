@@ -20,7 +20,7 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -gline-tables-only -DNDEBUG" >/dev/null
 fi
 echo "kiln sanitize: building kiln, kiln-opt and the unit tests with ASan+UBSan in $BUILD_DIR"
-ninja -C "$BUILD_DIR" kiln kiln-opt kiln_unit_tests fuzz_npy fuzz_mlir_parse fuzz_mlir_run \
+ninja -C "$BUILD_DIR" kiln kiln-opt kiln_unit_tests fuzz_npy fuzz_mlir_parse fuzz_mlir_run fuzz_onnx_import \
   kiln-fashion-mnist  # lit: its bad-data messages
 
 # Allocations over 16 GiB fail (NULL) as they do without ASan on this

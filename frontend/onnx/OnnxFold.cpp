@@ -62,6 +62,7 @@ using Elementwise = std::function<double(const std::vector<double> &)>;
 struct Rule {
   Elementwise f;
   bool boolResult = false;
+  size_t inputs = 2; // the node must have exactly these (a malformed one is left to the converter's error)
 };
 
 const std::map<std::string, Rule> &rules() {
@@ -70,21 +71,21 @@ const std::map<std::string, Rule> &rules() {
       {"Sub", {[](auto &v) { return v[0] - v[1]; }}},
       {"Mul", {[](auto &v) { return v[0] * v[1]; }}},
       {"Div", {[](auto &v) { return v[1] == 0 ? NAN : v[0] / v[1]; }}},
-      {"Neg", {[](auto &v) { return -v[0]; }}},
-      {"Abs", {[](auto &v) { return std::abs(v[0]); }}},
+      {"Neg", {[](auto &v) { return -v[0]; }, false, 1}},
+      {"Abs", {[](auto &v) { return std::abs(v[0]); }, false, 1}},
       {"Max", {[](auto &v) { return std::max(v[0], v[1]); }}},
       {"Min", {[](auto &v) { return std::min(v[0], v[1]); }}},
       {"Equal", {[](auto &v) { return double(v[0] == v[1]); }, true}},
       {"Less", {[](auto &v) { return double(v[0] < v[1]); }, true}},
       {"Greater", {[](auto &v) { return double(v[0] > v[1]); }, true}},
-      {"Not", {[](auto &v) { return double(v[0] == 0); }, true}},
+      {"Not", {[](auto &v) { return double(v[0] == 0); }, true, 1}},
       {"And", {[](auto &v) { return double(v[0] != 0 && v[1] != 0); }, true}},
       {"Or", {[](auto &v) { return double(v[0] != 0 || v[1] != 0); }, true}},
-      {"Where", {[](auto &v) { return v[0] != 0 ? v[1] : v[2]; }}},
-      {"Floor", {[](auto &v) { return std::floor(v[0]); }}},
+      {"Where", {[](auto &v) { return v[0] != 0 ? v[1] : v[2]; }, false, 3}},
+      {"Floor", {[](auto &v) { return std::floor(v[0]); }, false, 1}},
       // Mod with fmod = 0 (the default): the result has the divisor's sign (Python's %).
       {"Mod", {[](auto &v) { return v[1] == 0 ? NAN : v[0] - std::floor(v[0] / v[1]) * v[1]; }}},
-      {"Ceil", {[](auto &v) { return std::ceil(v[0]); }}},
+      {"Ceil", {[](auto &v) { return std::ceil(v[0]); }, false, 1}},
   };
   return table;
 }
@@ -99,7 +100,7 @@ bool foldKnownValues(Node &n) {
   auto rule = rules().find(op);
   if (!isCast && rule == rules().end())
     return false;
-  if (n.known.empty() || n.proto.output_size() != 1)
+  if (n.known.size() != (isCast ? 1 : rule->second.inputs) || n.proto.output_size() != 1)
     return false;
   for (const HostTensor *k : n.known)
     if (!k || k->size() > kMaxFoldedElements)

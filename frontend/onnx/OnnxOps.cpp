@@ -16,6 +16,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <tuple>
 
 namespace kiln::onnx_import {
 
@@ -403,7 +404,7 @@ bool matmulOp(Node &n) {
   if (columnB)
     b = reshape(b, {b.shape()[0], 1});
   Tensor y = matmul(a, b);
-  if (rowA || columnB) {
+  if (y.valid() && (rowA || columnB)) { // (an invalid y: matmul's error is the graph's)
     Shape s = y.shape();
     if (columnB)
       s.pop_back();
@@ -1255,7 +1256,7 @@ std::array<int64_t, 2> pair(Node &n, const char *name, std::array<int64_t, 2> ot
 
 /// A 1-D result back from [N, C, 1, L] to [N, C, L].
 Tensor unflattened(Tensor y, bool oneD) {
-  return oneD ? reshape(y, {y.shape()[0], y.shape()[1], y.shape()[3]}) : y;
+  return oneD && y.valid() ? reshape(y, {y.shape()[0], y.shape()[1], y.shape()[3]}) : y;
 }
 
 bool conv(Node &n) {
@@ -1330,6 +1331,8 @@ bool globalAveragePool(Node &n) {
 /// Rows of `w` [G H, ...] in the gate blocks `order` (ONNX's gate order to
 /// PyTorch's, which kiln's steps use).
 Tensor reorderGates(Tensor w, const std::vector<int64_t> &order, int64_t hidden) {
+  if (!w.valid() || w.shape().empty())
+    return {}; // the error that made it so is the graph's
   Shape s = w.shape();
   std::vector<Tensor> blocks;
   for (int64_t g : order) {
@@ -1343,6 +1346,8 @@ Tensor reorderGates(Tensor w, const std::vector<int64_t> &order, int64_t hidden)
 
 /// Row `d` of `t` [D, ...] without its leading axis.
 Tensor direction(Tensor t, int64_t d) {
+  if (!t.valid() || t.shape().empty())
+    return {};
   Shape s = t.shape();
   std::vector<int64_t> from(s.size(), 0), to(s);
   from[0] = d;
@@ -1359,6 +1364,11 @@ template <Cell C> bool recurrent(Node &n) {
     return false;
   auto optional = [&](size_t i) { return i < n.inputs.size() ? n.inputs[i] : Tensor(); };
   Tensor bias = optional(3), lengths = optional(4), h0 = optional(5), c0 = C == Cell::Lstm ? optional(6) : Tensor();
+  for (auto [t, name, rank] : {std::tuple{x, "X", 3}, {w, "W", 3}, {r, "R", 3}, {bias, "B", 2}, {h0, "initial_h", 3},
+                               {c0, "initial_c", 3}})
+    if (t.valid() && rankOf(t) != rank)
+      return n.fail(std::string("input ") + name + " must have rank " + std::to_string(rank) + ", got " +
+                    shapeString(t.shape()));
   if (C == Cell::Lstm && optional(7).valid())
     return n.fail("peephole weights (input P) are not supported");
   if (n.has("clip"))
