@@ -402,14 +402,20 @@ int main(int argc, char **argv) {
   }
 
   // The answers, and where the decoder looked while writing them.
-  std::vector<std::vector<char32_t>> shown{pairs.train[0].source, pairs.train[1].source, pairs.train[2].source,
-                                           pairs.heldOut[0].source, pairs.heldOut[1].source};
+  // The dialog and two more training pairs, then two held-out couplets
+  // (fewer where --couplets leaves fewer).
+  std::vector<std::vector<char32_t>> shown;
+  for (size_t i = 0; i < std::min<size_t>(3, pairs.train.size()); ++i)
+    shown.push_back(pairs.train[i].source);
+  const size_t trainedShown = shown.size();
+  for (size_t i = 0; i < std::min<size_t>(2, pairs.heldOut.size()); ++i)
+    shown.push_back(pairs.heldOut[i].source);
   std::vector<Answer> answers = answerer.answer(shown);
   bool color = isatty(1) && !std::getenv("NO_COLOR");
   std::vector<std::pair<std::string, std::vector<Generated>>> runs;
   std::printf("\nanswers (each character the decoder wrote, and its attention over the source):\n");
   for (size_t i = 0; i < shown.size(); ++i) {
-    std::printf("%s %s -> %s\n", i < 3 ? "trained " : "held out", encodeUtf8(shown[i]).c_str(),
+    std::printf("%s %s -> %s\n", i < trainedShown ? "trained " : "held out", encodeUtf8(shown[i]).c_str(),
                 encodeUtf8(answers[i].text).c_str());
     std::vector<Generated> written;
     for (size_t k = 0; k < answers[i].attention.size(); ++k) {
