@@ -20,7 +20,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace kiln {
 

@@ -1555,11 +1555,4 @@ Converter converterFor(const std::string &opType) {
   return it == table().end() ? nullptr : it->second;
 }
 
-std::vector<std::string> supportedOps() {
-  std::vector<std::string> ops;
-  for (const auto &entry : table())
-    ops.push_back(entry.first);
-  return ops;
-}
-
 } // namespace kiln::onnx_import

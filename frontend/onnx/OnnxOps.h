@@ -55,8 +55,6 @@ struct Node {
 using Converter = bool (*)(Node &);
 /// The converter of ai.onnx's `opType`, or nullptr.
 Converter converterFor(const std::string &opType);
-/// Every op type with a converter, sorted (docs/onnx.md's list).
-std::vector<std::string> supportedOps();
 /// Computes an elementwise node (Add, Sub, Mul, Div, comparisons, Where,
 /// Cast, ...) whose inputs are all known (OnnxFold.cpp); false when it is
 /// not one or its values are too large to fold.
