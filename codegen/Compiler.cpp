@@ -217,9 +217,13 @@ LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
   // ("file:line:col: ..."), on stderr like the other inspection options.
   std::optional<ScopedDiagnosticHandler> explanations;
   if (options.explainFusion)
-    explanations.emplace(context, [](Diagnostic &d) {
+    explanations.emplace(context, [report](Diagnostic &d) {
       if (d.getSeverity() != DiagnosticSeverity::Remark)
         return failure(); // errors go on to the source manager's handler
+      if (report && report->explanation) {
+        report->explanation(d);
+        return success();
+      }
       Location loc = d.getLocation();
       while (true) {
         if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
@@ -252,6 +256,8 @@ LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
     if (!options.dumpDir.empty())
       pm.addInstrumentation(
           std::make_unique<DumpToDirectory>(options.dumpDir, phases()[i].name, &dumpCount));
+    if (report && report->beforePhase)
+      report->beforePhase(pm, phases()[i].name);
     auto start = std::chrono::steady_clock::now();
     if (failed(pm.run(module)))
       return failure();
@@ -268,6 +274,8 @@ LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
               ++report->kernels;
           });
         }
+      if (report->afterPhase)
+        report->afterPhase(phases()[i].name, module);
     }
   }
   return success();

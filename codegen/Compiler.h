@@ -18,8 +18,11 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/SourceMgr.h"
+
+#include <functional>
 
 namespace kiln {
 
@@ -76,6 +79,13 @@ struct CompileReport {
   /// reference interpreter runs), printed with its locations.
   std::string referenceModule;
   std::string referenceEntry; // the compiled function in it
+  /// `kiln report`'s hooks into lowerModule: called with each phase's pass
+  /// manager before it runs (to add instrumentation) and with the module
+  /// after it ran; with CompileOptions::explainFusion, the fusion and
+  /// tiling remarks go to `explanation` instead of stderr.
+  std::function<void(mlir::PassManager &, llvm::StringRef phase)> beforePhase;
+  std::function<void(llvm::StringRef phase, mlir::ModuleOp module)> afterPhase;
+  std::function<void(mlir::Diagnostic &)> explanation;
 };
 
 /// The pipeline options `options` ask for (entry resolved in `module`).

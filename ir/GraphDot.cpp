@@ -57,8 +57,10 @@ namespace {
 /// Writes ops block by block; an nn.scan's body is a cluster of its own
 /// (its arguments fed by the scan's operands, its yield feeding the scan).
 struct DotWriter {
-  explicit DotWriter(llvm::raw_ostream &os) : os(os) {}
+  DotWriter(llvm::raw_ostream &os, llvm::function_ref<void(llvm::StringRef, Location)> onNode)
+      : os(os), onNode(onNode) {}
   llvm::raw_ostream &os;
+  llvm::function_ref<void(llvm::StringRef, Location)> onNode;
   llvm::DenseMap<Value, std::string> node;
   int opIndex = 0;
 
@@ -66,7 +68,12 @@ struct DotWriter {
     std::string id = "op" + std::to_string(opIndex++);
     StringRef name = op.getName().getStringRef();
     bool isConstant = isa<ConstantOp>(op);
-    os << indent << id << " [label=\"" << escape(name.starts_with("nn.") ? name.drop_front(3) : name);
+    os << indent << id << " [";
+    if (onNode) {
+      os << "id=\"" << id << "\", ";
+      onNode(id, op.getLoc());
+    }
+    os << "label=\"" << escape(name.starts_with("nn.") ? name.drop_front(3) : name);
     for (Value r : op.getResults())
       os << "\\n" << typeLabel(r.getType());
     os << "\", tooltip=\"" << escape(name) << " at " << escape(locationText(op.getLoc())) << "\", "
@@ -127,8 +134,9 @@ struct DotWriter {
 
 } // namespace
 
-void writeGraphDot(func::FuncOp func, llvm::raw_ostream &os) {
-  DotWriter w(os);
+void writeGraphDot(func::FuncOp func, llvm::raw_ostream &os,
+                   llvm::function_ref<void(llvm::StringRef id, Location)> onNode) {
+  DotWriter w(os, onNode);
   os << "digraph \"" << escape(func.getSymName()) << "\" {\n"
      << "  rankdir=TB;\n"
      << "  node [fontname=\"Helvetica\", fontsize=10];\n"
@@ -140,7 +148,12 @@ void writeGraphDot(func::FuncOp func, llvm::raw_ostream &os) {
     w.node[arg] = id;
     bool param = func.getArgAttr(i, kParamAttr) != nullptr;
     std::string name = succeeded(sig) ? sig->args[i].name : id;
-    os << "  " << id << " [label=\"" << (param ? "param " : "input ") << escape(name) << "\\n"
+    os << "  " << id << " [";
+    if (onNode) {
+      os << "id=\"" << id << "\", ";
+      onNode(id, arg.getLoc());
+    }
+    os << "label=\"" << (param ? "param " : "input ") << escape(name) << "\\n"
        << typeLabel(arg.getType()) << "\", tooltip=\"" << escape(locationText(arg.getLoc()))
        << "\", "
        << (param ? "shape=box3d, style=filled, fillcolor=\"#fff2b3\""

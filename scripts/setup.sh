@@ -14,6 +14,7 @@ PACKAGES=(cmake ninja-build ccache g++ python3 valgrind
           libonnx-testdata  # ONNX's backend node tests: the importer's conformance suite
           fortunes-zh  # its tang300: the Tang poems examples/tang_gpt learns
           dataset-fashion-mnist zlib1g-dev  # the images examples/cnn learns, gzip-compressed
+          chromium  # headless, loads `kiln report`'s page in tests/report/browser_test.py
           libbenchmark-dev libopenblas-dev libdnnl-dev libhalide14-0-dev)  # the last four: bench/ only
 missing=()
 for p in "${PACKAGES[@]}"; do

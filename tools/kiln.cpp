@@ -73,6 +73,10 @@ usage: (`kiln COMMAND --help` for one command, `kiln --version`)
       --weights=external   stored weights in OUT.weights (NAME_load_weights)
       --params-dir DIR     parameter values from DIR/PARAM.npy (trained weights)
       --stats              workspace and weight bytes, kernels, time per phase
+  kiln report MODEL.mlir -o REPORT.html [--input NAME=FILE.npy ...] [options]
+      one self-contained HTML page: the source, every phase's IR linked to
+      the source lines, passes and times, the graph, fusion and tiling
+      decisions; with inputs the per-kernel profile and attention maps
   kiln graph MODEL.mlir [-o FILE.dot] [--png FILE.png]
       draw the nn graph as Graphviz DOT (ops with shapes, source locations as
       tooltips; inputs, parameters and outputs in their own shapes); --png
@@ -180,6 +184,32 @@ the DOT text goes to stdout; --png renders it with Graphviz's `dot`
 (apt-get install graphviz).
 exit status: 0 success, 1 bad model (a located message), 2 bad command line
 )"},
+    {"report", R"(usage: kiln report MODEL.mlir|MODEL.onnx -o REPORT.html [options]
+
+Compiles MODEL phase by phase and writes one self-contained HTML page (no
+network, no external file; docs/report.md): the model's source with line
+numbers; every phase (nn, grad, linalg, fused, tiled, bufferized, llvm) as a
+tab with its IR, passes and their times, each op linked to the source lines
+it came from (pick a line to see what it became, or an op to see where it
+came from); the graph (Graphviz's dot when installed, else kiln's layered
+layout); every fusion and tiling decision. Given the model's inputs, it runs
+the model --repeat times (default 5) with the per-kernel profiler (a
+sortable table and a chart) and shows the attention maps of the first batch
+item, computed by the reference interpreter.
+
+options:
+  -o FILE.html            the page (required)
+  --input NAME=FILE.npy   an input of the compiled function (repeat for each)
+  --params-dir DIR        parameter values from DIR/PARAM.npy (trained weights)
+  --repeat N              profiled calls (default 5)
+  --labels TEXT           label the attention maps' positions with TEXT's
+                          characters (e.g. the input text)
+  --graph-layout L        auto (default), dot or kiln
+  --ir-limit BYTES        cut each phase's IR beyond BYTES (default 2097152)
+  --train-step, --optimizer, --loss, --wrt, --entry, --target-cpu, --tile-sizes
+                          what to compile, as for `kiln compile`
+exit status: 0 success, 1 bad model or input (a located message), 2 bad command line
+)"},
     {"import", R"(usage: kiln import MODEL.onnx [-o FILE.mlir] [--shape NAME=DIMS ...]
 
 Imports an ONNX model (docs/onnx.md: the ops, per opset) and prints its kiln
@@ -203,6 +233,9 @@ Lists the phases of a compilation, in order, with the passes each runs;
 
 struct Args {
   std::string command, model, emit, output, outputDir, png, weights, paramsDir, profileJson;
+  std::string graphLayout = "auto", labels, commandLine; // kiln report
+  size_t irLimit = size_t(2) << 20;                       // kiln report --ir-limit
+  bool repeatGiven = false;
   bool stats = false;
   int repeat = 1; // --repeat: calls of the compiled function (run, grad)
   std::vector<std::string> wrt;
@@ -403,6 +436,22 @@ int parseArgs(int argc, char **argv, Args &args) {
       if (!end || *end || n < 1 || n > 1000000)
         return usageError("--repeat needs a count from 1 to 1000000, got '" + v + "'");
       args.repeat = int(n);
+      args.repeatGiven = true;
+    } else if (arg == "--graph-layout") {
+      if (!need(args.graphLayout) ||
+          (args.graphLayout != "auto" && args.graphLayout != "dot" && args.graphLayout != "kiln"))
+        return usageError("--graph-layout must be auto, dot or kiln");
+    } else if (arg == "--labels") {
+      if (!need(args.labels))
+        return usageError("--labels needs a text");
+    } else if (arg == "--ir-limit") {
+      if (!need(v))
+        return usageError("--ir-limit needs a byte count");
+      char *end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (!end || *end || n < 1024)
+        return usageError("--ir-limit needs a byte count of at least 1024, got '" + v + "'");
+      args.irLimit = size_t(n);
     } else if (!arg.empty() && arg[0] == '-') {
       return usageError("unknown option '" + rest[i] + "'");
     } else if (args.model.empty()) {
@@ -733,6 +782,55 @@ int graphCommand(const Args &args) {
   return 0;
 }
 
+/// The UTF-8 characters of `text`, one string each (--labels).
+std::vector<std::string> characters(const std::string &text) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < text.size();) {
+    size_t n = 1;
+    while (i + n < text.size() && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80)
+      ++n;
+    out.push_back(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+int reportCommand(const Args &args) {
+  if (args.model.empty())
+    return usageError("kiln report needs a MODEL.mlir or MODEL.onnx");
+  if (args.output.empty() || args.output == "-")
+    return usageError("kiln report needs -o FILE.html");
+  kiln::ReportOptions report;
+  if (int code = loadInputs(args, report.inputs))
+    return code;
+  std::string error;
+  std::string source = readFile(args, error, &report.inputs);
+  if (!error.empty())
+    return inputError(error);
+  if (!args.paramsDir.empty()) {
+    auto signature = kiln::readSignature(source, args.model, args.options.entry);
+    if (!signature)
+      return inputError(signature.error());
+    if (int code = loadParams(args, signature->params, report.params))
+      return code;
+  }
+  report.compile = args.options;
+  report.profileRuns = args.repeatGiven ? args.repeat : 5;
+  report.graphLayout = args.graphLayout;
+  report.irLimitBytes = args.irLimit;
+  report.positionLabels = characters(args.labels);
+  report.commandLine = args.commandLine;
+  auto html = kiln::reportHtml(source, args.model, report);
+  if (!html)
+    return inputError(html.error());
+  std::ofstream file(args.output, std::ios::binary);
+  file << *html;
+  if (!file)
+    return inputError("cannot write " + args.output);
+  std::cerr << "kiln: wrote " << args.output << " (" << (html->size() + 1023) / 1024 << " KiB)\n";
+  return 0;
+}
+
 int phasesCommand() {
   kiln::PipelineOptions options;
   for (const kiln::Phase &p : kiln::phases())
@@ -826,7 +924,12 @@ int main(int argc, char **argv) {
     return graphCommand(args);
   if (args.command == "phases")
     return phasesCommand();
+  if (args.command == "report") {
+    for (int i = 0; i < argc; ++i)
+      args.commandLine += (i ? " " : "") + std::string(i ? argv[i] : "kiln");
+    return reportCommand(args);
+  }
   if (args.command == "import")
     return importCommand(args);
-  return usageError("unknown command '" + args.command + "' (run, compile, grad, graph, import, phases)");
+  return usageError("unknown command '" + args.command + "' (run, compile, grad, graph, import, phases, report)");
 }

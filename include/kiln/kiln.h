@@ -11,6 +11,7 @@
 #include "kiln/Onnx.h"
 #include "kiln/Profile.h"
 #include "kiln/Recurrent.h"
+#include "kiln/Report.h"
 #include "kiln/Status.h"
 #include "kiln/Train.h"
 #endif
