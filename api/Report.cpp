@@ -102,6 +102,7 @@ Result<std::string> buildReport(ModuleOp module, const std::string &modelName, c
   data.commandLine = options.commandLine;
   data.created = nowUtc();
   data.positionLabels = options.positionLabels;
+  data.stepLabels = options.stepLabels.empty() ? options.positionLabels : options.stepLabels;
   report::SourceIndex sources(options.sourceDirs);
 
   // 1. Every phase, its passes and decisions.

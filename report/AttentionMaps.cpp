@@ -2,6 +2,8 @@
 #include "report/AttentionMaps.h"
 #include "ir/Dialect.h"
 
+#include "llvm/ADT/DenseMap.h"
+
 #include <cmath>
 #include <limits>
 
@@ -136,8 +138,10 @@ int64_t headsOf(const std::vector<int64_t> &shape) {
 bool computeAttentionMaps(func::FuncOp func, const std::vector<nn::RefTensor> &args, SourceIndex &sources,
                           ReportData &data, std::string &why) {
   bool any = false;
+  llvm::DenseMap<Operation *, std::vector<std::vector<double>>> stepRows;
+  std::vector<Operation *> stepOrder;
   func.walk([&](Operation *op) {
-    if (isa<nn::AttentionOp>(op))
+    if (isa<nn::AttentionOp>(op) || (isa<nn::SoftmaxOp>(op) && op->getParentOfType<nn::ScanOp>()))
       any = true;
     if (auto softmax = dyn_cast<nn::SoftmaxOp>(op))
       for (Operation *user : softmax->getUsers())
@@ -159,6 +163,20 @@ bool computeAttentionMaps(func::FuncOp func, const std::vector<nn::RefTensor> &a
     auto softmax = dyn_cast<nn::SoftmaxOp>(op);
     if (!softmax || results.empty())
       return;
+    if (op->getParentOfType<nn::ScanOp>()) {
+      // A recurrent body's softmax (a decoder attending to the source): one
+      // row per step, the first batch item's distribution.
+      const auto &shape = results[0]->shape;
+      int64_t axis = softmax.getAxis(), rank = int64_t(shape.size());
+      if (rank >= 1 && (axis == -1 || axis == rank - 1)) {
+        if (!stepRows.count(op))
+          stepOrder.push_back(op);
+        auto &rows = stepRows[op];
+        if (int64_t(rows.size()) < kMaxPositions)
+          rows.emplace_back(results[0]->data.begin(), results[0]->data.begin() + shape.back());
+      }
+      return;
+    }
     bool weighsValues = false;
     for (Operation *user : softmax->getUsers())
       if (auto mm = dyn_cast<nn::MatmulOp>(user); mm && mm->getOperand(0) == softmax.getResult())
@@ -176,13 +194,26 @@ bool computeAttentionMaps(func::FuncOp func, const std::vector<nn::RefTensor> &a
             sources, data);
   };
   try {
-    if (failed(nn::interpret(func, args, observe))) {
+    if (failed(nn::interpret(func, args, observe, /*observeScanBodies=*/true))) {
       why = "the reference interpreter failed on this model";
       return false;
     }
   } catch (const std::bad_alloc &) {
     why = "the reference interpreter ran out of memory (it holds every tensor in double precision)";
     return false;
+  }
+  for (Operation *op : stepOrder) {
+    const auto &rows = stepRows[op];
+    int64_t steps = int64_t(rows.size()), cols = int64_t(rows.front().size());
+    std::vector<double> all;
+    for (const auto &row : rows)
+      all.insert(all.end(), row.begin(), row.end());
+    size_t before = data.attention.size();
+    addMaps(op, 1, steps, cols, [&](int64_t) { return all; }, sources, data);
+    if (data.attention.size() > before) {
+      data.attention.back().title += ", one row per step of the scan";
+      data.attention.back().perStep = true;
+    }
   }
   return true;
 }

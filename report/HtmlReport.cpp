@@ -192,6 +192,8 @@ std::string writeJson(const ReportData &d) {
     field(o, "title", m.title, true);
     key(o, "sources");
     lines(o, m.sources);
+    key(o, "perStep");
+    o += m.perStep ? "true" : "false";
     key(o, "rows");
     o += std::to_string(m.rows);
     key(o, "cols");
@@ -206,14 +208,17 @@ std::string writeJson(const ReportData &d) {
     o += "]}";
   }
   o += ']';
-  key(o, "positionLabels");
-  o += '[';
-  for (size_t i = 0; i < d.positionLabels.size(); ++i) {
-    if (i)
-      o += ',';
-    string(o, d.positionLabels[i]);
+  for (const auto &[name, labels] : {std::pair{"positionLabels", &d.positionLabels}, {"stepLabels", &d.stepLabels}}) {
+    key(o, name);
+    o += '[';
+    for (size_t i = 0; i < labels->size(); ++i) {
+      if (i)
+        o += ',';
+      string(o, (*labels)[i]);
+    }
+    o += ']';
   }
-  o += "]}";
+  o += '}';
   return o;
 }
 

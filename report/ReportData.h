@@ -62,6 +62,7 @@ struct AttentionMap {
   std::vector<SourceLine> sources;
   int64_t rows = 0, cols = 0;        // queries x keys
   std::vector<float> weights;        // rows x cols, each row summing to 1
+  bool perStep = false;              // rows are a scan's steps
 };
 
 struct ReportData {
@@ -74,7 +75,7 @@ struct ReportData {
   std::vector<std::pair<std::string, std::vector<SourceLine>>> graphNodes;
   std::string profileJson;           // Profile::json, or empty
   std::vector<AttentionMap> attention;
-  std::vector<std::string> positionLabels;
+  std::vector<std::string> positionLabels, stepLabels;
   std::vector<std::string> notes;    // what is missing and why
 };
 

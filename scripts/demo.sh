@@ -3,7 +3,10 @@
 # models end to end, saying what it did at each step, and (2) trains the
 # character-level language model with self-attention on its shipped text,
 # continues the seed's prompts and shows the attention weights (terminal
-# colours and charlm_attention.html). About a minute after the build.
+# colours and charlm_attention.html), and writes charlm_report.html: kiln
+# report's page of the trained model (every phase linked to the model's C++
+# lines, the graph, the profile, the attention maps). About a minute after
+# the build.
 #   scripts/demo.sh [kiln-charlm options]
 #   scripts/demo.sh --tang-gpt [kiln-tang-gpt options]   the GPT on the Tang poems
 #       instead (examples/tang_gpt: about 4 minutes on 2 cores; writes
@@ -42,4 +45,4 @@ fi
 build/examples/kiln-demo
 echo
 echo "== 7. A character-level language model with self-attention, trained by kiln"
-exec build/examples/kiln-charlm "$@"
+exec build/examples/kiln-charlm --report charlm_report.html "$@"

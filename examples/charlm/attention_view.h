@@ -12,6 +12,22 @@
 
 inline std::string shownChar(char32_t c) { return c == U'\n' ? "⏎" : encodeUtf8(c); }
 
+/// `text`'s first T characters as a model's input ids [1, T] (the rest
+/// padded with id 0, which a causal model's earlier positions never see)
+/// and as labels of kiln report's attention maps ("·" for the padding).
+inline std::pair<kiln::HostTensor, std::vector<std::string>> textWindow(const Vocabulary &vocab,
+                                                                        const std::vector<char32_t> &text,
+                                                                        int64_t T) {
+  kiln::HostTensor ids(kiln::DType::i64, {1, T});
+  std::vector<std::string> labels;
+  for (int64_t t = 0; t < T; ++t) {
+    bool inText = t < int64_t(text.size()) && vocab.ids.count(text[t]);
+    ids.data<int64_t>()[t] = inText ? vocab.ids.at(text[t]) : 0;
+    labels.push_back(inText ? shownChar(text[t]) : "·");
+  }
+  return {ids, labels};
+}
+
 inline std::string htmlEscaped(const std::string &text) {
   std::string out;
   for (char c : text)

@@ -3,10 +3,11 @@
 // character the last layer's attention over the context (coloured in the
 // terminal, and as an HTML page).
 //
-//   kiln-charlm [--steps N] [--temperature T] [--seed S] [--html FILE] [--text FILE]
+//   kiln-charlm [--steps N] [--temperature T] [--seed S] [--html FILE] [--text FILE] [--report FILE]
 //
 // Exit status 0 when greedy decoding continues both seed prompts exactly.
 #include "attention_view.h"
+#include "../common/model_report.h"
 #include "charlm_model.h"
 #include "generate.h"
 
@@ -27,6 +28,7 @@ int main(int argc, char **argv) {
   double temperature = 0.8;
   uint64_t seed = 1;
   std::string htmlPath = "charlm_attention.html", textPath = KILN_EXAMPLES_DIR "/charlm/toys.txt";
+  std::string reportPath; // --report: kiln report of the trained model on the dialog
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -44,10 +46,12 @@ int main(int argc, char **argv) {
       seed = std::strtoull(value().c_str(), nullptr, 10);
     else if (a == "--html")
       htmlPath = value();
+    else if (a == "--report")
+      reportPath = value();
     else if (a == "--text")
       textPath = value();
     else {
-      std::fprintf(stderr, "usage: kiln-charlm [--steps N] [--temperature T] [--seed S] [--html FILE] [--text FILE]\n");
+      std::fprintf(stderr, "usage: kiln-charlm [--steps N] [--temperature T] [--seed S] [--html FILE] [--text FILE] [--report FILE]\n");
       return 2;
     }
   }
@@ -152,5 +156,12 @@ int main(int argc, char **argv) {
   }
   writeAttentionHtml(htmlPath, "kiln char-LM attention", runs);
   std::printf("\nwrote the attention pages to %s\n", htmlPath.c_str());
+  if (!reportPath.empty()) {
+    // The compiler's report of the inference model, trained, on the seed's
+    // dialog: its attention maps show which characters each one attends to.
+    auto [dialogIds, labels] = textWindow(vocab, decodeUtf8("你吃了吗?吃了!"), T);
+    if (!writeModelReport(reportPath, infer, predictor.fn, {{"ids", dialogIds}}, labels))
+      return 1;
+  }
   return allMatch ? 0 : 1;
 }

@@ -18,6 +18,7 @@
 // (default 0.88) and the executable agrees with the JIT on every sample.
 // Its last line, "fashion-mnist: ...", is what bench/fashion_mnist_vs_torch.sh reads.
 #include "../common/command_line.h"
+#include "../common/model_report.h"
 #include "../common/step_report.h"
 #include "idx_reader.h"
 #include "kiln/kiln.h"
@@ -107,7 +108,7 @@ int main(int argc, char **argv) {
   int64_t trainLimit = 0, testLimit = 0;
   double minAccuracy = 0.88;
   bool aot = true, profile = false;
-  std::string dataDir = "/usr/share/datasets/fashion-mnist", outDir = "fashion_mnist_out";
+  std::string dataDir = "/usr/share/datasets/fashion-mnist", outDir = "fashion_mnist_out", reportPath;
   CommandLine args(argc, argv, "kiln-fashion-mnist");
   while (args.next()) {
     if (args.is("--epochs"))
@@ -137,11 +138,13 @@ int main(int argc, char **argv) {
       config.seed = args.seed();
     else if (args.is("--no-aot"))
       aot = false;
+    else if (args.is("--report"))
+      reportPath = args.value();
     else if (args.is("--profile"))
       profile = true;
     else
       args.usage("[--epochs N] [--batch B] [--lr R] [--channels C1,C2] [--train-limit N] [--test-limit N] "
-                 "[--data DIR] [--out DIR] [--min-accuracy A] [--seed S] [--no-aot] [--profile]");
+                 "[--data DIR] [--out DIR] [--min-accuracy A] [--seed S] [--no-aot] [--profile] [--report FILE]");
   }
 
   fashion::Split train, test;
@@ -240,6 +243,15 @@ int main(int argc, char **argv) {
   double imagesPerSecond = double(totalSteps * B) / trainSeconds;
   if (std::string error; profile && !printStepProfile(*step, error))
     fail(error);
+  if (!reportPath.empty()) { // kiln report of the training step, trained, on the first batch
+    fillBatch(train, order, 0, images, &labels);
+    rate.set(0, lr(totalSteps));
+    kiln::CompileOptions trainStep;
+    trainStep.trainStep = kiln::TrainStepRequest{"loss", {}, kiln::Optimizer::adam()};
+    if (!writeModelReport(reportPath, trainGraph, *step,
+                          {{"images", images}, {"labels", labels}, {step->inputs().back().name, rate}}, {}, trainStep))
+      fail("cannot write " + reportPath);
+  }
 
   bool agrees = true;
   if (aot) {

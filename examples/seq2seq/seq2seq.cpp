@@ -22,6 +22,7 @@
 // ahead-of-time program answers as the JIT does.
 #include "../charlm/attention_view.h"
 #include "../common/command_line.h"
+#include "../common/model_report.h"
 #include "../common/shell.h"
 #include "../common/step_report.h"
 #include "couplets.h"
@@ -258,7 +259,7 @@ int main(int argc, char **argv) {
   double minExact = 0.5;
   uint64_t seed = 1;
   Seq2SeqConfig config;
-  std::string textPath = "/usr/share/games/fortunes/tang300", htmlPath = "seq2seq_attention.html";
+  std::string textPath = "/usr/share/games/fortunes/tang300", htmlPath = "seq2seq_attention.html", reportPath;
   CommandLine args(argc, argv, "kiln-seq2seq");
   while (args.next()) {
     if (args.is("--steps"))
@@ -285,9 +286,11 @@ int main(int argc, char **argv) {
       textPath = args.value();
     else if (args.is("--html"))
       htmlPath = args.value();
+    else if (args.is("--report"))
+      reportPath = args.value();
     else
       args.usage("[--steps N] [--batch B] [--hidden H] [--embed E] [--eval-every N] [--seed S] [--text FILE] "
-                 "[--html FILE] [--out DIR] [--no-aot] [--couplets N] [--min-exact A]");
+                 "[--html FILE] [--report FILE] [--out DIR] [--no-aot] [--couplets N] [--min-exact A]");
   }
 
   TangCorpus corpus = readTangPoems(textPath);
@@ -336,14 +339,15 @@ int main(int argc, char **argv) {
   kiln::HostTensor xSource(kiln::DType::i64, {B, S}), xMask(kiln::DType::f32, {B, S}),
       xPrevious(kiln::DType::i64, {B, T}), xIndex(kiln::DType::i64, {T * B}), xWeight(kiln::DType::f32, {T * B}),
       rate(step->inputs().back().dtype, {});
-  auto fillBatch = [&] {
+  // A batch of random training pairs (the first one `first` where given).
+  auto fillBatch = [&](const SequencePair *first = nullptr) {
     std::fill_n(xSource.data<int64_t>(), B * S, PairVocabulary::pad);
     std::fill_n(xMask.data<float>(), B * S, 0.0f);
     std::fill_n(xPrevious.data<int64_t>(), B * T, PairVocabulary::pad);
     std::fill_n(xWeight.data<float>(), T * B, 0.0f);
     int64_t tokens = 0;
     for (int64_t b = 0; b < B; ++b) {
-      const SequencePair &p = pairs.train[pick(rng)];
+      const SequencePair &p = b == 0 && first ? *first : pairs.train[pick(rng)];
       for (size_t s = 0; s < p.source.size(); ++s) {
         xSource.data<int64_t>()[b * S + int64_t(s)] = vocab.id(p.source[s]);
         xMask.data<float>()[b * S + int64_t(s)] = 1;
@@ -429,6 +433,24 @@ int main(int argc, char **argv) {
                      "The decoder's attention over the source characters: for each character it wrote (⏹: "
                      "the end), the source, darker where the weight is larger.");
   std::printf("attention view written to %s\n", htmlPath.c_str());
+  if (!reportPath.empty()) {
+    // kiln report of the training step, trained, on a batch led by the
+    // dialog: the decoder's attention per step over 你吃了吗?.
+    const SequencePair &dialogPair = pairs.train.front();
+    fillBatch(&dialogPair);
+    rate.set(0, 0.0);
+    std::vector<std::string> sourceLabels, stepLabels = {"⏵"};
+    for (char32_t c : dialogPair.source)
+      sourceLabels.push_back(shownChar(c));
+    for (char32_t c : dialogPair.target)
+      stepLabels.push_back(shownChar(c));
+    kiln::CompileOptions trainStep;
+    trainStep.trainStep = kiln::TrainStepRequest{"loss", {}, kiln::Optimizer::adam().clippedTo(1.0)};
+    std::map<std::string, kiln::HostTensor> inputs = {{"source", xSource}, {"source_mask", xMask},
+        {"previous", xPrevious}, {"label_index", xIndex}, {"label_weight", xWeight}, {step->inputs().back().name, rate}};
+    if (!writeModelReport(reportPath, g, *step, inputs, sourceLabels, trainStep, stepLabels))
+      fail("cannot write " + reportPath);
+  }
 
   bool agrees = true;
   if (aot) {

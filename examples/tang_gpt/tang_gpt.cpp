@@ -11,7 +11,7 @@
 // softmax, matmul.
 //
 //   kiln-tang-gpt [--steps N] [--batch B] [--eval-every N] [--seed S]
-//                 [--temperature T] [--text FILE] [--svg FILE] [--html FILE]
+//                 [--temperature T] [--text FILE] [--svg FILE] [--html FILE] [--report FILE]
 //                 [--layers N] [--d-model N] [--context N] [--dropout P] [--profile]
 // --profile: the training step's per-kernel table at the end (where its time
 // goes; the step is compiled with timers, so it runs slightly slower).
@@ -21,6 +21,7 @@
 // guess over the vocabulary (ln V nats): the model learned something.
 #include "../charlm/attention_view.h"
 #include "../common/command_line.h"
+#include "../common/model_report.h"
 #include "../common/step_report.h"
 #include "../charlm/charlm_model.h"
 #include "../charlm/generate.h"
@@ -65,7 +66,7 @@ int main(int argc, char **argv) {
   uint64_t seed = 1;
   bool profile = false;
   std::string textPath = "/usr/share/games/fortunes/tang300", svgPath = "tang_gpt_loss.svg",
-              htmlPath = "tang_gpt_attention.html";
+              htmlPath = "tang_gpt_attention.html", reportPath;
   CharLmConfig config;
   config.layers = 4, config.dModel = 256, config.heads = 4, config.context = 128, config.hidden = 1024;
   config.batch = 16, config.dropout = 0.2;
@@ -97,9 +98,11 @@ int main(int argc, char **argv) {
       svgPath = args.value();
     else if (args.is("--html"))
       htmlPath = args.value();
+    else if (args.is("--report"))
+      reportPath = args.value();
     else
       args.usage("[--steps N] [--batch B] [--eval-every N] [--seed S] [--temperature T] [--text FILE] "
-                 "[--svg FILE] [--html FILE] [--layers N] [--d-model N] [--context N] [--dropout P] [--profile]");
+                 "[--svg FILE] [--html FILE] [--report FILE] [--layers N] [--d-model N] [--context N] [--dropout P] [--profile]");
   }
   if (config.dModel % config.heads)
     fail("--d-model must be a multiple of " + std::to_string(config.heads) + " (the heads)");
@@ -254,6 +257,11 @@ int main(int argc, char **argv) {
   }
   writeAttentionHtml(htmlPath, "kiln Tang GPT attention", runs);
   std::printf("wrote the attention pages to %s\n", htmlPath.c_str());
+  if (!reportPath.empty()) { // kiln report of the trained model on the first sampled poem
+    auto [ids, labels] = textWindow(vocab, decodeUtf8("《" + continuationOf(first, U'%')), T);
+    if (!writeModelReport(reportPath, infer, predictor.fn, {{"ids", ids}}, labels))
+      fail("cannot write " + reportPath);
+  }
   std::printf("\ntang-gpt: %lld steps, batch %lld, context %lld, %.0f tokens/s, val loss %.4f at the end "
               "(best %.4f at step %lld), %.1f s training\n",
               (long long)steps, (long long)B, (long long)T, tokensPerSecond, curve.val.back().second, best,

@@ -21,6 +21,7 @@
 // the ahead-of-time program agrees with the JIT.
 #include "../charlm/generate.h"
 #include "../common/command_line.h"
+#include "../common/model_report.h"
 #include "../common/shell.h"
 #include "../common/step_report.h"
 #include "../tang_gpt/tang_poems.h"
@@ -77,7 +78,7 @@ int main(int argc, char **argv) {
   double temperature = 0.7;
   uint64_t seed = 1;
   GruConfig config;
-  std::string textPath = "/usr/share/games/fortunes/tang300", outDir = "tang_gru_out";
+  std::string textPath = "/usr/share/games/fortunes/tang300", outDir = "tang_gru_out", reportPath;
   bool aot = true;
   CommandLine args(argc, argv, "kiln-tang-gru");
   while (args.next()) {
@@ -103,9 +104,11 @@ int main(int argc, char **argv) {
       outDir = args.value();
     else if (args.is("--no-aot"))
       aot = false;
+    else if (args.is("--report"))
+      reportPath = args.value();
     else
       args.usage("[--steps N] [--batch B] [--context T] [--hidden H] [--layers N] [--eval-every N] [--seed S] "
-                 "[--temperature T] [--text FILE] [--out DIR] [--no-aot]");
+                 "[--temperature T] [--text FILE] [--out DIR] [--no-aot] [--report FILE]");
   }
 
   std::string error;
@@ -190,6 +193,17 @@ int main(int argc, char **argv) {
       std::fflush(stdout);
       recent = 0;
     }
+  }
+
+  if (!reportPath.empty()) { // kiln report of the training step (the GRU's scan and its BPTT), trained
+    for (int64_t b = 0; b < B; ++b)
+      fill(b, corpus.val, b * T);
+    rate.set(0, lr(steps));
+    kiln::CompileOptions trainStep;
+    trainStep.trainStep = kiln::TrainStepRequest{"loss", {}, kiln::Optimizer::adam().clippedTo(1.0)};
+    if (!writeModelReport(reportPath, *trainGraph, *step,
+                          {{"ids", x}, {"targets", y}, {step->inputs().back().name, rate}}, {}, trainStep))
+      fail("cannot write " + reportPath);
   }
 
   // Writing: one character at a time through a one-step model that takes

@@ -37,6 +37,9 @@ struct ReportOptions {
   /// Labels of the attention maps' positions (e.g. the characters of the
   /// input text), one per position; empty: the positions' numbers.
   std::vector<std::string> positionLabels;
+  /// Labels of the rows of a map made by a scan (one row per step: the
+  /// characters a decoder wrote); empty: positionLabels.
+  std::vector<std::string> stepLabels;
   /// The graph's layout: "auto" (Graphviz's dot when installed, else
   /// kiln's own layered layout), "dot" or "kiln".
   std::string graphLayout = "auto";

@@ -461,12 +461,14 @@ std::optional<RefTensor> constant(ConstantOp op) {
 
 namespace {
 
-FailureOr<std::vector<RefTensor>> runBlock(Block &block, std::vector<RefTensor> args, OpObserver observe);
+FailureOr<std::vector<RefTensor>> runBlock(Block &block, std::vector<RefTensor> args, OpObserver observe,
+                                           bool observeScanBodies);
 
 /// nn.scan: the body once per step, carries threaded through, step outputs
-/// stacked. Its ops are not shown to the observer (they run T times; the
-/// scan's results are).
-FailureOr<std::vector<RefTensor>> scan(ScanOp op, const std::vector<const RefTensor *> &operands) {
+/// stacked. Its ops are shown to the observer only when asked (they run T
+/// times; the scan's results are always shown).
+FailureOr<std::vector<RefTensor>> scan(ScanOp op, const std::vector<const RefTensor *> &operands,
+                                       OpObserver observe, bool observeScanBodies) {
   size_t carries = op.getInits().size(), xs = op.getXs().size();
   int64_t length = op.getLength();
   std::vector<RefTensor> state;
@@ -486,7 +488,8 @@ FailureOr<std::vector<RefTensor>> scan(ScanOp op, const std::vector<const RefTen
     }
     for (size_t j = carries + xs; j < operands.size(); ++j)
       args.push_back(*operands[j]);
-    FailureOr<std::vector<RefTensor>> yielded = runBlock(op.getBody().front(), std::move(args), nullptr);
+    FailureOr<std::vector<RefTensor>> yielded = runBlock(op.getBody().front(), std::move(args),
+                                                         observeScanBodies ? observe : nullptr, observeScanBodies);
     if (failed(yielded))
       return failure();
     for (size_t i = 0; i < carries; ++i)
@@ -503,7 +506,8 @@ FailureOr<std::vector<RefTensor>> scan(ScanOp op, const std::vector<const RefTen
 
 /// Runs `block` on `args` (one per block argument) to its terminator
 /// (func.return or nn.yield), whose operands are the results.
-FailureOr<std::vector<RefTensor>> runBlock(Block &block, std::vector<RefTensor> args, OpObserver observe) {
+FailureOr<std::vector<RefTensor>> runBlock(Block &block, std::vector<RefTensor> args, OpObserver observe,
+                                           bool observeScanBodies) {
   llvm::DenseMap<Value, RefTensor> env;
   for (unsigned i = 0; i < args.size(); ++i)
     env[block.getArgument(i)] = std::move(args[i]);
@@ -536,7 +540,7 @@ FailureOr<std::vector<RefTensor>> runBlock(Block &block, std::vector<RefTensor> 
       std::vector<const RefTensor *> operands;
       for (Value v : op.getOperands())
         operands.push_back(&env[v]);
-      FailureOr<std::vector<RefTensor>> r = scan(loop, operands);
+      FailureOr<std::vector<RefTensor>> r = scan(loop, operands, observe, observeScanBodies);
       if (failed(r))
         return failure();
       for (unsigned k = 0; k < op.getNumResults(); ++k)
@@ -896,7 +900,7 @@ FailureOr<std::vector<RefTensor>> runBlock(Block &block, std::vector<RefTensor> 
 } // namespace
 
 FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector<RefTensor> &args,
-                                            OpObserver observe) {
+                                            OpObserver observe, bool observeScanBodies) {
   if (args.size() != func.getNumArguments())
     return func.emitError() << "reference interpreter: expected " << func.getNumArguments()
                             << " arguments, got " << args.size();
@@ -905,7 +909,7 @@ FailureOr<std::vector<RefTensor>> interpret(func::FuncOp func, const std::vector
         int64_t(args[i].data.size()) != count(args[i].shape))
       return func.emitError() << "reference interpreter: argument #" << i
                               << " has the wrong shape";
-  return runBlock(func.getBody().front(), args, observe);
+  return runBlock(func.getBody().front(), args, observe, observeScanBodies);
 }
 
 } // namespace kiln::nn

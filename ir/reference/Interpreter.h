@@ -27,9 +27,13 @@ using OpObserver = llvm::function_ref<void(mlir::Operation *op, llvm::ArrayRef<c
 
 /// Runs `func` on `args` (one per argument, shapes checked). Emits a
 /// diagnostic at the offending op and fails on an op it does not know.
+/// The observer sees the ops of the function's block; with
+/// `observeScanBodies`, also those of every nn.scan's body, once per step
+/// (kiln report's attention maps of a decoder).
 mlir::FailureOr<std::vector<RefTensor>> interpret(mlir::func::FuncOp func,
                                                   const std::vector<RefTensor> &args,
-                                                  OpObserver observe = nullptr);
+                                                  OpObserver observe = nullptr,
+                                                  bool observeScanBodies = false);
 
 } // namespace kiln::nn
 

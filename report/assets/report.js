@@ -238,11 +238,11 @@
       pane.append(el('div', { class: 'k-empty', text: 'No attention maps: the model has no attention, or no inputs were given to run it with.' }));
       return;
     }
-    const labels = data.positionLabels;
     const wrap = el('div', { class: 'k-maps' });
     for (const m of data.attention) {
+      const cols = data.positionLabels, rows = m.perStep ? data.stepLabels : data.positionLabels;
       const cell = Math.max(4, Math.min(18, Math.floor(420 / Math.max(m.rows, m.cols))));
-      const gutter = labels.length ? 18 : 0;
+      const gutter = cols.length || rows.length ? 18 : 0;
       const canvas = el('canvas', { width: String(gutter + m.cols * cell), height: String(gutter + m.rows * cell) });
       const g = canvas.getContext('2d');
       if (g) {
@@ -258,16 +258,17 @@
           g.fillStyle = '#333';
           g.font = Math.min(12, cell) + 'px sans-serif';
           g.textAlign = 'center';
-          for (let j = 0; j < m.cols && j < labels.length; ++j) g.fillText(labels[j], gutter + j * cell + cell / 2, 13);
-          for (let i = 0; i < m.rows && i < labels.length; ++i) g.fillText(labels[i], 9, gutter + i * cell + cell / 2 + 4);
+          for (let j = 0; j < m.cols && j < cols.length; ++j) g.fillText(cols[j], gutter + j * cell + cell / 2, 13);
+          for (let i = 0; i < m.rows && i < rows.length; ++i) g.fillText(rows[i], 9, gutter + i * cell + cell / 2 + 4);
         }
       }
       const hover = el('div', { class: 'k-hover' });
       canvas.addEventListener('mousemove', (e) => {
         const j = Math.floor((e.offsetX - gutter) / cell), i = Math.floor((e.offsetY - gutter) / cell);
         if (i < 0 || j < 0 || i >= m.rows || j >= m.cols) { hover.textContent = ''; return; }
-        const name = (n) => (labels[n] !== undefined ? '"' + labels[n] + '" (' + n + ')' : 'position ' + n);
-        hover.textContent = name(i) + ' attends to ' + name(j) + ': ' + m.weights[i * m.cols + j].toFixed(3);
+        const name = (labels, n, what) => (labels[n] !== undefined ? '"' + labels[n] + '" (' + n + ')' : what + ' ' + n);
+        hover.textContent = name(rows, i, m.perStep ? 'step' : 'position') + ' attends to ' + name(cols, j, 'position') +
+          ': ' + m.weights[i * m.cols + j].toFixed(3);
       });
       const box = el('div', { class: 'k-map' }, el('h4', { text: m.title }), canvas, hover);
       if (m.sources.length) box.querySelector('h4').addEventListener('click', () => pickRefs(m.sources, m.title));
@@ -332,6 +333,9 @@
   if (data.sources.length) sourceTabs.show(file);
   const tab = tabs.findIndex((t) => t.id === asked.get('tab'));
   rightTabs.show(tab >= 0 ? tab : 0);
-  if (data.sources.length && Number(asked.get('line')) > 0) pickSource([file, Number(asked.get('line'))]);
+  if (data.sources.length && Number(asked.get('line')) > 0) {
+    pickSource([file, Number(asked.get('line'))]);
+    reveal(sourceViews[file] && sourceViews[file].spans[Number(asked.get('line')) - 1]);
+  }
   document.documentElement.setAttribute('data-kiln-ready', '1');
 })();
