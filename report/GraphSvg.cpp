@@ -131,7 +131,10 @@ std::string layeredSvg(std::vector<Node> &nodes) {
   double width = totalWidth + 2 * kMargin, height = layers * (kHeight + kLayerGap) - kLayerGap + 2 * kMargin;
   std::ostringstream svg;
   svg << "<svg class=\"k-graph\" viewBox=\"0 0 " << width << " " << height << "\" width=\"" << width
-      << "\" height=\"" << height << "\">\n<g class=\"k-edges\" fill=\"none\" stroke=\"#777\">\n";
+      << "\" height=\"" << height << "\">\n"
+      << "<defs><marker id=\"k-arrow\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerWidth=\"7\" "
+         "markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L8,4 L0,8 z\" fill=\"#777\"/></marker></defs>\n"
+      << "<g class=\"k-edges\" fill=\"none\" stroke=\"#777\" marker-end=\"url(#k-arrow)\">\n";
   for (const Node &n : nodes)
     for (int s : n.succs) {
       const Node &m = nodes[s];

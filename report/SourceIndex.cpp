@@ -122,7 +122,7 @@ std::vector<SourceFile> SourceIndex::files() const {
     } else {
       // No text to show: the lines the locations named, with their names.
       f.synthesized = true;
-      f.lines.resize(lastLine_[i]);
+      f.lines.assign(lastLine_[i], "(no op of the IR names this line)");
       for (const auto &[line, name] : names_[i])
         f.lines[line - 1] = name;
     }
