@@ -42,8 +42,11 @@ Result<HostTensor> initialValue(const TensorInfo &info) {
   case ParamInit::Kind::Zeros: break;
   case ParamInit::Kind::Ones: kiln_init_fill(t.data(), dtype, t.size(), 1.0); break;
   case ParamInit::Kind::Values:
-    for (int64_t i = 0; i < t.size() && i < int64_t(init.values.size()); ++i)
-      t.set(i, init.values[i]);
+    if (init.tensor && init.tensor->bytes() == t.bytes())
+      std::memcpy(t.data(), init.tensor->data(), t.bytes());
+    else
+      for (int64_t i = 0; i < t.size() && i < int64_t(init.values.size()); ++i)
+        t.set(i, init.values[i]);
     break;
   }
   return allocated;
@@ -78,6 +81,29 @@ Result<std::string> lowerToStage(const std::string &source, const std::string &s
   if (failed(out))
     return parsed.error("compilation of " + sourceName + " failed");
   return *out;
+}
+
+Result<std::string> lowerToStage(const Graph &graph, const std::string &stage, const CompileOptions &options) {
+  if (Status s = graph.status(); !s)
+    return Error{s.error()};
+  OwningOpRef<ModuleOp> module = finishedModule(graph);
+  prepareContext(*module->getContext());
+  CollectedDiagnostics diagnostics(*module->getContext());
+  auto out = lowerAndEmit(*module, stage, options);
+  if (failed(out))
+    return diagnostics.error("compilation of " + graph.name() + " failed");
+  return *out;
+}
+
+Result<ArtifactReport> compileArtifact(const Graph &graph, const CompileOptions &options,
+                                       const ArtifactOptions &artifact) {
+  if (Status s = graph.status(); !s)
+    return Error{s.error()};
+  OwningOpRef<ModuleOp> module = finishedModule(graph);
+  prepareContext(*module->getContext());
+  CollectedDiagnostics diagnostics(*module->getContext());
+  return compileArtifactModule(*module, graph.name(), options, artifact,
+                               [&](const std::string &fallback) { return diagnostics.error(fallback); });
 }
 
 /// Compiles `module` to an object and loads it; `error` gives the
@@ -122,11 +148,22 @@ static Result<std::unique_ptr<Function::Impl>> compileModule(ModuleOp module, co
       impl->paramValues.emplace_back();
       continue;
     }
+    if (arg.init.kind == ParamInit::Kind::Values && arg.init.tensor && arg.init.tensor.use_count() == 1) {
+      // describe()'s tensor (made non-const, and ours alone) becomes the
+      // parameter's storage: a big model's weights are not copied again.
+      impl->paramValues.push_back(std::move(const_cast<HostTensor &>(*arg.init.tensor)));
+      continue;
+    }
     auto value = initialValue(arg);
     if (!value)
       return Error{value.error()};
     impl->paramValues.push_back(std::move(*value));
   }
+  // The initial values now live in paramValues (param() reads them): the
+  // copy describe() made is released, so a big model's weights are held
+  // once by the Function.
+  for (TensorInfo &arg : impl->args)
+    arg.init.tensor.reset();
   return impl;
 }
 

@@ -9,7 +9,7 @@
 set -euo pipefail
 venv=${KILN_BENCH_VENV:-$HOME/.cache/kiln-bench-venv}
 # Pinned: the figures in bench/README.md were measured with these.
-pins=(torch==2.5.1 numpy==2.1.3 onnx==1.17.0)  # onnx: torch.onnx.export (scripts/export_onnx_models.py)
+pins=(torch==2.5.1 numpy==2.1.3 onnx==1.17.0 onnxruntime==1.20.1)  # onnx: torch.onnx.export; onnxruntime: bench/onnx_gpt2.sh
 stamp="$venv/.kiln-pins"
 if [[ -f $stamp && "$(cat "$stamp")" == "${pins[*]}" ]]; then
   echo "$venv/bin/python"

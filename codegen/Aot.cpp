@@ -595,6 +595,16 @@ Result<std::map<std::string, HostTensor>> loadParamsDir(const std::string &dir,
 Result<ArtifactReport> compileArtifact(const std::string &source, const std::string &sourceName,
                                        const CompileOptions &compileOptions,
                                        const ArtifactOptions &artifact) {
+  ParsedSource parsed(source, sourceName);
+  if (!parsed.module)
+    return parsed.error("cannot parse " + sourceName);
+  return compileArtifactModule(*parsed.module, sourceName, compileOptions, artifact,
+                               [&](const std::string &fallback) { return parsed.error(fallback); });
+}
+
+Result<ArtifactReport> compileArtifactModule(mlir::ModuleOp module, const std::string &sourceName,
+                                             const CompileOptions &compileOptions, const ArtifactOptions &artifact,
+                                             const std::function<Error(const std::string &)> &failWith) {
   auto start = Clock::now();
   const std::string &kind = artifact.kind;
   if (kind != "obj" && kind != "static-lib" && kind != "shared-lib" && kind != "exe")
@@ -630,11 +640,6 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
     return Error{notADirectory(artifact.paramsDir)};
 
   // Compile the model to an object, with the signature of its entry.
-  ParsedSource parsed(source, sourceName);
-  auto failWith = [&](const std::string &fallback) { return parsed.error(fallback); };
-  if (!parsed.module)
-    return failWith("cannot parse " + sourceName);
-  mlir::ModuleOp module = *parsed.module;
   CompileOptions options = compileOptions;
   options.symbol = name;
   nn::Signature signature;
@@ -668,10 +673,8 @@ Result<ArtifactReport> compileArtifact(const std::string &source, const std::str
       if (auto it = trained->find(t.info.name); it != trained->end()) {
         const HostTensor &value = it->second;
         t.stored.assign((const char *)value.data(), (const char *)value.data() + value.bytes());
-      } else if (t.info.init.kind == ParamInit::Kind::Values) {
-        HostTensor value(t.info.dtype, t.info.shape);
-        for (int64_t k = 0; k < value.size(); ++k)
-          value.set(k, t.info.init.values[k]);
+      } else if (t.info.init.kind == ParamInit::Kind::Values && t.info.init.tensor) {
+        const HostTensor &value = *t.info.init.tensor;
         t.stored.assign((const char *)value.data(), (const char *)value.data() + value.bytes());
       }
       report.weightBytes += int64_t(t.stored.size());

@@ -2,6 +2,7 @@
 #include "codegen/Compiler.h"
 #include "codegen/Codegen.h"
 #include "codegen/ObjectCache.h"
+#include "ir/ConstantValues.h"
 #include "ir/SourceLimits.h"
 #include "ir/ModelLimits.h"
 
@@ -9,6 +10,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/AsmState.h"
 #include <chrono>
+#include <cstring>
+#include <optional>
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/Pass.h"
@@ -404,6 +407,32 @@ static DType dtypeOf(Type t) {
   return DType::f32;
 }
 
+/// A parameter's `init = "values"` as a tensor: the attribute's bytes
+/// copied once (a 100M-parameter model's weights are never expanded to
+/// doubles), or the values converted where the bytes are not the tensor's
+/// (a splat, a blob). Empty where the attribute cannot be read (the
+/// verifier has rejected those).
+static std::optional<HostTensor> initialValues(ElementsAttr attr, DType dtype, const Shape &shape) {
+  if (!attr)
+    return std::nullopt;
+  auto made = HostTensor::allocate(dtype, shape, "an initial value");
+  if (!made)
+    return std::nullopt;
+  HostTensor value = std::move(*made);
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (dense && !dense.isSplat() && (dtype == DType::f32 || dtype == DType::f64) &&
+      dense.getRawData().size() == size_t(value.bytes())) {
+    std::memcpy(value.data(), dense.getRawData().data(), value.bytes());
+    return value;
+  }
+  auto values = nn::constantValues(attr);
+  if (failed(values) || int64_t(values->size()) != value.size())
+    return std::nullopt;
+  for (int64_t i = 0; i < value.size(); ++i)
+    value.set(i, (*values)[i]);
+  return value;
+}
+
 std::vector<TensorInfo> describe(const nn::Signature &signature) {
   std::vector<TensorInfo> out;
   auto info = [](const std::string &name, RankedTensorType type) {
@@ -435,9 +464,8 @@ std::vector<TensorInfo> describe(const nn::Signature &signature) {
         t.init.kind = ParamInit::Kind::Ones;
       else if (kind == "values") {
         t.init.kind = ParamInit::Kind::Values;
-        auto values = d.getAs<DenseElementsAttr>("value");
-        for (APFloat v : values.getValues<APFloat>())
-          t.init.values.push_back(v.convertToDouble());
+        if (auto value = initialValues(d.getAs<ElementsAttr>("value"), t.dtype, t.shape))
+          t.init.tensor = std::make_shared<HostTensor>(std::move(*value)); // not const: see compileModule
       } else
         t.init.kind = ParamInit::Kind::Zeros;
       if (auto seed = d.getAs<IntegerAttr>("seed"))

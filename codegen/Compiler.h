@@ -11,6 +11,7 @@
 #define KILN_CODEGEN_COMPILER_H
 
 #include "ir/Signature.h"
+#include "kiln/Aot.h"
 #include "kiln/Function.h"
 #include "passes/Pipeline.h"
 
@@ -114,6 +115,12 @@ mlir::FailureOr<std::string> lowerAndEmit(mlir::ModuleOp module, const std::stri
                                           const CompileOptions &options,
                                           nn::Signature *signature = nullptr,
                                           CompileReport *report = nullptr);
+
+/// compileArtifact of a module already built (a Graph's, compiled without
+/// text); `error` words a failure with the diagnostics collected so far.
+Result<ArtifactReport> compileArtifactModule(mlir::ModuleOp module, const std::string &sourceName,
+                                             const CompileOptions &options, const ArtifactOptions &artifact,
+                                             const std::function<Error(const std::string &)> &error);
 
 /// The model's signature in public terms.
 std::vector<TensorInfo> describe(const nn::Signature &signature);

@@ -463,12 +463,25 @@ int parseArgs(int argc, char **argv, Args &args) {
   return 0;
 }
 
-/// The model file's text (kiln::readModelFile: a directory, a device or a
-/// file over 1 GiB is an error naming the file, checked before reading).
-/// An ONNX model is imported with --shape's dimensions; where an input must
-/// be known while importing (a shape, axes or bounds), the integer tensors
+/// A model as the commands take it: kiln IR text, or an ONNX model imported
+/// as a Graph, which is compiled as it is (its weights never become text).
+struct Model {
+  std::string text;
+  std::unique_ptr<kiln::Graph> graph;
+  /// The kiln IR text (printed from the graph where there is one: for the
+  /// commands that show or re-read IR).
+  std::string source() const { return graph ? graph->str(/*withLocations=*/true) : text; }
+  kiln::Result<kiln::Function> compile(const std::string &name, const kiln::CompileOptions &options) const {
+    return graph ? kiln::Function::compile(*graph, options) : kiln::Function::compileSource(text, name, options);
+  }
+};
+
+/// The model file (kiln::readModelFile: a directory, a device or a file
+/// over 1 GiB is an error naming the file, checked before reading). An ONNX
+/// model is imported with --shape's dimensions; where an input must be
+/// known while importing (a shape, axes or bounds), the integer tensors
 /// given with --input are bound to it and leave `inputs`.
-std::string readFile(const Args &args, std::string &error, std::map<std::string, kiln::HostTensor> *inputs = nullptr) {
+Model readModel(const Args &args, std::string &error, std::map<std::string, kiln::HostTensor> *inputs = nullptr) {
   if (kiln::isOnnxPath(args.model)) {
     kiln::OnnxImportOptions options;
     options.shapes = args.shapes;
@@ -486,7 +499,7 @@ std::string readFile(const Args &args, std::string &error, std::map<std::string,
       error = graph.error();
       return {};
     }
-    return (*graph)->str(/*withLocations=*/true);
+    return {"", std::move(*graph)};
   }
   if (!args.shapes.empty()) {
     error = "--shape is for ONNX models (" + args.model + " is kiln IR, whose shapes are in the text)";
@@ -497,7 +510,13 @@ std::string readFile(const Args &args, std::string &error, std::map<std::string,
     error = text.error();
     return {};
   }
-  return std::move(*text);
+  return {std::move(*text), nullptr};
+}
+
+/// The model's kiln IR text (an ONNX model printed), for the commands that
+/// show or lower IR text.
+std::string readFile(const Args &args, std::string &error, std::map<std::string, kiln::HostTensor> *inputs = nullptr) {
+  return readModel(args, error, inputs).source();
 }
 
 /// Loads every --input NAME=FILE.npy; returns 0 or the exit code after
@@ -554,7 +573,7 @@ int makeOutputDir(const std::string &dir) {
 
 /// The model's text and its --input files, for `kiln run` and `kiln grad`;
 /// returns 0 or the exit code.
-int loadModelAndInputs(const Args &args, const std::string &command, std::string &source,
+int loadModelAndInputs(const Args &args, const std::string &command, Model &model,
                        std::map<std::string, kiln::HostTensor> &inputs) {
   if (args.model.empty())
     return usageError("kiln " + command + " needs a MODEL.mlir");
@@ -563,7 +582,7 @@ int loadModelAndInputs(const Args &args, const std::string &command, std::string
   if (int code = loadInputs(args, inputs))
     return code;
   std::string error;
-  source = readFile(args, error, &inputs);
+  model = readModel(args, error, &inputs);
   if (!error.empty())
     return inputError(error);
   return 0;
@@ -615,9 +634,9 @@ int reportProfile(const Args &args, const kiln::Function &fn) {
 }
 
 int runCommand(const Args &args) {
-  std::string source;
+  Model model;
   std::map<std::string, kiln::HostTensor> inputs;
-  if (int code = loadModelAndInputs(args, "run", source, inputs))
+  if (int code = loadModelAndInputs(args, "run", model, inputs))
     return code;
 
   std::vector<kiln::TensorInfo> outputs;
@@ -627,6 +646,7 @@ int runCommand(const Args &args) {
   if (args.reference && args.options.check)
     return usageError("--reference and --check exclude each other (--check runs both)");
   if (args.reference) {
+    std::string source = model.source(); // the interpreter reads kiln IR
     auto signature = kiln::readSignature(source, args.model, args.options.entry);
     if (!signature)
       return inputError(signature.error());
@@ -647,9 +667,10 @@ int runCommand(const Args &args) {
         (*results)[i] = std::move(converted);
       }
   } else {
-    auto fn = kiln::Function::compileSource(source, args.model, args.options);
+    auto fn = model.compile(args.model, args.options);
     if (!fn)
       return inputError(fn.error());
+    model.graph.reset(); // an imported model's weights: the Function holds its own
     if (int code = setParams(args, *fn))
       return code;
     outputs = fn->outputs();
@@ -684,7 +705,7 @@ int compileCommand(const Args &args) {
   if (args.options.check)
     return usageError("--check runs a model beside the reference: use it with kiln run or kiln grad");
   std::string error;
-  std::string source = readFile(args, error);
+  Model model = readModel(args, error);
   if (!error.empty())
     return inputError(error);
   if (args.emit == "obj" || args.emit == "static-lib" || args.emit == "shared-lib" ||
@@ -697,7 +718,8 @@ int compileCommand(const Args &args) {
     artifact.name = args.options.symbol == "kiln_main" ? "" : args.options.symbol;
     artifact.externalWeights = args.weights == "external";
     artifact.paramsDir = args.paramsDir;
-    auto report = kiln::compileArtifact(source, args.model, args.options, artifact);
+    auto report = model.graph ? kiln::compileArtifact(*model.graph, args.options, artifact)
+                              : kiln::compileArtifact(model.text, args.model, args.options, artifact);
     if (!report)
       return inputError(report.error());
     for (const std::string &f : report->files)
@@ -711,7 +733,8 @@ int compileCommand(const Args &args) {
     }
     return 0;
   }
-  auto out = kiln::lowerToStage(source, args.model, args.emit, args.options);
+  auto out = model.graph ? kiln::lowerToStage(*model.graph, args.emit, args.options)
+                         : kiln::lowerToStage(model.text, args.model, args.emit, args.options);
   if (!out)
     return inputError(out.error());
   if (args.output.empty() || args.output == "-") {
@@ -804,11 +827,11 @@ int reportCommand(const Args &args) {
   if (int code = loadInputs(args, report.inputs))
     return code;
   std::string error;
-  std::string source = readFile(args, error, &report.inputs);
+  Model model = readModel(args, error, &report.inputs);
   if (!error.empty())
     return inputError(error);
   if (!args.paramsDir.empty()) {
-    auto signature = kiln::readSignature(source, args.model, args.options.entry);
+    auto signature = kiln::readSignature(model.source(), args.model, args.options.entry);
     if (!signature)
       return inputError(signature.error());
     if (int code = loadParams(args, signature->params, report.params))
@@ -820,7 +843,7 @@ int reportCommand(const Args &args) {
   report.irLimitBytes = args.irLimit;
   report.positionLabels = characters(args.labels);
   report.commandLine = args.commandLine;
-  auto html = kiln::reportHtml(source, args.model, report);
+  auto html = model.graph ? kiln::reportHtml(*model.graph, report) : kiln::reportHtml(model.text, args.model, report);
   if (!html)
     return inputError(html.error());
   std::ofstream file(args.output, std::ios::binary);
@@ -846,13 +869,14 @@ int phasesCommand() {
 /// kiln grad: run <entry>_grad and write each gradient as ARGUMENT.npy.
 int gradCommand(Args args) {
   args.options.gradientWrt = args.wrt;
-  std::string source;
+  Model model;
   std::map<std::string, kiln::HostTensor> inputs;
-  if (int code = loadModelAndInputs(args, "grad", source, inputs))
+  if (int code = loadModelAndInputs(args, "grad", model, inputs))
     return code;
-  auto fn = kiln::Function::compileSource(source, args.model, args.options);
+  auto fn = model.compile(args.model, args.options);
   if (!fn)
     return inputError(fn.error());
+  model.graph.reset(); // an imported model's weights: the Function holds its own
   if (int code = setParams(args, *fn))
     return code;
   bool checkFailed = false;

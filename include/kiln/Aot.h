@@ -44,6 +44,10 @@ Result<std::map<std::string, HostTensor>> loadParamsDir(const std::string &dir,
 Result<ArtifactReport> compileArtifact(const std::string &mlirSource, const std::string &sourceName,
                                        const CompileOptions &options,
                                        const ArtifactOptions &artifact);
+/// The same for a model built with the C++ API (or imported from ONNX):
+/// its module is compiled as it is, its weights never printed as text.
+Result<ArtifactReport> compileArtifact(const Graph &graph, const CompileOptions &options,
+                                       const ArtifactOptions &artifact);
 
 } // namespace kiln
 

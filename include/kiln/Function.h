@@ -139,6 +139,8 @@ Result<std::string> readModelFile(const std::string &path);
 /// the object bytes for "obj"). `sourceName` names the input in messages.
 Result<std::string> lowerToStage(const std::string &mlirSource, const std::string &sourceName,
                                  const std::string &stage, const CompileOptions &options = {});
+/// The same for a model built with the C++ API (or imported from ONNX).
+Result<std::string> lowerToStage(const Graph &graph, const std::string &stage, const CompileOptions &options = {});
 
 /// A compiled, callable model. It owns its parameters' storage, initialised
 /// from their initializers, readable and writable by name.
