@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""A GPT-2-small-sized model (12 layers, d_model 768, 12 heads, vocabulary
-50257, context 128; 124M parameters, random weights) exported from PyTorch
-to ONNX with its weights as external data, then run by ONNX Runtime.
+"""A GPT-2-small-shaped model (12 layers, d_model 768, 12 heads, vocabulary
+50257, context 1024; 124M parameters, random weights) exported from PyTorch
+to ONNX with its weights as external data, for a forward pass of batch 1 and
+128 tokens; and that file run by ONNX Runtime.
 
 Bench only (bench/onnx_gpt2.sh runs it with bench/torch_env.sh's python):
 
@@ -16,7 +17,7 @@ import time
 
 import numpy as np
 
-VOCAB, D, HEADS, LAYERS, CONTEXT = 50257, 768, 12, 12, 128
+VOCAB, D, HEADS, LAYERS, CONTEXT, TOKENS = 50257, 768, 12, 12, 1024, 128
 
 
 def export(folder):
@@ -27,7 +28,7 @@ def export(folder):
 
     torch.manual_seed(0)
     model = Gpt(vocab=VOCAB, d=D, heads=HEADS, layers=LAYERS, context=CONTEXT).eval()
-    ids = torch.randint(0, VOCAB, (1, CONTEXT))
+    ids = torch.randint(0, VOCAB, (1, TOKENS))
     os.makedirs(folder, exist_ok=True)
     with torch.no_grad():
         out = model(ids)

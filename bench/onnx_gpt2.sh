@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A GPT-2-small-sized ONNX model (124M parameters, 475 MiB of weights as
-# external data, exported from PyTorch with random weights) through `kiln
+# A GPT-2-small-shaped ONNX model (124M parameters, context 1024, 620 MiB of
+# weights as external data: the tied embedding is stored twice, as the
+# table and transposed as the output projection; exported from PyTorch with
+# random weights), batch 1 and 128 tokens, through `kiln
 # run` — imported, compiled and run, its weights never printed as text —
 # against ONNX Runtime in the bench environment (bench/torch_env.sh): wall
 # time and peak memory (RSS) of kiln's whole process, per-call times of

@@ -25,7 +25,9 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cctype>
 #include <chrono>
+#include <set>
 #include <cstring>
 #include <dlfcn.h>
 #include <fstream>
@@ -86,9 +88,42 @@ struct Tensor {
   TensorInfo info;
   enum Kind { Input = 0, Param = 1, Output = 2 } kind;
   std::vector<char> stored; // parameter values to embed (empty: initializer)
+  std::string cName;        // the name as a C identifier, for the header's enums (cIdentifiers)
   int64_t count() const { return numElements(info.shape); }
   int64_t bytes() const { return count() * int64_t(dtypeSize(info.dtype)); }
 };
+
+/// Each tensor's name as a C identifier, unique in the artifact: every
+/// character other than [A-Za-z0-9_] becomes '_', a leading digit gets a
+/// '_' before it, and a clash with an earlier tensor's identifier gets
+/// "_2", "_3", ... appended (docs/abi.md). `blocks.0.attn.weight` becomes
+/// `blocks_0_attn_weight`; the tensor table keeps the name itself.
+static void cIdentifiers(std::vector<Tensor> &tensors) {
+  std::set<std::string> taken;
+  for (Tensor &t : tensors) {
+    std::string id;
+    for (char c : t.info.name)
+      id += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
+    if (std::isdigit(static_cast<unsigned char>(id[0])))
+      id = "_" + id;
+    std::string unique = id;
+    for (int k = 2; taken.count(unique); ++k)
+      unique = id + "_" + std::to_string(k);
+    taken.insert(unique);
+    t.cName = unique;
+  }
+}
+
+/// A string as a C string literal's contents (a name in the tensor table).
+static std::string cEscaped(const std::string &s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\' || c == '?') // '?': no trigraphs
+      out += '\\';
+    out += c;
+  }
+  return out;
+}
 
 /// Stored weights are raw bytes, never C source: one block per parameter,
 /// each 64-byte aligned, in tensor order. Embedded, the blocks are a
@@ -212,12 +247,14 @@ std::string header(const std::string &name, const std::vector<Tensor> &tensors, 
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor &t = tensors[i];
     const char *kind = t.kind == Tensor::Input ? "input" : t.kind == Tensor::Param ? "parameter" : "output";
+    const std::string &id = t.cName;
+    // (A name has no '/', so it cannot end the comment: nn::isTensorName.)
     h << "/* " << kind << " " << t.info.name << ": " << dtypeName(t.info.dtype) << "["
       << shapeList(t.info.shape) << "] */\n"
-      << "enum { " << N << "_" << t.info.name << " = " << i << ", " << N << "_" << t.info.name
-      << "_COUNT = " << t.count() << ", " << N << "_" << t.info.name << "_BYTES = " << t.bytes()
-      << ", " << N << "_" << t.info.name << "_RANK = " << t.info.shape.size() << " };\n"
-      << "#define " << N << "_" << t.info.name << "_SHAPE {" << (t.info.shape.empty() ? "1" : shapeList(t.info.shape))
+      << "enum { " << N << "_" << id << " = " << i << ", " << N << "_" << id
+      << "_COUNT = " << t.count() << ", " << N << "_" << id << "_BYTES = " << t.bytes()
+      << ", " << N << "_" << id << "_RANK = " << t.info.shape.size() << " };\n"
+      << "#define " << N << "_" << id << "_SHAPE {" << (t.info.shape.empty() ? "1" : shapeList(t.info.shape))
       << "}\n";
   }
   h << "\ntypedef struct " << name << "_tensor {\n  const char *name;\n  int32_t kind;  /* "
@@ -262,7 +299,7 @@ std::string support(const std::string &name, const std::vector<Tensor> &tensors,
     << "#include \"kiln_rt.h\" /* the runtime, linked in and made local to this artifact */\n\n";
   c << "const " << name << "_tensor " << name << "_tensors[" << tensors.size() << "] = {\n";
   for (const Tensor &t : tensors) {
-    c << "  {\"" << t.info.name << "\", " << int(t.kind) << ", " << int(t.info.dtype) << ", "
+    c << "  {\"" << cEscaped(t.info.name) << "\", " << int(t.kind) << ", " << int(t.info.dtype) << ", "
       << t.info.shape.size() << ", {" << (t.info.shape.empty() ? "0" : shapeList(t.info.shape))
       << "}, " << t.count() << ", " << t.bytes() << "},\n";
   }
@@ -364,16 +401,21 @@ std::string exeMain(const std::string &name) {
 #include "@NAME@.h"
 #include "kiln_rt.h"
 
-static const char *program = "@NAME@";
+/* Every name of this file at file scope starts with kiln_exe_ (artifact
+   names never start with kiln_), and main() calls the entry through
+   kiln_exe_entry: an artifact named like one of main()'s locals (names,
+   buffers, ...) can be neither shadowed nor clash. */
+static int32_t (*const kiln_exe_entry)(void *const *, @NAME@_context *, void *) = @NAME@;
+static const char *kiln_exe_program = "@NAME@";
 
-static int fail(int code, const char *fmt, const char *a, const char *b, const char *c) {
-  fprintf(stderr, "%s: error: ", program);
+static int kiln_exe_fail(int code, const char *fmt, const char *a, const char *b, const char *c) {
+  fprintf(stderr, "%s: error: ", kiln_exe_program);
   fprintf(stderr, fmt, a, b, c);
   fprintf(stderr, "\n");
   return code;
 }
 
-static void typeString(const @NAME@_tensor *t, char *out, size_t size) {
+static void kiln_exe_type_string(const @NAME@_tensor *t, char *out, size_t size) {
   int n = snprintf(out, size, "%s[", kiln_dtype_name((kiln_dtype)t->dtype));
   for (int d = 0; d < t->rank && n > 0 && (size_t)n < size; ++d)
     n += snprintf(out + n, size - (size_t)n, d ? ", %lld" : "%lld", (long long)t->shape[d]);
@@ -381,7 +423,7 @@ static void typeString(const @NAME@_tensor *t, char *out, size_t size) {
     snprintf(out + n, size - (size_t)n, "]");
 }
 
-static void npyTypeString(const kiln_npy *a, char *out, size_t size) {
+static void kiln_exe_npy_type_string(const kiln_npy *a, char *out, size_t size) {
   int n = snprintf(out, size, "%s[", kiln_dtype_name(a->dtype));
   for (int d = 0; d < a->rank && n > 0 && (size_t)n < size; ++d)
     n += snprintf(out + n, size - (size_t)n, d ? ", %lld" : "%lld", (long long)a->shape[d]);
@@ -389,7 +431,7 @@ static void npyTypeString(const kiln_npy *a, char *out, size_t size) {
     snprintf(out + n, size - (size_t)n, "]");
 }
 
-static int makeDirs(const char *path) {
+static int kiln_exe_make_dirs(const char *path) {
   char buffer[4096];
   size_t len = strlen(path);
   if (len == 0 || len >= sizeof buffer)
@@ -415,13 +457,13 @@ int main(int argc, char **argv) {
   int status = 0;
   if (argc > 0 && argv[0]) {
     const char *slash = strrchr(argv[0], '/');
-    program = slash ? slash + 1 : argv[0];
+    kiln_exe_program = slash ? slash + 1 : argv[0];
   }
   memset(loaded, 0, sizeof loaded);
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i], *value = NULL;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      printf("usage: %s --input NAME=FILE.npy ... --output-dir DIR\n", program);
+      printf("usage: %s --input NAME=FILE.npy ... --output-dir DIR\n", kiln_exe_program);
       return 0;
     }
     if (strncmp(arg, "--input=", 8) == 0 || strncmp(arg, "--output-dir=", 13) == 0)
@@ -429,14 +471,14 @@ int main(int argc, char **argv) {
     else if ((strcmp(arg, "--input") == 0 || strcmp(arg, "--output-dir") == 0) && i + 1 < argc)
       value = argv[++i];
     else
-      return fail(2, "unknown option '%s'%s%s", arg, "", "");
+      return kiln_exe_fail(2, "unknown option '%s'%s%s", arg, "", "");
     if (strncmp(arg, "--output-dir", 12) == 0) {
       outputDir = value;
       continue;
     }
     const char *eq = strchr(value, '=');
     if (!eq || eq == value || !eq[1])
-      return fail(2, "--input '%s' is not NAME=FILE.npy%s%s", value, "", "");
+      return kiln_exe_fail(2, "--input '%s' is not NAME=FILE.npy%s%s", value, "", "");
     int found = -1;
     for (int k = 0; k < @NAME_UPPER@_NUM_TENSORS; ++k)
       if (@NAME@_tensors[k].kind == @NAME_UPPER@_INPUT && strlen(@NAME@_tensors[k].name) == (size_t)(eq - value) &&
@@ -451,31 +493,31 @@ int main(int argc, char **argv) {
         }
       char unknownName[256];
       snprintf(unknownName, sizeof unknownName, "%.*s", (int)(eq - value), value);
-      return fail(1, "unknown input \"%s\" (the model's inputs: %s)%s", unknownName, known[0] ? known : "none", "");
+      return kiln_exe_fail(1, "unknown input \"%s\" (the model's inputs: %s)%s", unknownName, known[0] ? known : "none", "");
     }
     if (names[found])
-      return fail(1, "input \"%s\" is given twice%s%s", @NAME@_tensors[found].name, "", "");
+      return kiln_exe_fail(1, "input \"%s\" is given twice%s%s", @NAME@_tensors[found].name, "", "");
     names[found] = @NAME@_tensors[found].name;
     paths[found] = eq + 1;
   }
   if (!outputDir)
-    return fail(2, "needs --output-dir DIR%s%s%s", "", "", "");
+    return kiln_exe_fail(2, "needs --output-dir DIR%s%s%s", "", "", "");
   for (int k = 0; k < @NAME_UPPER@_NUM_TENSORS; ++k) {
     const @NAME@_tensor *t = &@NAME@_tensors[k];
     if (t->kind != @NAME_UPPER@_INPUT)
       continue;
-    typeString(t, expected, sizeof expected);
+    kiln_exe_type_string(t, expected, sizeof expected);
     if (!paths[k])
-      return fail(1, "missing input \"%s\" (%s)%s", t->name, expected, "");
+      return kiln_exe_fail(1, "missing input \"%s\" (%s)%s", t->name, expected, "");
     char err[512];
     if (kiln_npy_read(paths[k], &loaded[k], err, sizeof err) != KILN_OK)
-      return fail(1, "input \"%s\": %s%s", t->name, err, "");
+      return kiln_exe_fail(1, "input \"%s\": %s%s", t->name, err, "");
     int same = loaded[k].dtype == (kiln_dtype)t->dtype && loaded[k].rank == t->rank;
     for (int d = 0; same && d < t->rank; ++d)
       same = loaded[k].shape[d] == t->shape[d];
     if (!same) {
-      npyTypeString(&loaded[k], given, sizeof given);
-      return fail(1, "input \"%s\": expected %s, given %s", t->name, expected, given);
+      kiln_exe_npy_type_string(&loaded[k], given, sizeof given);
+      return kiln_exe_fail(1, "input \"%s\": expected %s, given %s", t->name, expected, given);
     }
     buffers[k] = loaded[k].data;
   }
@@ -483,24 +525,24 @@ int main(int argc, char **argv) {
     if (@NAME@_tensors[k].kind != @NAME_UPPER@_INPUT) {
       buffers[k] = kiln_alloc((size_t)@NAME@_tensors[k].bytes);
       if (!buffers[k])
-        return fail(1, "out of memory%s%s%s", "", "", "");
+        return kiln_exe_fail(1, "out of memory%s%s%s", "", "", "");
     }
   if ((status = @NAME@_init_params(buffers, 0)) != 0)
-    return fail(1, "initialising the parameters: %s%s%s", @NAME@_strerror(status), "", "");
+    return kiln_exe_fail(1, "initialising the parameters: %s%s%s", @NAME@_strerror(status), "", "");
   void *workspace = kiln_alloc((size_t)@NAME@_workspace_size());
   @NAME@_context ctx;
   memset(&ctx, 0, sizeof ctx);
-  if ((status = @NAME@(buffers, &ctx, workspace)) != 0) {
+  if ((status = kiln_exe_entry(buffers, &ctx, workspace)) != 0) {
     const char *site = ctx.error_site ? @NAME@_error_site(ctx.error_site) : NULL;
     if (status == @NAME_UPPER@_ERR_INDEX_RANGE && site) {
-      fprintf(stderr, "%s: error: %s: index %lld is outside [0, %lld)\n", program, site,
+      fprintf(stderr, "%s: error: %s: index %lld is outside [0, %lld)\n", kiln_exe_program, site,
               (long long)ctx.error_index, (long long)ctx.error_bound);
       return 1;
     }
-    return fail(1, "@NAME@ failed: %s%s%s", @NAME@_strerror(status), "", "");
+    return kiln_exe_fail(1, "@NAME@ failed: %s%s%s", @NAME@_strerror(status), "", "");
   }
-  if (makeDirs(outputDir) != 0)
-    return fail(1, "cannot create --output-dir '%s': %s%s", outputDir, strerror(errno), "");
+  if (kiln_exe_make_dirs(outputDir) != 0)
+    return kiln_exe_fail(1, "cannot create --output-dir '%s': %s%s", outputDir, strerror(errno), "");
   for (int k = 0; k < @NAME_UPPER@_NUM_TENSORS; ++k) {
     const @NAME@_tensor *t = &@NAME@_tensors[k];
     if (t->kind != @NAME_UPPER@_OUTPUT)
@@ -508,8 +550,8 @@ int main(int argc, char **argv) {
     char path[4096], err[512];
     snprintf(path, sizeof path, "%s/%s.npy", outputDir, t->name);
     if (kiln_npy_write(path, (kiln_dtype)t->dtype, t->rank, t->shape, buffers[k], err, sizeof err) != KILN_OK)
-      return fail(1, "%s%s%s", err, "", "");
-    typeString(t, expected, sizeof expected);
+      return kiln_exe_fail(1, "%s%s%s", err, "", "");
+    kiln_exe_type_string(t, expected, sizeof expected);
     printf("%s: %s -> %s\n", t->name, expected, path);
   }
   for (int k = 0; k < @NAME_UPPER@_NUM_TENSORS; ++k) {
@@ -668,7 +710,7 @@ Result<ArtifactReport> compileArtifactModule(mlir::ModuleOp module, const std::s
     Tensor t{infos[i], i >= signature.args.size() ? Tensor::Output
                        : infos[i].isParam         ? Tensor::Param
                                                   : Tensor::Input,
-             {}};
+             {}, {}};
     if (t.kind == Tensor::Param) {
       if (auto it = trained->find(t.info.name); it != trained->end()) {
         const HostTensor &value = it->second;
@@ -681,6 +723,7 @@ Result<ArtifactReport> compileArtifactModule(mlir::ModuleOp module, const std::s
     }
     tensors.push_back(std::move(t));
   }
+  cIdentifiers(tensors);
 
   // Write the pieces into a temporary directory and join them.
   llvm::SmallString<128> dir;

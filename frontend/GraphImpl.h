@@ -10,6 +10,7 @@
 #include "kiln/Graph.h"
 
 #include "ir/Dialect.h"
+#include "ir/Signature.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -102,13 +103,8 @@ struct Graph::Impl {
   }
 
   bool claimName(const std::string &n, const Where &w) {
-    auto isIdent = [&] {
-      if (n.empty() || !(isalpha((unsigned char)n[0]) || n[0] == '_'))
-        return false;
-      return llvm::all_of(n, [](char c) { return isalnum((unsigned char)c) || c == '_'; });
-    };
-    if (!isIdent()) {
-      error(w, "the name \"" + n + "\" is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
+    if (!nn::isTensorName(n)) {
+      error(w, "the name \"" + n + "\" is not a tensor name (" + nn::kTensorNameRule + ")");
       return false;
     }
     if (!names.insert(n).second) {

@@ -1,5 +1,6 @@
 //===- Dialect.cpp - the nn dialect and its ABI attributes ---------------===//
 #include "ir/Dialect.h"
+#include "ir/Signature.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -25,21 +26,15 @@ Operation *NNDialect::materializeConstant(OpBuilder &builder, Attribute value, T
   return nullptr;
 }
 
-/// A C identifier: [A-Za-z_][A-Za-z0-9_]*.
-static bool isCIdentifier(StringRef s) {
-  if (s.empty() || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-    return false;
-  return llvm::all_of(s, [](char c) { return isalnum((unsigned char)c) || c == '_'; });
-}
 
 static LogicalResult verifyName(Operation *op, NamedAttribute attr, StringRef what) {
   auto name = dyn_cast<StringAttr>(attr.getValue());
   if (!name)
     return op->emitError() << "'" << kNameAttr << "' of " << what << " must be a string, got "
                            << attr.getValue();
-  if (!isCIdentifier(name.getValue()))
+  if (!isTensorName(name.getValue()))
     return op->emitError() << "'" << kNameAttr << "' of " << what << " is \"" << name.getValue()
-                           << "\", which is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)";
+                           << "\", which is not a tensor name (" << kTensorNameRule << ")";
   return success();
 }
 

@@ -2,11 +2,21 @@
 #include "ir/Signature.h"
 #include "ir/Dialect.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
 
 namespace kiln::nn {
+
+bool isTensorName(llvm::StringRef s) {
+  if (s.empty() || s.size() > 256)
+    return false;
+  return llvm::all_of(s, [](char c) {
+    unsigned char u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u != 0x7f && c != '=' && c != '/';
+  });
+}
 
 FailureOr<func::FuncOp> findEntry(ModuleOp module, StringRef name) {
   SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());

@@ -33,6 +33,15 @@ struct Signature {
   llvm::SmallVector<ResultSpec> results;
 };
 
+/// What a tensor's name may be: 1 to 256 bytes, no control character, and
+/// neither '=' (`--input NAME=FILE` splits there) nor '/' (names become
+/// file names: `--params-dir`, `--output-dir`). PyTorch's and ONNX's names
+/// (`blocks.0.attn.weight`, `onnx::MatMul_123`) are names as they are; AOT
+/// headers use a C identifier made from each (docs/abi.md). The verifier
+/// and the C++ Graph both ask this.
+bool isTensorName(llvm::StringRef name);
+inline constexpr const char *kTensorNameRule = "1 to 256 characters, no control character, '=' or '/'";
+
 /// The function named `name`; with an empty name, @main or else the only
 /// function. Emits a diagnostic on the module and fails otherwise.
 mlir::FailureOr<mlir::func::FuncOp> findEntry(mlir::ModuleOp module, llvm::StringRef name);

@@ -214,8 +214,8 @@ exit status: 0 success, 1 bad model or input (a located message), 2 bad command 
 
 Imports an ONNX model (docs/onnx.md: the ops, per opset) and prints its kiln
 IR, or writes it to FILE.mlir: graph inputs become inputs, float
-initializers parameters with their values (names that are not C
-identifiers mangled: each other character becomes '_'), integer ones
+initializers parameters with their values (under their ONNX names:
+'=', '/' and control characters become '_'), integer ones
 constants, each node nn ops whose locations name it ("MODEL.onnx":N:1 for
 the N-th node, with its name and op type). `kiln run|compile|grad|graph`
 take the .onnx file directly as well. --shape NAME=DIMS (e.g. x=1x3x28x28)

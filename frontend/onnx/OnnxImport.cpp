@@ -31,7 +31,10 @@ bool isOnnxPath(const std::string &path) {
 
 namespace {
 
-/// ONNX names in kiln: C identifiers, unique (docs: kiln/Onnx.h).
+/// ONNX names in kiln: kept as they are (PyTorch's `blocks.0.attn.weight`
+/// is the parameter's name, its --params-dir file and its gradient's name),
+/// except the characters a tensor name cannot hold ('=', '/', control
+/// characters), which become '_'; unique (docs: kiln/Onnx.h).
 class Names {
 public:
   std::string operator()(const std::string &onnxName) {
@@ -39,10 +42,14 @@ public:
     if (it != given_.end())
       return it->second;
     std::string name;
-    for (char c : onnxName)
-      name += std::isalnum((unsigned char)c) || c == '_' ? c : '_';
-    if (name.empty() || std::isdigit((unsigned char)name[0]))
-      name = "_" + name;
+    for (char c : onnxName) {
+      unsigned char u = static_cast<unsigned char>(c);
+      name += u < 0x20 || u == 0x7f || c == '=' || c == '/' ? '_' : c;
+    }
+    if (name.empty())
+      name = "_";
+    if (name.size() > 256)
+      name.resize(240); // room for a "_2" that keeps it unique
     std::string unique = name;
     for (int k = 2; taken_.count(unique); ++k)
       unique = name + "_" + std::to_string(k);

@@ -9,10 +9,11 @@
 // outputs outputs. `kiln run|compile|grad|graph` and Function::compileFile
 // take a .onnx file directly through it; `kiln import` writes the kiln IR.
 //
-// Names that are not C identifiers ("onnx::MatMul_12", "fc.weight") are
-// mangled: every other character becomes '_' (a leading digit gets a '_'
-// before it), and a clash gets a numeric suffix. docs/onnx.md lists the ops
-// and the semantics per opset.
+// Names are kept ("onnx::MatMul_12", "fc.weight": gradients and
+// --params-dir use PyTorch's names), except the characters a tensor name
+// cannot hold ('=', '/', control characters), which become '_' (a clash
+// gets a numeric suffix); AOT headers make C identifiers of them
+// (docs/abi.md). docs/onnx.md lists the ops and the semantics per opset.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_ONNX_H

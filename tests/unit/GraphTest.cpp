@@ -56,14 +56,20 @@ TEST(Graph, VerifierErrorsAreReportedNotAsserted) {
       << g.status().error();
 }
 
-TEST(Graph, NamesMustBeUniqueCIdentifiers) {
+TEST(Graph, NamesAreUniqueAndFitForFilesAndFlags) {
   Graph g;
   g.input("x", {1});
   g.input("x", {1});
   EXPECT_NE(g.status().error().find("\"x\" is already used"), std::string::npos);
-  Graph h;
-  h.input("not an identifier", {1});
-  EXPECT_NE(h.status().error().find("not a C identifier"), std::string::npos);
+  for (const char *bad : {"", "a=b", "dir/x", "tab\there"}) {
+    Graph h;
+    h.input(bad, {1});
+    EXPECT_NE(h.status().error().find("not a tensor name"), std::string::npos) << bad << ": " << h.status().error();
+  }
+  Graph ok; // PyTorch's and ONNX's names are names
+  ok.input("blocks.0.attn.weight", {1});
+  ok.input("onnx::MatMul_123", {1});
+  EXPECT_TRUE(ok.status().ok()) << ok.status().error();
 }
 
 TEST(Graph, PrintsReadableIR) {

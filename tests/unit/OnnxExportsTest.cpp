@@ -6,8 +6,8 @@
 // inputs and PyTorch's outputs; and an MLP exported with its loss, with
 // PyTorch's gradient of the loss for every parameter. kiln imports each,
 // runs it and matches PyTorch's outputs; the loss model's gradients (kiln's
-// reverse mode on the imported graph, parameters under PyTorch's names,
-// mangled) match PyTorch's, and it compiles as a training step.
+// reverse mode on the imported graph, parameters under PyTorch's names)
+// match PyTorch's, and it compiles as a training step.
 //
 //===----------------------------------------------------------------------===//
 #include "TestUtil.h"
@@ -60,14 +60,6 @@ INSTANTIATE_TEST_SUITE_P(Models, OnnxExports,
                          ::testing::Values("mlp", "gpt_tied", "transformer", "cnn", "gru", "mlp_loss"),
                          [](const auto &info) { return info.param; });
 
-/// PyTorch's parameter name as the importer mangles it.
-std::string mangled(const std::string &name) {
-  std::string out;
-  for (char c : name)
-    out += std::isalnum((unsigned char)c) || c == '_' ? c : '_';
-  return std::isdigit((unsigned char)out[0]) ? "_" + out : out;
-}
-
 TEST(OnnxExportsTraining, LossGradientsMatchPyTorchAndItTrains) {
   fs::path dir = kModels / "mlp_loss";
   auto graph = importOnnx((dir / "model.onnx").string());
@@ -75,7 +67,7 @@ TEST(OnnxExportsTraining, LossGradientsMatchPyTorchAndItTrains) {
   std::vector<std::string> names;
   std::vector<HostTensor> want;
   for (const char *p : {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}) {
-    names.push_back(mangled(p));
+    names.push_back(p); // PyTorch's names are kiln's
     auto g = HostTensor::loadNpy((dir / ("grad_" + std::string(p) + ".npy")).string());
     ASSERT_TRUE(g.ok()) << g.error();
     want.push_back(std::move(*g));

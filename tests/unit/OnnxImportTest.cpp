@@ -1,7 +1,7 @@
 //===- OnnxImportTest.cpp - the ONNX importer on models built here -------===//
 //
 // Models written with ONNX's protobuf API into a temporary folder: an MLP
-// whose initializers become parameters (PyTorch's names mangled) and whose
+// whose initializers become parameters (under their ONNX names) and whose
 // forward matches a plain C++ reference and trains; opset-dependent
 // semantics (Softmax before and after 13); values known while importing
 // (Shape -> Reshape); and the errors: an unsupported op, a malformed file,
@@ -114,7 +114,7 @@ TEST(OnnxImport, MlpMatchesTheReferenceAndKeepsItsParameters) {
   std::vector<std::string> names;
   for (const TensorInfo &p : fn->params())
     names.push_back(p.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"fc_weight", "fc_bias", "onnx__MatMul_7"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"fc.weight", "fc.bias", "onnx::MatMul_7"}));
   HostTensor x = randomTensor(DType::f32, {5, 3}, -1, 1, 4);
   auto got = fn->run({x});
   ASSERT_TRUE(got.ok()) << got.error();

@@ -153,8 +153,8 @@ func.func @loss_shapes(%p: tensor<3xf32>, %l: tensor<4xf32>) -> tensor<f32> {
 
 // -----
 
-// expected-error @+1 {{'nn.name' of argument #0 is "2x", which is not a C identifier}}
-func.func @bad_name(%x: tensor<3xf32> {nn.name = "2x"}) -> tensor<3xf32> {
+// expected-error @+1 {{'nn.name' of argument #0 is "a=b", which is not a tensor name}}
+func.func @bad_name(%x: tensor<3xf32> {nn.name = "a=b"}) -> tensor<3xf32> {
   return %x : tensor<3xf32>
 }
 
