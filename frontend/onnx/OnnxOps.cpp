@@ -555,13 +555,38 @@ bool batchNormalization(Node &n) {
   Tensor x, scale, bias, mean, var;
   if (!n.input(0, x) || !n.input(1, scale) || !n.input(2, bias) || !n.input(3, mean) || !n.input(4, var))
     return false;
-  if (n.attrInt("training_mode", 0) != 0 || (n.opset < 9 && n.attrInt("is_test", 1) == 0))
-    return n.fail("training mode is not supported (inference only: the stored statistics)");
+  BatchNormOptions o;
+  o.eps = n.attrFloat("epsilon", 1e-5f);
+  if (n.attrInt("training_mode", 0) != 0) {
+    // Opset 14 and later: the batch's statistics, and the running ones
+    // updated as ONNX says: input * momentum + batch * (1 - momentum), with
+    // the batch's biased variance (PyTorch's running variance, which
+    // kiln's batch_norm keeps, is unbiased: it is not used here).
+    double momentum = n.attrFloat("momentum", 0.9f);
+    o.training = true;
+    o.momentum = 1 - momentum;
+    n.result(0, batch_norm(x, scale, bias, mean, var, o).y);
+    Shape shape = x.shape();
+    std::vector<int64_t> axes;
+    Shape perChannel(shape.size(), 1);
+    for (int64_t d = 0; d < int64_t(shape.size()); ++d)
+      if (d != 1)
+        axes.push_back(d);
+    perChannel[1] = shape.size() > 1 ? shape[1] : 1;
+    Tensor batchMean = reduce_mean(x, axes);
+    Tensor centered = x - reshape(batchMean, perChannel);
+    Tensor batchVariance = reduce_mean(centered * centered, axes);
+    if (n.proto.output_size() > 1 && !n.proto.output(1).empty())
+      n.result(1, mean * momentum + batchMean * (1 - momentum));
+    if (n.proto.output_size() > 2 && !n.proto.output(2).empty())
+      n.result(2, var * momentum + batchVariance * (1 - momentum));
+    return true;
+  }
+  if (n.opset < 9 && n.attrInt("is_test", 1) == 0)
+    return n.fail("training mode before opset 9 (is_test = 0) is not supported (opset 14's training_mode is)");
   for (int i = 1; i < n.proto.output_size(); ++i)
     if (!n.proto.output(i).empty())
       return n.fail("output #" + std::to_string(i) + " (the running statistics) is not supported in inference");
-  BatchNormOptions o;
-  o.eps = n.attrFloat("epsilon", 1e-5f);
   n.result(0, batch_norm(x, scale, bias, mean, var, o).y);
   return true;
 }
@@ -1034,9 +1059,15 @@ bool dropout(Node &n) {
   // Inference: the input unchanged. Training mode (opset 12+) only with a
   // ratio of 0, where it is the same.
   if (n.opset >= 12 && n.inputs.size() > 2 && n.inputs[2].valid()) {
-    bool training = !n.known[2] || n.known[2]->at(0) != 0;
-    bool zeroRatio = n.inputs.size() > 1 && n.inputs[1].valid() && n.known[1] && n.known[1]->at(0) == 0;
-    if (training && !zeroRatio)
+    if (!n.known[2])
+      return n.fail("training_mode (input #2) must be known while importing: kiln's Dropout is the "
+                    "inference one, or training with a ratio of 0");
+    bool training = n.known[2]->at(0) != 0;
+    bool ratioGiven = n.inputs.size() > 1 && n.inputs[1].valid();
+    if (training && ratioGiven && !n.known[1])
+      return n.fail("the ratio (input #1) must be known while importing in training mode (kiln's Dropout "
+                    "trains only with a ratio of 0)");
+    if (training && (!ratioGiven || n.known[1]->at(0) != 0))
       return n.fail("training mode is not supported (inference only, or a ratio of 0)");
   }
   n.result(0, x);
