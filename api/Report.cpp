@@ -86,6 +86,23 @@ Result<std::vector<nn::RefTensor>> interpreterArgs(func::FuncOp entry, const Fun
   return args;
 }
 
+/// Inputs for a profile when none are given: floats uniform in [-1, 1)
+/// (seeded), rank-0 floats 0.001 (a training step's learning rate),
+/// integers and booleans 0 (a valid index and label).
+std::map<std::string, HostTensor> madeUpInputs(const Function &fn) {
+  std::map<std::string, HostTensor> out;
+  uint64_t seed = 1;
+  for (const TensorInfo &info : fn.inputs()) {
+    HostTensor t(info.dtype, info.shape);
+    if ((info.dtype == DType::f32 || info.dtype == DType::f64) && !info.shape.empty())
+      kiln_init_uniform(t.data(), kiln_dtype(info.dtype), t.size(), -1, 1, seed++);
+    else if (info.dtype == DType::f32 || info.dtype == DType::f64)
+      t.set(0, 0.001);
+    out.emplace(info.name, std::move(t));
+  }
+  return out;
+}
+
 using CompileFunction = std::function<Result<Function>(const CompileOptions &)>;
 
 /// The report of `module` (lowered in place). `compile` makes the profiled
@@ -118,7 +135,7 @@ Result<std::string> buildReport(ModuleOp module, const std::string &modelName, c
     report::drawGraph(modelEntry, options.graphLayout, sources, data);
 
   // 3. Given inputs: the profile and the attention maps.
-  if (options.inputs.empty()) {
+  if (options.inputs.empty() && !options.madeUpInputs) {
     data.notes.push_back("no inputs given, so no profile and no attention maps (kiln report --input NAME=FILE.npy ...)");
   } else {
     CompileOptions profiled = options.compile;
@@ -129,17 +146,23 @@ Result<std::string> buildReport(ModuleOp module, const std::string &modelName, c
     for (const auto &[name, value] : options.params)
       if (Status s = fn->setParam(name, value); !s)
         return Error{s.error()};
+    std::map<std::string, HostTensor> inputs = options.inputs;
+    if (inputs.empty()) {
+      inputs = madeUpInputs(*fn);
+      data.notes.push_back("run on made-up inputs (floats uniform in [-1, 1), scalars 0.001, integers 0): "
+                           "give --input NAME=FILE.npy for the model's own");
+    }
     std::vector<nn::RefTensor> args;
     std::string why;
     if (modelEntry) {
-      auto made = interpreterArgs(modelEntry, *fn, options.inputs);
+      auto made = interpreterArgs(modelEntry, *fn, inputs);
       if (made)
         args = std::move(*made);
       else
         why = made.error();
     }
     for (int i = 0; i < std::max(1, options.profileRuns); ++i)
-      if (auto ran = fn->run(options.inputs); !ran)
+      if (auto ran = fn->run(inputs); !ran)
         return Error{ran.error()};
     auto profile = fn->profile();
     if (!profile)

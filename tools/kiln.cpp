@@ -202,6 +202,8 @@ options:
   --input NAME=FILE.npy   an input of the compiled function (repeat for each)
   --params-dir DIR        parameter values from DIR/PARAM.npy (trained weights)
   --repeat N              profiled calls (default 5)
+  --profile               without --input: profile a run on made-up inputs
+                          (floats uniform in [-1, 1), scalars 0.001, integers 0)
   --labels TEXT           label the attention maps' positions with TEXT's
                           characters (e.g. the input text)
   --graph-layout L        auto (default), dot or kiln
@@ -838,6 +840,8 @@ int reportCommand(const Args &args) {
       return code;
   }
   report.compile = args.options;
+  report.compile.profile = false; // the report profiles a run of its own
+  report.madeUpInputs = args.options.profile && report.inputs.empty();
   report.profileRuns = args.repeatGiven ? args.repeat : 5;
   report.graphLayout = args.graphLayout;
   report.irLimitBytes = args.irLimit;

@@ -30,6 +30,10 @@ struct ReportOptions {
   /// model is run, `profileRuns` times with the per-kernel profiler, and
   /// the attention maps are computed by the reference interpreter.
   std::map<std::string, HostTensor> inputs;
+  /// Without inputs: run the model with made-up ones for the profile
+  /// (floats uniform in [-1, 1), scalars 0.001 (a learning rate), integers
+  /// and booleans 0), the page saying so.
+  bool madeUpInputs = false;
   /// Parameter values by name (trained weights); the others keep their
   /// initializers.
   std::map<std::string, HostTensor> params;

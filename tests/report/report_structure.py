@@ -84,6 +84,11 @@ check_page("train_step", html, data)
 check("--train-step" in data["options"] and data["entry"] == "main", "train_step: options and entry shown")
 grad = next(p for p in data["phases"] if p["name"] == "grad")
 check("main_train_step" in grad["ir"], "train_step: the grad phase holds the training step")
+# --profile without inputs: a run on made-up ones, said so.
+html, data = report("train_step_profiled", os.path.join(SRC, "tests/lit/cli/Inputs/neuron-loss.mlir"),
+                    "--train-step", "--profile", "--repeat", "2")
+check(data["profile"] is not None and data["profile"]["calls"] == 2, "train_step_profiled: profiled 2 calls")
+check(any("made-up inputs" in n for n in data["notes"]), "train_step_profiled: the page says the inputs were made up")
 
 # 3. Attention, run on inputs with weights from --params-dir: the maps are
 # softmax(q k^T / sqrt(2)) with the causal mask, per head, and their mean.
