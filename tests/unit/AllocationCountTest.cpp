@@ -4,8 +4,9 @@
 // the aligned ones are replaced here for the whole executable, so libkiln,
 // the runtime's thread pool and libstdc++'s operator new all come through
 // them. After one warm-up call (the pool's workers and their scratch are
-// made on first use, docs/abi.md), calls of an MLP and of the attention
-// language model's training step on two threads must allocate nothing:
+// made on first use, docs/abi.md), calls of an MLP, of the attention
+// language model's training step and of a stacked GRU's (scans, plain and
+// checkpointed) on two threads must allocate nothing:
 // temporaries live in the caller's workspace. (A test that hooked only the
 // JIT's malloc missed temporaries over 4 KiB left on the heap.)
 //
@@ -147,5 +148,34 @@ TEST(AllocationCount, LanguageModelTrainingStepOnTwoThreadsAllocatesNothing) {
   });
   EXPECT_EQ(call.allocationsOver(*step, 10, 2), 0);
 }
+
+} // namespace
+
+namespace {
+
+/// A stacked GRU's training step (two nn.scan layers, their reversed
+/// backward scans, the weights' gradients hoisted out of the loops; and
+/// with every 4th carry saved, the rest recomputed): carries and saved
+/// states live in the workspace, so its steps allocate nothing either,
+/// however long the sequence.
+void expectGruStepAllocatesNothing(int64_t checkpointEvery) {
+  Graph g("gru");
+  Tensor x = g.input("x", {13, 4, 8}); // [T, B, I]
+  Tensor target = g.input("target", {13, 4, 16});
+  RecurrentOptions options;
+  options.layers = 2;
+  options.checkpointEvery = checkpointEvery;
+  RecurrentResult r = gru(g, "gru", x, 16, options);
+  g.output(mse_loss(r.output, target), "loss");
+  auto step = train_step(g, "loss", {}, Optimizer::adam());
+  ASSERT_TRUE(step.ok()) << step.error();
+  Call call(*step, [](const TensorInfo &a, int64_t i) {
+    return a.name == "lr" ? 1e-3 : double((i * 7919) % 2001) / 1000.0 - 1.0;
+  });
+  EXPECT_EQ(call.allocationsOver(*step, 10, 2), 0);
+}
+
+TEST(AllocationCount, GruTrainingStepOnTwoThreadsAllocatesNothing) { expectGruStepAllocatesNothing(0); }
+TEST(AllocationCount, CheckpointedGruTrainingStepAllocatesNothing) { expectGruStepAllocatesNothing(4); }
 
 } // namespace
