@@ -43,6 +43,17 @@ void string(std::string &out, const std::string &s) {
   out += '"';
 }
 
+/// A JSON array of strings.
+void strings(std::string &out, const std::vector<std::string> &values) {
+  out += '[';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i)
+      out += ',';
+    string(out, values[i]);
+  }
+  out += ']';
+}
+
 void number(std::string &out, double v, const char *format = "%.6g") {
   if (!std::isfinite(v)) {
     out += "null";
@@ -93,13 +104,7 @@ std::string writeJson(const ReportData &d) {
   field(o, "commandLine", d.commandLine);
   field(o, "created", d.created);
   key(o, "notes");
-  o += '[';
-  for (size_t i = 0; i < d.notes.size(); ++i) {
-    if (i)
-      o += ',';
-    string(o, d.notes[i]);
-  }
-  o += ']';
+  strings(o, d.notes);
   key(o, "sources");
   o += '[';
   for (size_t i = 0; i < d.sources.size(); ++i) {
@@ -109,13 +114,8 @@ std::string writeJson(const ReportData &d) {
     key(o, "synthesized");
     o += f.synthesized ? "true" : "false";
     key(o, "lines");
-    o += '[';
-    for (size_t k = 0; k < f.lines.size(); ++k) {
-      if (k)
-        o += ',';
-      string(o, f.lines[k]);
-    }
-    o += "]}";
+    strings(o, f.lines);
+    o += '}';
   }
   o += ']';
   key(o, "phases");
@@ -208,16 +208,10 @@ std::string writeJson(const ReportData &d) {
     o += "]}";
   }
   o += ']';
-  for (const auto &[name, labels] : {std::pair{"positionLabels", &d.positionLabels}, {"stepLabels", &d.stepLabels}}) {
-    key(o, name);
-    o += '[';
-    for (size_t i = 0; i < labels->size(); ++i) {
-      if (i)
-        o += ',';
-      string(o, (*labels)[i]);
-    }
-    o += ']';
-  }
+  key(o, "positionLabels");
+  strings(o, d.positionLabels);
+  key(o, "stepLabels");
+  strings(o, d.stepLabels);
   o += '}';
   return o;
 }
