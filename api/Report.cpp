@@ -66,6 +66,16 @@ Result<std::vector<nn::RefTensor>> interpreterArgs(func::FuncOp entry, const Fun
   auto sig = nn::readSignature(entry);
   if (failed(sig))
     return Error{"the model's signature cannot be read"};
+  // The interpreter holds every tensor in double precision and multiplies
+  // naively: a model of GPT-2's size would take minutes and gigabytes.
+  constexpr int64_t kMaxInterpretedElements = int64_t(32) << 20;
+  int64_t elements = 0;
+  for (const nn::ArgSpec &a : sig->args)
+    elements += a.type.getNumElements();
+  if (elements > kMaxInterpretedElements)
+    return Error{"the model's arguments hold " + std::to_string(elements) +
+                 " elements, more than the reference interpreter is given here (" +
+                 std::to_string(kMaxInterpretedElements) + ")"};
   std::vector<nn::RefTensor> args;
   for (const nn::ArgSpec &a : sig->args) {
     Result<HostTensor> value = Error{""};
@@ -105,11 +115,13 @@ std::map<std::string, HostTensor> madeUpInputs(const Function &fn) {
 
 using CompileFunction = std::function<Result<Function>(const CompileOptions &)>;
 
-/// The report of `module` (lowered in place). `compile` makes the profiled
-/// Function of the same model; `error` words a failure with the
-/// diagnostics collected so far.
-Result<std::string> buildReport(ModuleOp module, const std::string &modelName, const CompileFunction &compile,
-                                const ReportOptions &options, const std::function<Error(const std::string &)> &error) {
+/// The report of `module` (lowered in place, and released once recorded: a
+/// big model's LLVM-dialect IR is not kept while the profiled Function
+/// compiles). `compile` makes the profiled Function of the same model;
+/// `error` words a failure with the diagnostics collected so far.
+Result<std::string> buildReport(OwningOpRef<ModuleOp> &module, const std::string &modelName,
+                                const CompileFunction &compile, const ReportOptions &options,
+                                const std::function<Error(const std::string &)> &error) {
   report::ReportData data;
   data.model = modelName;
   data.version = version();
@@ -123,9 +135,10 @@ Result<std::string> buildReport(ModuleOp module, const std::string &modelName, c
   report::SourceIndex sources(options.sourceDirs);
 
   // 1. Every phase, its passes and decisions.
-  auto recorded = report::recordCompilation(module, options.compile, options.irLimitBytes, sources, data);
+  auto recorded = report::recordCompilation(*module, options.compile, options.irLimitBytes, sources, data);
   if (failed(recorded))
     return error("cannot compile " + modelName);
+  module = nullptr;
   data.entry = recorded->modelEntry;
   func::FuncOp modelEntry =
       recorded->nnModule ? recorded->nnModule->lookupSymbol<func::FuncOp>(recorded->modelEntry) : nullptr;
@@ -187,7 +200,7 @@ Result<std::string> reportHtml(const std::string &mlirSource, const std::string 
   if (!parsed.module)
     return parsed.error("cannot parse " + sourceName);
   return buildReport(
-      *parsed.module, sourceName,
+      parsed.module, sourceName,
       [&](const CompileOptions &o) { return Function::compileSource(mlirSource, sourceName, o); }, options,
       [&](const std::string &fallback) { return parsed.error(fallback); });
 }
@@ -199,7 +212,7 @@ Result<std::string> reportHtml(const Graph &graph, const ReportOptions &options)
   prepareContext(*module->getContext());
   CollectedDiagnostics diagnostics(*module->getContext());
   return buildReport(
-      *module, graph.name(), [&](const CompileOptions &o) { return Function::compile(graph, o); }, options,
+      module, graph.name(), [&](const CompileOptions &o) { return Function::compile(graph, o); }, options,
       [&](const std::string &fallback) { return diagnostics.error(fallback); });
 }
 

@@ -381,6 +381,8 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
         if (auto v = dyn_cast<IntegerAttr>(c.getValue()))
           report->workspaceBytes = v.getInt();
       });
+  if (!kind && report && report->discardText)
+    return std::string();
   if (!kind) {
     std::string text;
     llvm::raw_string_ostream os(text);

@@ -87,6 +87,10 @@ struct CompileReport {
   std::function<void(mlir::PassManager &, llvm::StringRef phase)> beforePhase;
   std::function<void(llvm::StringRef phase, mlir::ModuleOp module)> afterPhase;
   std::function<void(mlir::Diagnostic &)> explanation;
+  /// Lowering to a phase, return "" instead of the module's text (the
+  /// caller has seen the module through afterPhase; a big model's text,
+  /// weights and all, would be gigabytes).
+  bool discardText = false;
 };
 
 /// The pipeline options `options` ask for (entry resolved in `module`).

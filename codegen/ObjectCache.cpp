@@ -158,8 +158,12 @@ std::string objectCacheKey(mlir::ModuleOp module, llvm::StringRef settings) {
   llvm::raw_string_ostream os(text);
   // Locations change no code; without them a comment or a moved line still
   // hits -- except where the object embeds them (run-time index checks'
-  // messages name their op's source position).
-  module.print(os, mlir::OpPrintingFlags().printGenericOpForm());
+  // messages name their op's source position). Elements beyond
+  // kLargeConstantElements are elided: a module with such a constant is
+  // never cached (holdsLargeConstants), and a parameter's initial values
+  // (an imported model's weights, in the arguments' attributes) are no part
+  // of the object -- printing them would cost gigabytes for a GPT-2.
+  module.print(os, mlir::OpPrintingFlags().printGenericOpForm().elideLargeElementsAttrs(kLargeConstantElements));
   field(text);
   module.walk([&](mlir::Operation *op) {
     if (!kiln::hasRuntimeIndexCheck(op))

@@ -113,6 +113,7 @@ FailureOr<Recorded> recordCompilation(ModuleOp module, const CompileOptions &opt
 
   Recorded recorded;
   CompileReport hooks;
+  hooks.discardText = true;
   std::string current;
   hooks.beforePhase = [&](PassManager &pm, llvm::StringRef phase) {
     current = phase.str();

@@ -172,7 +172,7 @@ std::string dotSvg(const std::string &dot, std::string &why) {
   { std::ofstream(in.str().str()) << dot; }
   std::string message;
   llvm::StringRef argv[] = {*program, "-Tsvg", in.str(), "-o", out.str()};
-  int rc = llvm::sys::ExecuteAndWait(*program, argv, std::nullopt, {}, /*SecondsToWait=*/120, 0, &message);
+  int rc = llvm::sys::ExecuteAndWait(*program, argv, std::nullopt, {}, /*SecondsToWait=*/30, 0, &message);
   std::ifstream file(out.str().str());
   std::string svg((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   llvm::sys::fs::remove(in);
@@ -194,7 +194,11 @@ std::string dotSvg(const std::string &dot, std::string &why) {
 
 void drawGraph(func::FuncOp func, const std::string &layout, SourceIndex &sources, ReportData &data) {
   constexpr size_t kMaxNodes = 4000;
-  if (layout != "kiln") {
+  // dot's layout takes minutes on graphs of a few hundred nodes (a 12-layer
+  // GPT's 600): "auto" leaves those to kiln's.
+  constexpr int64_t kMaxAutoDotOps = 300;
+  int64_t ops = int64_t(func.getBody().front().getOperations().size());
+  if (layout == "dot" || (layout == "auto" && ops <= kMaxAutoDotOps)) {
     std::string dot, why;
     llvm::raw_string_ostream os(dot);
     std::vector<std::pair<std::string, std::vector<SourceLine>>> nodes;
@@ -213,7 +217,7 @@ void drawGraph(func::FuncOp func, const std::string &layout, SourceIndex &source
       data.graphNodes = std::move(nodes);
       return;
     }
-    if (layout == "dot")
+    if (layout == "dot" || why != "Graphviz's dot is not installed")
       data.notes.push_back("no graph from dot (" + why + "); kiln drew it");
   }
 
