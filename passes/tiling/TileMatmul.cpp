@@ -383,7 +383,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     SmallVector<linalg::GenericOp> targets;
     f.walk([&](linalg::GenericOp op) {
       std::string whyNot;
-      if (isTileableMatmul(op) && op.getNumLoops() == 3 && !epilogueOf(op, whyNot) && !isPacked(op))
+      if (isTileableMatmul(op) && op.getNumLoops() == 3 && !isPacked(op))
         targets.push_back(op);
     });
     for (linalg::GenericOp op : targets) {
@@ -401,19 +401,53 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
                         " in column blocks of " + std::to_string(block) + ", B packed once per block (K x " +
                         std::to_string(block) + ")" +
                         (2.0 * r[0] * r[1] * r[2] >= double(parallelMinFlops) ? ", blocks on the thread pool" : ""));
-      scf::SCFTilingOptions options;
-      options.setTileSizes({rewriter.getIndexAttr(0), rewriter.getIndexAttr(block), rewriter.getIndexAttr(0)});
-      rewriter.setInsertionPoint(op);
-      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
-      if (failed(tiled) || tiled->loops.size() != 1)
-        continue;
-      rewriter.replaceOp(op, tiled->replacements);
-      auto blockLoop = cast<scf::ForOp>(tiled->loops[0].getOperation());
+      scf::ForOp blockLoop;
+      Operation *blockMatmul = nullptr;
+      std::string whyNot;
+      if (linalg::GenericOp epilogue = epilogueOf(op, whyNot)) {
+        // With an epilogue (a bias, an activation): the epilogue tiled in
+        // column blocks and the matmul (and its fill) fused into each, so
+        // that register tiling finds the pair inside the block as usual.
+        scf::SCFTilingOptions tiling;
+        tiling.setTileSizes({rewriter.getIndexAttr(0), rewriter.getIndexAttr(block)});
+        scf::SCFTileAndFuseOptions options;
+        options.setTilingOptions(tiling);
+        Operation *fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+        options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer, bool) {
+          return std::make_tuple(producer.getOwner() == op.getOperation() || producer.getOwner() == fill, false);
+        });
+        rewriter.setInsertionPoint(epilogue);
+        auto fused =
+            scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(epilogue.getOperation()), options);
+        if (failed(fused) || fused->loops.size() != 1)
+          continue;
+        for (auto [original, replacement] : fused->replacements)
+          rewriter.replaceAllUsesWith(original, replacement);
+        blockLoop = cast<scf::ForOp>(fused->loops[0].getOperation());
+        // The block loop is the kernel: its location names the matmul and
+        // the epilogue (the profile's source ops).
+        blockLoop->setLoc(rewriter.getFusedLoc({op.getLoc(), epilogue.getLoc()}));
+        for (Operation *t : fused->tiledAndFusedOps)
+          if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
+            blockMatmul = g;
+        if (!blockMatmul)
+          continue;
+      } else {
+        scf::SCFTilingOptions options;
+        options.setTileSizes({rewriter.getIndexAttr(0), rewriter.getIndexAttr(block), rewriter.getIndexAttr(0)});
+        rewriter.setInsertionPoint(op);
+        auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+        if (failed(tiled) || tiled->loops.size() != 1)
+          continue;
+        rewriter.replaceOp(op, tiled->replacements);
+        blockLoop = cast<scf::ForOp>(tiled->loops[0].getOperation());
+        blockMatmul = tiled->tiledOps.back();
+      }
       blockLoop->setAttr(kiln::kKernelAttr, rewriter.getStringAttr("matmul " + std::to_string(r[0]) + "x" +
                                                                   std::to_string(r[1]) + "x" + std::to_string(r[2])));
       if (2.0 * r[0] * r[1] * r[2] >= double(parallelMinFlops))
         blockLoop->setAttr(kParallelAttr, rewriter.getUnitAttr());
-      packB(rewriter, blockLoop, tiled->tiledOps.back(), r[1], r[2], block);
+      packB(rewriter, blockLoop, blockMatmul, r[1], r[2], block);
       scf::ForOp partial;
       if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, blockLoop, partial)) && partial)
         partial->removeAttr(kiln::kKernelAttr); // the edge of the same kernel
