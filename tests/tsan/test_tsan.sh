@@ -27,8 +27,19 @@ build step "$src/tests/tsan/train_step.mlir" --train-step --optimizer adam
 
 for name in kernels step; do
   "./${name}_clean" || fail "$name: a data race or a different result (see above)"
-  set +e; "./${name}_race" > race.out 2> race.err; rc=$?; set -e
-  [ $rc = 66 ] && grep -q "WARNING: ThreadSanitizer: data race" race.err ||
-    fail "$name: the planted race (one workspace, two callers) was not reported (exit $rc)"
-  echo "$name: the planted race was reported"
+  # ThreadSanitizer sees a race only between accesses no synchronization
+  # orders; the thread pool's locks, taken by both callers, sometimes order
+  # the two calls' workspace accesses in one run (a step whose kernels are
+  # few and short). The race is there in every run: one of five must
+  # report it.
+  reported=0
+  for attempt in 1 2 3 4 5; do
+    set +e; "./${name}_race" > race.out 2> race.err; rc=$?; set -e
+    if [ $rc = 66 ] && grep -q "WARNING: ThreadSanitizer: data race" race.err; then
+      reported=$attempt
+      break
+    fi
+  done
+  [ $reported != 0 ] || fail "$name: the planted race (one workspace, two callers) was not reported in 5 runs (last exit $rc)"
+  echo "$name: the planted race was reported (run $reported)"
 done
