@@ -2,7 +2,10 @@
 //
 // The page carries its data as JSON and builds itself with the script in
 // report/assets/report.js (compiled into kiln as a string: the page needs
-// no file, font or network beside it).
+// no file, font or network beside it). The JSON is written here rather
+// than with llvm::json (as the profile's is): the page must escape '<',
+// '>' and '&' inside strings, and the attention weights (up to millions of
+// numbers) are printed with 4 significant digits, not 17.
 //
 //===----------------------------------------------------------------------===//
 #include "report/HtmlReport.h"

@@ -24,7 +24,8 @@ namespace kiln {
 
 struct ReportOptions {
   /// What to compile: the entry, a gradient or training step, the target.
-  /// The report turns on explainFusion itself and never uses the cache.
+  /// The recorded compilation turns on explainFusion itself and never uses
+  /// the object cache (the profiled run's compilation may).
   CompileOptions compile;
   /// Inputs by name (every input of the compiled function): with them the
   /// model is run, `profileRuns` times with the per-kernel profiler, and
