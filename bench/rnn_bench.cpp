@@ -11,6 +11,9 @@
 // entry: the layers' checkpointEvery (0: every state saved), with the
 // workspace it takes (the saved states live there): memory against time.
 //   kiln-rnn-bench [RUNS=5] [HIDDEN=256,512] [CHECKPOINTS=0] [STEPS=64]
+// With KILN_RNN_PROFILE=1 each configuration is compiled with the
+// per-kernel profiler and its table (the slowest kernels) follows its line;
+// the timings are then of the profiled code.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/kiln.h"
@@ -49,13 +52,16 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkp
   RecurrentResult r = cell == "gru" ? gru(g, "cell", x, hidden, options) : lstm(g, "cell", x, hidden, options);
   g.output(reduce_sum(r.output, {0, 1, 2}), "loss");
   Result<Function> fn = Error{"not compiled"};
+  const char *profileEnv = std::getenv("KILN_RNN_PROFILE");
+  CompileOptions compileOptions;
+  compileOptions.profile = profileEnv && std::string(profileEnv) == "1";
   if (backward) {
     std::vector<std::string> wrt{"x"};
     for (const char *p : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"})
       wrt.push_back(std::string("cell_") + p + "_l0");
-    fn = grad(g, wrt);
+    fn = grad(g, wrt, compileOptions);
   } else {
-    fn = Function::compile(g);
+    fn = Function::compile(g, compileOptions);
   }
   if (!fn) {
     std::fprintf(stderr, "compile failed: %s\n", fn.error().c_str());
@@ -82,6 +88,9 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkp
               cell.c_str(), backward ? "fwdbwd" : "fwd", (long long)hidden, kiln_num_threads(), median,
               flops / (median * 1e-3) / 1e9, (long long)checkpoint, double(fn->workspaceSize()) / (1 << 20),
               (long long)kSteps);
+  if (compileOptions.profile)
+    if (auto p = fn->profile())
+      std::printf("%s\n", p->table(kiln_num_threads(), 12).c_str());
   std::fflush(stdout);
   return 0;
 }

@@ -2,7 +2,8 @@
 //
 // The artifact is three pieces linked into one relocatable object:
 //   model.o    the compiled model (entry + <name>_workspace_size), the very
-//              object the JIT loads;
+//              object the JIT loads (model.1.o ... too when its code was
+//              generated in parts, codegen/ObjectBundle.h);
 //   support.c  generated C: the tensor table, parameter initialisation
 //              (embedded weights, or the runtime's seeded initializers),
 //              loading external weights, <name>_strerror;
@@ -16,6 +17,7 @@
 #include "kiln/Aot.h"
 
 #include "codegen/Compiler.h"
+#include "codegen/ObjectBundle.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/FileSystem.h"
@@ -733,8 +735,23 @@ Result<ArtifactReport> compileArtifactModule(mlir::ModuleOp module, const std::s
   auto cleanup = [&] { llvm::sys::fs::remove_directories(d); };
   std::string headerText = header(name, tensors, report.workspaceBytes, sourceName);
   bool external = artifact.externalWeights;
-  if (!writeFile(d + "/model.o", *object) || !writeFile(d + "/" + name + ".h", headerText) ||
-      !writeFile(d + "/support.c", support(name, tensors, external))) {
+  // The model's code: one object, or several generated at once (joined
+  // by `ld -r` below with the rest).
+  auto modelParts = unbundleObjects(*object);
+  if (!modelParts) {
+    cleanup();
+    return Error{"the compiled model: " + llvm::toString(modelParts.takeError())};
+  }
+  std::vector<std::string> objects;
+  for (size_t i = 0; i < modelParts->size(); ++i) {
+    std::string path = d + "/model" + (i ? "." + std::to_string(i) : std::string()) + ".o";
+    if (!writeFile(path, (*modelParts)[i].str())) {
+      cleanup();
+      return Error{"cannot write temporary files in " + d};
+    }
+    objects.push_back(path);
+  }
+  if (!writeFile(d + "/" + name + ".h", headerText) || !writeFile(d + "/support.c", support(name, tensors, external))) {
     cleanup();
     return Error{"cannot write temporary files in " + d};
   }
@@ -746,7 +763,7 @@ Result<ArtifactReport> compileArtifactModule(mlir::ModuleOp module, const std::s
   llvm::SmallString<256> runtimeInclude(runtime);
   llvm::sys::path::remove_filename(runtimeInclude);
   std::string log = d + "/tool.log";
-  std::vector<std::string> objects{d + "/model.o", d + "/support.o"};
+  objects.push_back(d + "/support.o");
   uint64_t blockEnd;
   std::vector<int64_t> blockOffsets = weightOffsets(tensors, 0, &blockEnd);
   if (!external && blockEnd > 0) {

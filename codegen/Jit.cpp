@@ -1,5 +1,6 @@
 //===- Jit.cpp - load a kiln object into this process --------------------===//
 #include "codegen/Jit.h"
+#include "codegen/ObjectBundle.h"
 
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -87,8 +88,13 @@ JitObject::load(llvm::StringRef object, llvm::StringRef symbol, const AllocatorH
                                               llvm::JITSymbolFlags::Exported};
   if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
     return std::move(err);
-  if (auto err = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "kiln-model.o")))
-    return std::move(err);
+  // The model's code, in one object or in several generated at once.
+  auto objects = unbundleObjects(object);
+  if (!objects)
+    return objects.takeError();
+  for (llvm::StringRef part : *objects)
+    if (auto err = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(part, "kiln-model.o")))
+      return std::move(err);
   auto address = (*jit)->lookup(symbol);
   if (!address)
     return address.takeError();
