@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_TILEMATMUL
@@ -261,6 +262,8 @@ bool isPacked(linalg::GenericOp op) {
     b = slice.getSource();
   if (b.getDefiningOp<linalg::CopyOp>())
     return true; // a panel packed at run time
+  if (b.getDefiningOp<linalg::TransposeOp>() && cast<ShapedType>(b.getType()).getRank() == 3)
+    return true; // panels packed once before a loop B is invariant in
   // A constant packed at compile time ([panels, K, width]; B itself is 2-D).
   return b.getDefiningOp<arith::ConstantOp>() && cast<ShapedType>(b.getType()).getRank() == 3;
 }
@@ -306,6 +309,36 @@ Value packedConstant(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64_t 
   return rewriter.create<arith::ConstantOp>(constant.getLoc(), DenseElementsAttr::get(packedType, values));
 }
 
+/// B invariant in a loop around `nLoop` (a recurrent weight read at every
+/// step of a scan): its panels packed once, before the outermost such loop,
+/// into [n / w, K, w] (as packedConstant lays them out at compile time), so
+/// that no step copies them again. Null when no loop encloses `nLoop` that
+/// B is invariant in, or w does not divide n.
+Value packedBeforeLoops(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64_t n, int64_t k, int64_t w) {
+  auto type = dyn_cast<RankedTensorType>(b.getType());
+  if (!type || type.getRank() != 2 || !type.hasStaticShape() || n % w != 0 ||
+      getConstantIntValue(nLoop.getLowerBound()) != 0 || getConstantIntValue(nLoop.getStep()) != w)
+    return nullptr;
+  Operation *outermost = nullptr;
+  for (Operation *p = nLoop->getParentOp(); p; p = p->getParentOp()) {
+    if (!b.getParentRegion()->isProperAncestor(&p->getRegion(0)))
+      break;
+    if (isa<scf::ForOp>(p))
+      outermost = p;
+  }
+  if (!outermost)
+    return nullptr;
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(outermost);
+  Location loc = b.getLoc();
+  Type elem = type.getElementType();
+  int64_t panels = n / w;
+  Value expanded = rewriter.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get({k, panels, w}, elem), b,
+                                                          ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  Value empty = rewriter.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{panels, k, w}, elem);
+  return rewriter.create<linalg::TransposeOp>(loc, expanded, empty, ArrayRef<int64_t>{1, 0, 2}).getResult()[0];
+}
+
 /// At the start of the column-tile loop `nLoop`, copies B[0:K, n0:n0+w]
 /// into a contiguous K x w panel and makes `tile` read its B rows from it.
 void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n, int64_t k,
@@ -328,7 +361,10 @@ void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n,
         {iv});
   }
   Value panel;
-  if (auto packed = packedConstant(rewriter, b, nLoop, n, k, columns)) {
+  Value packed = packedConstant(rewriter, b, nLoop, n, k, columns);
+  if (!packed)
+    packed = packedBeforeLoops(rewriter, b, nLoop, n, k, columns);
+  if (packed) {
     // Constant weights were packed at compile time: the panel is a slice
     // of the packed constant, [iv / columns, 0:K, 0:width].
     AffineExpr d0 = rewriter.getAffineDimExpr(0);
@@ -353,6 +389,35 @@ void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n,
   SmallVector<OpFoldResult> offsets{bSlice.getMixedOffsets()[0], rewriter.getIndexAttr(0)};
   rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(bSlice, bSlice.getType(), panel, offsets,
                                                       bSlice.getMixedSizes(), bSlice.getMixedStrides());
+}
+
+/// An elementwise op of static shape and at most `maxElements` elements
+/// that the vectorizer handles: a register tile's epilogue.
+bool isTileSizedElementwise(linalg::GenericOp op, int64_t maxElements) {
+  if (!op.hasPureTensorSemantics() || op.getNumReductionLoops() != 0 || kiln::whyNotVectorizable(op))
+    return false;
+  int64_t elements = 1;
+  for (int64_t size : op.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(size))
+      return false;
+    elements *= size;
+  }
+  for (AffineMap map : op.getIndexingMapsArray())
+    if (!map.isProjectedPermutation())
+      return false;
+  for (Operation &inner : op.getRegion().front().without_terminator())
+    if (inner.getNumRegions() != 0 || isa<linalg::IndexOp, tensor::ExtractOp>(inner))
+      return false;
+  return elements <= maxElements;
+}
+
+/// Tile-and-fuse control: of `matmul`'s producers, fuse its zero fill (the
+/// init of its result) and nothing else.
+scf::SCFTileAndFuseOptions::ControlFnTy fuseOnlyTheFillOf(linalg::GenericOp matmul) {
+  Operation *fill = matmul.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+  return [fill](tensor::ExtractSliceOp, OpResult producer, bool) {
+    return std::make_tuple(fill && producer.getOwner() == fill, false);
+  };
 }
 
 struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
@@ -433,15 +498,26 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
         if (!blockMatmul)
           continue;
       } else {
-        scf::SCFTilingOptions options;
-        options.setTileSizes({rewriter.getIndexAttr(0), rewriter.getIndexAttr(block), rewriter.getIndexAttr(0)});
+        // The zero fill of the result fused into each block (then into
+        // each register tile): the accumulators start at zero in registers
+        // instead of the whole result being zeroed in memory and read back.
+        scf::SCFTileAndFuseOptions options;
+        options.setTilingOptions(scf::SCFTilingOptions().setTileSizes(
+            {rewriter.getIndexAttr(0), rewriter.getIndexAttr(block), rewriter.getIndexAttr(0)}));
+        options.setFusionControlFn(fuseOnlyTheFillOf(op));
         rewriter.setInsertionPoint(op);
-        auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
-        if (failed(tiled) || tiled->loops.size() != 1)
+        auto fused =
+            scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+        if (failed(fused) || fused->loops.size() != 1)
           continue;
-        rewriter.replaceOp(op, tiled->replacements);
-        blockLoop = cast<scf::ForOp>(tiled->loops[0].getOperation());
-        blockMatmul = tiled->tiledOps.back();
+        for (auto [original, replacement] : fused->replacements)
+          rewriter.replaceAllUsesWith(original, replacement);
+        blockLoop = cast<scf::ForOp>(fused->loops[0].getOperation());
+        for (Operation *t : fused->tiledAndFusedOps)
+          if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
+            blockMatmul = g;
+        if (!blockMatmul)
+          continue;
       }
       blockLoop->setAttr(kiln::kKernelAttr, rewriter.getStringAttr("matmul " + std::to_string(r[0]) + "x" +
                                                                   std::to_string(r[1]) + "x" + std::to_string(r[2])));
@@ -526,6 +602,10 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     } else {
       // (A column block's consumer is its block loop: no epilogue to say.)
       kiln::explain(explain, loc, isPacked(op) ? "column block: " + kernel : kernel + "; no epilogue: " + whyNot);
+      if (!op.getDpsInits()[0].getDefiningOp<linalg::FillOp>()) {
+        // Accumulating into a result computed before (a flash attention's
+        // P V into its running sum): each tile over K steps of 1, reading
+        // the result's tile first.
       scf::SCFTilingOptions options;
       options.setTileSizes(sizes);
       if (pack)
@@ -538,11 +618,45 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       if (!outputLoops.empty())
         outputLoops.pop_back(); // the k loop
       tile = tiled->tiledOps.back();
+      } else {
+      // The output tiles, each over all of K (vectorizeTiles splits the k
+      // loop off), with the result's zero fill fused in: each tile starts
+      // from zero in registers, never reading the zeroed result back.
+      scf::SCFTilingOptions tiling;
+      tiling.setTileSizes(ArrayRef(sizes).drop_back());
+      if (pack)
+        tiling.setInterchange({1, 0});
+      scf::SCFTileAndFuseOptions options;
+      options.setTilingOptions(tiling);
+      options.setFusionControlFn(fuseOnlyTheFillOf(op));
+      auto fused = scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(fused))
+        return; // leave it on the scalar path
+      for (auto [original, replacement] : fused->replacements)
+        rewriter.replaceAllUsesWith(original, replacement);
+      outputLoops.assign(fused->loops.begin(), fused->loops.end());
+      for (Operation *t : fused->tiledAndFusedOps)
+        if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
+          tile = g;
+      }
     }
     // The outermost loop is the kernel: it names it for the profile (a
-    // column block's is named on its block loop).
-    if (!outputLoops.empty() && !inColumnBlock)
-      outputLoops.front()->setAttr(kiln::kKernelAttr, rewriter.getStringAttr("matmul " + shape));
+    // column block's is named on its block loop). A loop of one iteration
+    // (N within one tile) is folded away later: the name goes on the first
+    // loop that stays.
+    if (!inColumnBlock) {
+      auto stays = [](LoopLikeOpInterface l) {
+        auto f = dyn_cast<scf::ForOp>(l.getOperation());
+        if (!f)
+          return true;
+        auto lb = getConstantIntValue(f.getLowerBound()), ub = getConstantIntValue(f.getUpperBound()),
+             step = getConstantIntValue(f.getStep());
+        return !lb || !ub || !step || *ub - *lb > *step;
+      };
+      auto named = llvm::find_if(outputLoops, stays);
+      if (named != outputLoops.end())
+        (*named)->setAttr(kiln::kKernelAttr, rewriter.getStringAttr("matmul " + shape));
+    }
     // The output-tile loops are independent (never the k loop): mark
     // them for kiln-parallelize-loops when the matmul is worth threads.
     if (flops >= double(parallelMinFlops))
@@ -594,7 +708,8 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       if (isRegisterTile(op) && op.getStaticLoopRanges().back() > 1)
         fullK.push_back(op);
     });
-    SmallVector<Operation *> epilogueTiles;
+    // (A set: one elementwise op may read the tiles of two matmuls.)
+    llvm::SetVector<Operation *> epilogueTiles;
     for (linalg::GenericOp op : fullK) {
       SmallVector<OpFoldResult> sizes(op.getNumLoops(), rewriter.getIndexAttr(0));
       sizes.back() = rewriter.getIndexAttr(1);
@@ -605,16 +720,18 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       if (failed(tiled))
         continue;
       rewriter.replaceOp(op, tiled->replacements);
-      // Its zero fill and its epilogue are register-tile sized too.
+      // Its zero fill and its epilogue are register-tile sized too. (A
+      // tile without an epilogue may have users of its own: only an
+      // elementwise op the vectorizer handles, of at most a tile's size.)
       for (Value v : tiled->replacements)
         for (Operation *user : v.getUsers())
-          if (isa<linalg::GenericOp>(user))
-            epilogueTiles.push_back(user);
+          if (auto g = dyn_cast<linalg::GenericOp>(user); g && isTileSizedElementwise(g, maxOutputs))
+            epilogueTiles.insert(user);
       for (LoopLikeOpInterface l : tiled->loops)
         if (auto loop = dyn_cast<scf::ForOp>(l.getOperation()))
           for (Value init : loop.getInitArgs())
             if (auto fill = init.getDefiningOp<linalg::FillOp>())
-              epilogueTiles.push_back(fill);
+              epilogueTiles.insert(fill);
     }
     // Vectorize every register tile (one k step), its fill and epilogue.
     SmallVector<Operation *> tiles;
@@ -622,7 +739,9 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       if (isRegisterTile(op) && op.getStaticLoopRanges().back() == 1)
         tiles.push_back(op);
     });
-    tiles.append(epilogueTiles.begin(), epilogueTiles.end());
+    for (Operation *op : epilogueTiles)
+      if (!llvm::is_contained(tiles, op))
+        tiles.push_back(op);
     for (Operation *op : tiles) {
       rewriter.setInsertionPoint(op);
       (void)linalg::vectorize(rewriter, op); // an op it cannot vectorize stays scalar
