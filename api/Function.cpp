@@ -388,21 +388,40 @@ Result<ParsedEntry> parseEntry(const std::string &source, const std::string &sou
 }
 } // namespace
 
-Result<ModelSignature> readSignature(const std::string &source, const std::string &sourceName,
-                                     const std::string &entryName) {
-  auto parsed = parseEntry(source, sourceName, entryName);
-  if (!parsed)
-    return Error{parsed.error()};
-  const nn::Signature *signature = &parsed->signature;
+/// A signature's tensors as inputs, parameters and outputs.
+static ModelSignature splitSignature(const nn::Signature &signature, bool withValues) {
   ModelSignature out;
-  std::vector<TensorInfo> infos = describe(*signature);
+  std::vector<TensorInfo> infos = describe(signature, withValues);
   for (size_t i = 0; i < infos.size(); ++i) {
-    if (i >= signature->args.size())
+    if (i >= signature.args.size())
       out.outputs.push_back(infos[i]);
     else
       (infos[i].isParam ? out.params : out.inputs).push_back(infos[i]);
   }
   return out;
+}
+
+Result<ModelSignature> readSignature(const std::string &source, const std::string &sourceName,
+                                     const std::string &entryName) {
+  auto parsed = parseEntry(source, sourceName, entryName);
+  if (!parsed)
+    return Error{parsed.error()};
+  return splitSignature(parsed->signature, /*withValues=*/true);
+}
+
+Result<ModelSignature> readSignature(const Graph &graph, const std::string &entryName) {
+  if (Status s = graph.status(); !s)
+    return Error{s.error()};
+  OwningOpRef<ModuleOp> module = finishedModule(graph);
+  prepareContext(*module->getContext());
+  CollectedDiagnostics diagnostics(*module->getContext());
+  auto entry = nn::findEntry(*module, entryName);
+  if (failed(entry))
+    return diagnostics.error("no entry function in " + graph.name());
+  auto signature = nn::readSignature(*entry);
+  if (failed(signature))
+    return diagnostics.error("bad signature in " + graph.name());
+  return splitSignature(*signature, /*withValues=*/false);
 }
 
 Result<HostTensor> Function::param(const std::string &name) const {

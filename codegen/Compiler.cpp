@@ -435,7 +435,7 @@ static std::optional<HostTensor> initialValues(ElementsAttr attr, DType dtype, c
   return value;
 }
 
-std::vector<TensorInfo> describe(const nn::Signature &signature) {
+std::vector<TensorInfo> describe(const nn::Signature &signature, bool withValues) {
   std::vector<TensorInfo> out;
   auto info = [](const std::string &name, RankedTensorType type) {
     TensorInfo t;
@@ -466,7 +466,8 @@ std::vector<TensorInfo> describe(const nn::Signature &signature) {
         t.init.kind = ParamInit::Kind::Ones;
       else if (kind == "values") {
         t.init.kind = ParamInit::Kind::Values;
-        if (auto value = initialValues(d.getAs<ElementsAttr>("value"), t.dtype, t.shape))
+        auto value = withValues ? initialValues(d.getAs<ElementsAttr>("value"), t.dtype, t.shape) : std::nullopt;
+        if (value)
           t.init.tensor = std::make_shared<HostTensor>(std::move(*value)); // not const: see compileModule
       } else
         t.init.kind = ParamInit::Kind::Zeros;

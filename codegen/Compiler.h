@@ -126,8 +126,10 @@ Result<ArtifactReport> compileArtifactModule(mlir::ModuleOp module, const std::s
                                              const CompileOptions &options, const ArtifactOptions &artifact,
                                              const std::function<Error(const std::string &)> &error);
 
-/// The model's signature in public terms.
-std::vector<TensorInfo> describe(const nn::Signature &signature);
+/// The model's signature in public terms; `withValues` false leaves the
+/// parameters' stored initial values out (their kind stays `Values`): a
+/// reader of names and shapes need not copy a big model's weights.
+std::vector<TensorInfo> describe(const nn::Signature &signature, bool withValues = true);
 
 } // namespace kiln
 

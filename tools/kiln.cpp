@@ -833,7 +833,10 @@ int reportCommand(const Args &args) {
   if (!error.empty())
     return inputError(error);
   if (!args.paramsDir.empty()) {
-    auto signature = kiln::readSignature(model.source(), args.model, args.options.entry);
+    // (An imported model's from its graph: a GPT-2-sized one printed as
+    // text took seconds and a copy of its weights.)
+    auto signature = model.graph ? kiln::readSignature(*model.graph, args.options.entry)
+                                 : kiln::readSignature(model.source(), args.model, args.options.entry);
     if (!signature)
       return inputError(signature.error());
     if (int code = loadParams(args, signature->params, report.params))

@@ -233,6 +233,10 @@ struct ModelSignature {
 };
 Result<ModelSignature> readSignature(const std::string &mlirSource, const std::string &sourceName,
                                      const std::string &entry = "");
+/// The same of a Graph (an imported ONNX model's: no text printed or
+/// parsed), without the parameters' stored initial values (`init.tensor`
+/// left empty): names, kinds, dtypes and shapes.
+Result<ModelSignature> readSignature(const Graph &graph, const std::string &entry = "");
 
 /// The model's nn graph as Graphviz DOT text (see ir/GraphDot.h).
 Result<std::string> toGraphviz(const std::string &mlirSource, const std::string &sourceName,

@@ -340,7 +340,9 @@ Value packedBeforeLoops(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64
 }
 
 /// At the start of the column-tile loop `nLoop`, copies B[0:K, n0:n0+w]
-/// into a contiguous K x w panel and makes `tile` read its B rows from it.
+/// into a contiguous K x w panel and makes `tile` read its B rows from it
+/// (or reads them from panels packed before: a constant's at compile time,
+/// a loop-invariant B's before the loop).
 void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n, int64_t k,
            int64_t columns) {
   auto bSlice = tile->getOperand(1).getDefiningOp<tensor::ExtractSliceOp>();
@@ -365,8 +367,9 @@ void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n,
   if (!packed)
     packed = packedBeforeLoops(rewriter, b, nLoop, n, k, columns);
   if (packed) {
-    // Constant weights were packed at compile time: the panel is a slice
-    // of the packed constant, [iv / columns, 0:K, 0:width].
+    // Constant weights were packed at compile time, a loop-invariant B
+    // once before the loop: the panel is a slice of the packed tensor,
+    // [iv / columns, 0:K, 0:width].
     AffineExpr d0 = rewriter.getAffineDimExpr(0);
     OpFoldResult index = affine::makeComposedFoldedAffineApply(rewriter, loc, d0.floorDiv(columns), {iv});
     SmallVector<OpFoldResult> offsets{index, rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)};
@@ -418,6 +421,29 @@ scf::SCFTileAndFuseOptions::ControlFnTy fuseOnlyTheFillOf(linalg::GenericOp matm
   return [fill](tensor::ExtractSliceOp, OpResult producer, bool) {
     return std::make_tuple(fill && producer.getOwner() == fill, false);
   };
+}
+
+/// What tile-and-fuse made of a root op: its loops (outermost first) and
+/// the tiled matmul among the ops it fused (null if none).
+struct FusedTiles {
+  SmallVector<LoopLikeOpInterface> loops;
+  linalg::GenericOp matmul;
+};
+
+/// Tiles `root` as `options` say and fuses the producers it names into the
+/// tiles; the root's uses take the tiled results.
+FailureOr<FusedTiles> tileAndFuse(RewriterBase &rewriter, Operation *root, const scf::SCFTileAndFuseOptions &options) {
+  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(root), options);
+  if (failed(fused))
+    return failure();
+  for (auto [original, replacement] : fused->replacements)
+    rewriter.replaceAllUsesWith(original, replacement);
+  FusedTiles out;
+  out.loops.assign(fused->loops.begin(), fused->loops.end());
+  for (Operation *t : fused->tiledAndFusedOps)
+    if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
+      out.matmul = g;
+  return out;
 }
 
 struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
@@ -482,21 +508,14 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
           return std::make_tuple(producer.getOwner() == op.getOperation() || producer.getOwner() == fill, false);
         });
         rewriter.setInsertionPoint(epilogue);
-        auto fused =
-            scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(epilogue.getOperation()), options);
-        if (failed(fused) || fused->loops.size() != 1)
+        auto fused = tileAndFuse(rewriter, epilogue, options);
+        if (failed(fused) || fused->loops.size() != 1 || !fused->matmul)
           continue;
-        for (auto [original, replacement] : fused->replacements)
-          rewriter.replaceAllUsesWith(original, replacement);
         blockLoop = cast<scf::ForOp>(fused->loops[0].getOperation());
         // The block loop is the kernel: its location names the matmul and
         // the epilogue (the profile's source ops).
         blockLoop->setLoc(rewriter.getFusedLoc({op.getLoc(), epilogue.getLoc()}));
-        for (Operation *t : fused->tiledAndFusedOps)
-          if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
-            blockMatmul = g;
-        if (!blockMatmul)
-          continue;
+        blockMatmul = fused->matmul;
       } else {
         // The zero fill of the result fused into each block (then into
         // each register tile): the accumulators start at zero in registers
@@ -506,18 +525,11 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
             {rewriter.getIndexAttr(0), rewriter.getIndexAttr(block), rewriter.getIndexAttr(0)}));
         options.setFusionControlFn(fuseOnlyTheFillOf(op));
         rewriter.setInsertionPoint(op);
-        auto fused =
-            scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
-        if (failed(fused) || fused->loops.size() != 1)
+        auto fused = tileAndFuse(rewriter, op, options);
+        if (failed(fused) || fused->loops.size() != 1 || !fused->matmul)
           continue;
-        for (auto [original, replacement] : fused->replacements)
-          rewriter.replaceAllUsesWith(original, replacement);
         blockLoop = cast<scf::ForOp>(fused->loops[0].getOperation());
-        for (Operation *t : fused->tiledAndFusedOps)
-          if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
-            blockMatmul = g;
-        if (!blockMatmul)
-          continue;
+        blockMatmul = fused->matmul;
       }
       blockLoop->setAttr(kiln::kKernelAttr, rewriter.getStringAttr("matmul " + std::to_string(r[0]) + "x" +
                                                                   std::to_string(r[1]) + "x" + std::to_string(r[2])));
@@ -586,18 +598,13 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer, bool) {
         return std::make_tuple(producer.getOwner() == op.getOperation() || producer.getOwner() == fill, false);
       });
-      auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
-          rewriter, cast<TilingInterface>(epilogue.getOperation()), options);
+      auto fused = tileAndFuse(rewriter, epilogue, options);
       if (failed(fused))
         return;
-      for (auto [original, replacement] : fused->replacements)
-        rewriter.replaceAllUsesWith(original, replacement);
       // (The matmul, its fill and the slices of them that fusion left
       // behind are dead now; canonicalization below removes them.)
-      outputLoops.assign(fused->loops.begin(), fused->loops.end());
-      for (Operation *t : fused->tiledAndFusedOps)
-        if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
-          tile = g;
+      outputLoops = fused->loops;
+      tile = fused->matmul;
       epilogues++;
     } else {
       // (A column block's consumer is its block loop: no epilogue to say.)
@@ -606,38 +613,35 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
         // Accumulating into a result computed before (a flash attention's
         // P V into its running sum): each tile over K steps of 1, reading
         // the result's tile first.
-      scf::SCFTilingOptions options;
-      options.setTileSizes(sizes);
-      if (pack)
-        options.setInterchange({1, 0, 2});
-      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
-      if (failed(tiled))
-        return; // leave it on the scalar path
-      rewriter.replaceOp(op, tiled->replacements);
-      outputLoops.assign(tiled->loops.begin(), tiled->loops.end());
-      if (!outputLoops.empty())
-        outputLoops.pop_back(); // the k loop
-      tile = tiled->tiledOps.back();
+        scf::SCFTilingOptions options;
+        options.setTileSizes(sizes);
+        if (pack)
+          options.setInterchange({1, 0, 2});
+        auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+        if (failed(tiled))
+          return; // leave it on the scalar path
+        rewriter.replaceOp(op, tiled->replacements);
+        outputLoops.assign(tiled->loops.begin(), tiled->loops.end());
+        if (!outputLoops.empty())
+          outputLoops.pop_back(); // the k loop
+        tile = tiled->tiledOps.back();
       } else {
-      // The output tiles, each over all of K (vectorizeTiles splits the k
-      // loop off), with the result's zero fill fused in: each tile starts
-      // from zero in registers, never reading the zeroed result back.
-      scf::SCFTilingOptions tiling;
-      tiling.setTileSizes(ArrayRef(sizes).drop_back());
-      if (pack)
-        tiling.setInterchange({1, 0});
-      scf::SCFTileAndFuseOptions options;
-      options.setTilingOptions(tiling);
-      options.setFusionControlFn(fuseOnlyTheFillOf(op));
-      auto fused = scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
-      if (failed(fused))
-        return; // leave it on the scalar path
-      for (auto [original, replacement] : fused->replacements)
-        rewriter.replaceAllUsesWith(original, replacement);
-      outputLoops.assign(fused->loops.begin(), fused->loops.end());
-      for (Operation *t : fused->tiledAndFusedOps)
-        if (auto g = dyn_cast<linalg::GenericOp>(t); g && linalg::isaContractionOpInterface(g))
-          tile = g;
+        // The output tiles, each over all of K (vectorizeTiles splits the
+        // k loop off), with the result's zero fill fused in: each tile
+        // starts from zero in registers, never reading the zeroed result
+        // back.
+        scf::SCFTilingOptions tiling;
+        tiling.setTileSizes(ArrayRef(sizes).drop_back());
+        if (pack)
+          tiling.setInterchange({1, 0});
+        scf::SCFTileAndFuseOptions options;
+        options.setTilingOptions(tiling);
+        options.setFusionControlFn(fuseOnlyTheFillOf(op));
+        auto fused = tileAndFuse(rewriter, op, options);
+        if (failed(fused))
+          return; // leave it on the scalar path
+        outputLoops = fused->loops;
+        tile = fused->matmul;
       }
     }
     // The outermost loop is the kernel: it names it for the profile (a
@@ -681,7 +685,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     }
   }
 
-  /// Tiles fused into an epilogue still span all of K: each gets its k
+  /// Tiles fused into an epilogue (or with their zero fill) still span all of K: each gets its k
   /// loop (one step per iteration). Then every register tile, its zero fill
   /// and its epilogue are vectorized at their static shapes.
   void vectorizeTiles(func::FuncOp f, IRRewriter &rewriter) {
@@ -701,8 +705,9 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
         fits &= r[i] == 1;
       return fits;
     };
-    // A tile fused into its epilogue still spans all of K: split off the k
-    // loop (one step each), as the plain path's tiling does.
+    // A tile fused into its epilogue or with its zero fill still spans
+    // all of K: split off the k loop (one step each), as the accumulating
+    // path's tiling does.
     SmallVector<linalg::GenericOp> fullK;
     f.walk([&](linalg::GenericOp op) {
       if (isRegisterTile(op) && op.getStaticLoopRanges().back() > 1)

@@ -135,6 +135,15 @@ for m, expected in zip(maps, [mean, want[0], want[1]]):
 html, data = report("onnx", os.path.join(SRC, "tests/onnx/models/mlp/model.onnx"))
 check_page("onnx", html, data)
 check(data["sources"][0]["synthesized"] and "(Gemm)" in data["sources"][0]["lines"][0], "onnx: node names as the source")
+# Its trained weights from --params-dir, named as PyTorch names them (the
+# signature read from the imported graph, not from its text).
+onnx_params = os.path.join(WORK, "onnx_params")
+os.makedirs(onnx_params, exist_ok=True)
+npy.write(os.path.join(onnx_params, "fc1.bias.npy"), "f32", [32], [0.5] * 32)
+html, data = report("onnx_params", os.path.join(SRC, "tests/onnx/models/mlp/model.onnx"), "--params-dir", onnx_params,
+                    "--input", "input_0=" + os.path.join(SRC, "tests/onnx/models/mlp/input_0.npy"))
+check_page("onnx_params", html, data)
+check(data["profile"] is not None, "onnx_params: ran with the trained weights")
 
 # 5. Every example written in kiln IR (the C++ examples write theirs with
 # --report: tests/report/check_pages.py checks those pages).
@@ -151,7 +160,10 @@ for argv, code, words in [([KILN, "report", bad], 2, "needs -o"),
                           ([KILN, "report", bad, "-o", os.path.join(WORK, "bad.html")], 1, "bad.mlir:2:"),
                           ([KILN, "report", os.path.join(SRC, "examples/mlp/mlp.mlir"), "-o", os.path.join(WORK, "x.html"),
                             "--input", "nope=" + os.path.join(WORK, "x.npy")], 1, "nope"),
-                          ([KILN, "report", bad, "-o", "x.html", "--graph-layout", "circle"], 2, "--graph-layout")]:
+                          ([KILN, "report", bad, "-o", "x.html", "--graph-layout", "circle"], 2, "--graph-layout"),
+                          ([KILN, "report", os.path.join(SRC, "tests/onnx/models/mlp/model.onnx"), "-o",
+                            os.path.join(WORK, "x.html"), "--params-dir", os.path.join(SRC, "tests/report/Inputs")], 1,
+                           "holds none of the model's parameters")]:
     run = subprocess.run(argv, capture_output=True, text=True)
     check(run.returncode == code and words in run.stderr, f"{argv[2:]}: exit {run.returncode} (want {code}), stderr {run.stderr!r}")
 
