@@ -578,6 +578,16 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     std::string kernel = "matmul kernel " + shape + " (batch.., M, N, K) in " + std::to_string(rows) + "x" +
                          std::to_string(columns) + " register tiles" + (pack ? ", B packed per column tile" : "") +
                          (flops >= double(parallelMinFlops) ? ", tiles on the thread pool" : "");
+    // The output tiles (batch 1, M and N register tiles, column tiles
+    // outside when B is packed), each over all of K.
+    scf::SCFTileAndFuseOptions outputTiles;
+    {
+      scf::SCFTilingOptions tiling;
+      tiling.setTileSizes(ArrayRef(sizes).drop_back());
+      if (pack)
+        tiling.setInterchange({1, 0});
+      outputTiles.setTilingOptions(tiling);
+    }
     std::string whyNot;
     if (linalg::GenericOp epilogue = epilogueOf(op, whyNot)) {
       kiln::explain(explain, loc, kernel + "; epilogue in registers: " +
@@ -588,12 +598,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       // Tile the epilogue and fuse the matmul (and its zero fill) into
       // it: each iteration computes one register tile of the product over
       // all of K, then applies the epilogue to it.
-      scf::SCFTilingOptions tiling;
-      tiling.setTileSizes(ArrayRef(sizes).drop_back());
-      if (pack)
-        tiling.setInterchange({1, 0});
-      scf::SCFTileAndFuseOptions options;
-      options.setTilingOptions(tiling);
+      scf::SCFTileAndFuseOptions options = outputTiles;
       Operation *fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
       options.setFusionControlFn([&](tensor::ExtractSliceOp, OpResult producer, bool) {
         return std::make_tuple(producer.getOwner() == op.getOperation() || producer.getOwner() == fill, false);
@@ -630,12 +635,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
         // k loop off), with the result's zero fill fused in: each tile
         // starts from zero in registers, never reading the zeroed result
         // back.
-        scf::SCFTilingOptions tiling;
-        tiling.setTileSizes(ArrayRef(sizes).drop_back());
-        if (pack)
-          tiling.setInterchange({1, 0});
-        scf::SCFTileAndFuseOptions options;
-        options.setTilingOptions(tiling);
+        scf::SCFTileAndFuseOptions options = outputTiles;
         options.setFusionControlFn(fuseOnlyTheFillOf(op));
         auto fused = tileAndFuse(rewriter, op, options);
         if (failed(fused))
