@@ -13,7 +13,12 @@
 //   kiln-rnn-bench [RUNS=5] [HIDDEN=256,512] [CHECKPOINTS=0] [STEPS=64]
 // With KILN_RNN_PROFILE=1 each configuration is compiled with the
 // per-kernel profiler and its table (the slowest kernels) follows its line;
-// the timings are then of the profiled code.
+// the timings are then of the profiled code. With KILN_RNN_SPLIT_AB=1 each
+// configuration is also compiled for one thread (its scan kept whole, where
+// the default compiles for KILN_NUM_THREADS and may split the scan's rows
+// across them: kiln-split-scan-rows), calls alternating, and a second line
+// gives that build's median and the ratio. KILN_RNN_BATCH=B changes the
+// batch (32); KILN_RNN_DUMP=DIR writes every pass's IR under DIR.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/kiln.h"
@@ -23,6 +28,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -32,7 +38,7 @@ using namespace kiln;
 
 namespace {
 
-constexpr int64_t kBatch = 32;
+int64_t kBatch = std::getenv("KILN_RNN_BATCH") ? std::atoll(std::getenv("KILN_RNN_BATCH")) : 32;
 int64_t kSteps = 64; // STEPS
 
 HostTensor randomInput(const Shape &shape) {
@@ -51,34 +57,56 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkp
   options.checkpointEvery = checkpoint;
   RecurrentResult r = cell == "gru" ? gru(g, "cell", x, hidden, options) : lstm(g, "cell", x, hidden, options);
   g.output(reduce_sum(r.output, {0, 1, 2}), "loss");
-  Result<Function> fn = Error{"not compiled"};
   const char *profileEnv = std::getenv("KILN_RNN_PROFILE");
   CompileOptions compileOptions;
   compileOptions.profile = profileEnv && std::string(profileEnv) == "1";
-  if (backward) {
+  if (const char *dumpEnv = std::getenv("KILN_RNN_DUMP")) // one file per pass, for reading the IR
+    compileOptions.dumpDir = std::string(dumpEnv) + "/" + cell + "-" + std::to_string(hidden) + (backward ? "-bwd" : "-fwd");
+  auto compile = [&](int64_t threads) -> Result<Function> {
+    CompileOptions o = compileOptions;
+    o.threads = threads;
+    if (!backward)
+      return Function::compile(g, o);
     std::vector<std::string> wrt{"x"};
     for (const char *p : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"})
       wrt.push_back(std::string("cell_") + p + "_l0");
-    fn = grad(g, wrt, compileOptions);
-  } else {
-    fn = Function::compile(g, compileOptions);
-  }
+    return grad(g, wrt, o);
+  };
+  Result<Function> fn = compile(0);
   if (!fn) {
     std::fprintf(stderr, "compile failed: %s\n", fn.error().c_str());
     return 1;
   }
+  // KILN_RNN_SPLIT_AB=1: the same layer also compiled for one thread (its
+  // scan whole, not split by rows), calls alternating with the default's,
+  // both run on KILN_NUM_THREADS: the row split's effect, in one process.
+  const char *abEnv = std::getenv("KILN_RNN_SPLIT_AB");
+  std::optional<Result<Function>> whole;
+  if (abEnv && std::string(abEnv) == "1")
+    whole = compile(1);
+  if (whole && !*whole) {
+    std::fprintf(stderr, "compile failed: %s\n", (*whole).error().c_str());
+    return 1;
+  }
   HostTensor xv = randomInput({kSteps, kBatch, hidden});
-  std::vector<double> ms;
-  for (int i = 0; i <= runs; ++i) {
+  std::vector<double> ms, wholeMs;
+  auto timeCall = [&](Function &f, std::vector<double> &into, bool keep) {
     auto start = std::chrono::steady_clock::now();
-    auto out = fn->run({xv});
+    auto out = f.run({xv});
     double elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!out) {
       std::fprintf(stderr, "run failed: %s\n", out.error().c_str());
-      return 1;
+      return false;
     }
-    if (i > 0) // the first call warms up
-      ms.push_back(elapsed);
+    if (keep) // the first call warms up
+      into.push_back(elapsed);
+    return true;
+  };
+  for (int i = 0; i <= runs; ++i) {
+    if (!timeCall(*fn, ms, i > 0))
+      return 1;
+    if (whole && !timeCall(**whole, wholeMs, i > 0))
+      return 1;
   }
   std::sort(ms.begin(), ms.end());
   double median = ms[ms.size() / 2];
@@ -91,6 +119,12 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkp
   if (compileOptions.profile)
     if (auto p = fn->profile())
       std::printf("%s\n", p->table(kiln_num_threads(), 12).c_str());
+  if (whole) {
+    std::sort(wholeMs.begin(), wholeMs.end());
+    double w = wholeMs[wholeMs.size() / 2];
+    std::printf("  compiled for 1 thread (scan whole): ms=%.3f; for %d (rows split where they can be): %.2fx\n", w,
+                kiln_num_threads(), w / median);
+  }
   std::fflush(stdout);
   return 0;
 }

@@ -5,6 +5,7 @@
 #include "ir/ConstantValues.h"
 #include "ir/SourceLimits.h"
 #include "ir/ModelLimits.h"
+#include "kiln_rt.h" // kiln_num_threads: the threads compiled code is made for
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -177,6 +178,7 @@ FailureOr<PipelineOptions> pipelineOptions(ModuleOp module, const CompileOptions
   pipeline.symbol = options.symbol;
   pipeline.tileRows = options.tileRows;
   pipeline.tileColumns = options.tileColumns;
+  pipeline.threads = options.threads > 0 ? options.threads : kiln_num_threads();
   pipeline.explainFusion = options.explainFusion;
   pipeline.profile = options.profile;
   pipeline.check = options.check;
@@ -358,6 +360,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
     llvm::raw_string_ostream os(settings);
     os << "entry=" << pipeline->compiledEntry() << " symbol=" << pipeline->symbol
        << " tsan=" << options.threadSanitizer << " profile=" << options.profile << " tile=" << pipeline->tileRows << "x" << pipeline->tileColumns
+       << " threads=" << pipeline->threads
        << " vector-bits=" << pipeline->vectorBits << " cpu=" << tm->getTargetCPU()
        << " features=" << tm->getTargetFeatureString() << " triple=" << tm->getTargetTriple().str();
     cacheKey = objectCacheKey(module, settings);

@@ -372,6 +372,35 @@ def SinkTemporaries : Pass<"kiln-sink-temporaries", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
+def SplitScanRows : Pass<"kiln-split-scan-rows", "mlir::func::FuncOp"> {
+  let summary = "Run a recurrence's independent rows (its batch) on the thread pool, whole";
+  let description = [{
+    A scan whose body treats the rows of its carries and scanned inputs
+    (the batch) independently, every loop-invariant value shared by all
+    rows, becomes a `kiln.parallel` loop over blocks of rows, each running
+    the whole scan on its rows: `tensor.extract_slice` of the inits and
+    scanned inputs, the scan re-typed for the block, `tensor.insert_slice`
+    of its results. The threads then share nothing for all T steps (no
+    fork and join per step, the step's elementwise gates on every thread
+    too). Each element is computed as before, in the same order: the
+    results are bit for bit those of the unsplit scan. The blocks are
+    `threads` or fewer, at least `min-rows` rows each, dividing the rows;
+    a scan with less work than `parallel-min-flops` stays whole.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", "1",
+           "the threads the code will run on (kiln_num_threads() where it is compiled): 1 never splits">,
+    Option<"minRows", "min-rows", "int64_t", "8", "the fewest rows a block may have (a register tile's rows)">,
+    Option<"parallelMinFlops", "parallel-min-flops", "int64_t", "4000000",
+           "split only scans whose products and elementwise ops over all steps come to this many flops">,
+    Option<"explain", "explain", "bool", "false", "remark on each scan split, or why not">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::tensor::TensorDialect", "mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"split", "split", "scans whose rows run on the thread pool in blocks">,
+  ];
+}
+
 def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
   let summary = "Run loops marked kiln.parallel on the runtime's thread pool";
   let description = [{

@@ -78,6 +78,10 @@ static const Phase kPhases[] = {
          pm.addPass(mlir::createSymbolDCEPass());
        }
        functions(pm).addPass(createLowerAttention());
+       SplitScanRowsOptions rows;
+       rows.threads = o.threads;
+       rows.explain = o.explainFusion;
+       functions(pm).addPass(createSplitScanRows(rows));
        functions(pm).addPass(createLowerNNToLinalg());
        addCleanup(pm);
      }},

@@ -87,6 +87,13 @@ struct CompileOptions {
   /// Register tile rows and columns of matmuls, for experiments (0: the
   /// cost model's choice from the target).
   int64_t tileRows = 0, tileColumns = 0;
+  /// The threads the code is made for (0: kiln_num_threads() where it is
+  /// compiled, i.e. KILN_NUM_THREADS or the CPUs). With two or more, a
+  /// recurrence whose batch rows are independent runs its rows in blocks,
+  /// one per thread, each block's whole scan on one thread; on fewer
+  /// threads at run time the blocks run one after another, with the same
+  /// results.
+  int64_t threads = 0;
   /// Compile `<entry>_grad` instead: the outputs followed by d_<arg> for
   /// each named argument (empty list: every parameter). Non-scalar outputs
   /// take a cotangent input d_<output>; rank-0 outputs are seeded with 1.

@@ -46,6 +46,30 @@ void rowOf(OpBuilder &b, RankedTensorType type, Value t, SmallVectorImpl<OpFoldR
   }
 }
 
+/// A stacked output whose one use inserts it into a tensor of an enclosing
+/// loop (kiln-split-scan-rows' block of rows into the whole result) is
+/// built in that window of it: the loop starts from the slice the insert
+/// writes back, which bufferization keeps in place, instead of a buffer of
+/// its own copied there afterwards. Null otherwise.
+Value stackedInPlace(Value stacked, ScanOp op) {
+  if (!stacked.hasOneUse())
+    return nullptr;
+  auto insert = dyn_cast<tensor::InsertSliceOp>(*stacked.getUsers().begin());
+  auto into = insert ? dyn_cast<BlockArgument>(insert.getDest()) : nullptr;
+  if (!into || insert.getSource() != stacked || !into.getOwner()->getParentOp()->isProperAncestor(op) ||
+      insert.getSourceType() != stacked.getType())
+    return nullptr;
+  // The offsets must be ready before the loop (the block's first row is).
+  for (Value v : insert.getOffsets())
+    if (!v.getParentRegion()->isAncestor(op->getParentRegion()) ||
+        (v.getDefiningOp() && v.getDefiningOp()->getBlock() == op->getBlock() &&
+         !v.getDefiningOp()->isBeforeInBlock(op)))
+      return nullptr;
+  OpBuilder b(op);
+  return b.create<tensor::ExtractSliceOp>(op.getLoc(), insert.getSourceType(), into, insert.getMixedOffsets(),
+                                          insert.getMixedSizes(), insert.getMixedStrides());
+}
+
 /// `op` as its loop, in place.
 void lowerScan(ScanOp op) {
   OpBuilder b(op);
@@ -61,9 +85,14 @@ void lowerScan(ScanOp op) {
   for (Value init : op.getInits())
     iterArgs.push_back(b.create<bufferization::AllocTensorOp>(loc, cast<RankedTensorType>(init.getType()),
                                                               ValueRange{}, init));
-  for (unsigned r = carries; r < op.getNumResults(); ++r)
+  for (unsigned r = carries; r < op.getNumResults(); ++r) {
+    if (Value into = stackedInPlace(op.getResult(r), op)) {
+      iterArgs.push_back(into);
+      continue;
+    }
     iterArgs.push_back(b.create<bufferization::AllocTensorOp>(loc, cast<RankedTensorType>(op.getResult(r).getType()),
                                                               ValueRange{}));
+  }
   Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
   Value steps = b.create<arith::ConstantIndexOp>(loc, length);
   Value one = b.create<arith::ConstantIndexOp>(loc, 1);

@@ -12,6 +12,7 @@
 #include "TestUtil.h"
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 
@@ -347,6 +348,72 @@ TEST(Recurrent, CheckpointedGradientsEqualTheSavedOnes) {
       for (size_t i = 0; i < gotOut->size(); ++i)
         EXPECT_TRUE(allClose((*gotOut)[i], (*wantOut)[i], 1e-12, 1e-13))
             << "result " << i << ", k = " << k << (reverse ? ", reversed" : "");
+    }
+  }
+}
+
+// Compiled for two threads, a layer whose 16 rows are independent runs
+// them in two blocks of 8, each block's whole scan on one thread
+// (kiln-split-scan-rows; the profile's kernel says so): every element is
+// computed by the same operations in the same order as in the scan compiled
+// whole, so the outputs and every gradient are the same bits, whether the
+// split code runs on one thread or two. GRU (both reset forms, reversed)
+// and LSTM, with given initial states, 13 steps.
+TEST(Recurrent, RowsSplitAcrossThreadsGiveTheSameBits) {
+  const int64_t T = 13, B = 16, I = 24, H = 64;
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant == 0 ? "gru" : variant == 1 ? "gru, reset first, reversed" : "lstm");
+    Graph g("split_rows");
+    Tensor x = g.input("x", {T, B, I});
+    Tensor h0 = g.input("h0", {1, B, H});
+    RecurrentOptions options;
+    options.linearBeforeReset = variant != 1;
+    options.reverse = variant == 1;
+    RecurrentResult r = variant == 2 ? lstm(g, "cell", x, H, options, h0) : gru(g, "cell", x, H, options, h0);
+    g.output(reduce_sum(tanh(r.output) * r.output, {0, 1, 2}), "loss");
+    g.output(r.h, "h");
+    ASSERT_TRUE(g.status().ok()) << g.status().error();
+    std::vector<std::string> wrt{"x", "h0", "cell_weight_ih_l0", "cell_weight_hh_l0", "cell_bias_hh_l0"};
+    std::vector<HostTensor> inputs{randomTensor(DType::f32, {T, B, I}, -1, 1, 7),
+                                   randomTensor(DType::f32, {1, B, H}, -1, 1, 8)};
+    auto compileFor = [&](int64_t threads, bool gradient) {
+      CompileOptions o;
+      o.cache = false;
+      o.threads = threads;
+      o.profile = true;
+      return gradient ? grad(g, wrt, o) : Function::compile(g, o);
+    };
+    for (bool gradient : {false, true}) {
+      auto whole = compileFor(1, gradient);
+      auto split = compileFor(2, gradient);
+      ASSERT_TRUE(whole.ok()) << whole.error();
+      ASSERT_TRUE(split.ok()) << split.error();
+      std::vector<HostTensor> args = inputs;
+      if (gradient) // the cotangent of h, the non-scalar output
+        args.push_back(randomTensor(DType::f32, {1, B, H}, -1, 1, 9));
+      auto want = whole->run(args);
+      ASSERT_TRUE(want.ok()) << want.error();
+      for (int threads : {1, 2}) {
+        split->setNumThreads(threads);
+        auto got = split->run(args);
+        ASSERT_TRUE(got.ok()) << got.error();
+        ASSERT_EQ(got->size(), want->size());
+        for (size_t i = 0; i < got->size(); ++i) {
+          const HostTensor &a = (*got)[i], &b = (*want)[i];
+          ASSERT_EQ(a.size(), b.size());
+          EXPECT_EQ(std::memcmp(a.data<float>(), b.data<float>(), sizeof(float) * a.size()), 0)
+              << "result " << i << (gradient ? " of the gradient" : "") << " on " << threads << " threads";
+        }
+      }
+      auto kinds = [](const Function &f) {
+        std::string all;
+        if (auto p = f.profile())
+          for (const KernelProfile &k : p->kernels)
+            all += k.kind + "; ";
+        return all;
+      };
+      EXPECT_NE(kinds(*split).find("recurrence of 13 steps, 16 rows in 2 blocks"), std::string::npos) << kinds(*split);
+      EXPECT_EQ(kinds(*whole).find("recurrence"), std::string::npos) << kinds(*whole);
     }
   }
 }
