@@ -418,10 +418,13 @@ struct SplitScanRowsPass : kiln::impl::SplitScanRowsBase<SplitScanRowsPass> {
           s.setType(withSize(s.getType(), axis, blockRows));
       // A window over all rows ends at the block's last row (its stop
       // was at or past the rows' end: the same window, stated plainly).
+      // (A window of a shared value, a weight's slice, stays as it is.)
       if (auto slice = dyn_cast<SliceOp>(to))
-        slice.setStops(endsAt(slice.getStops(), rowAxis(*axes, cast<SliceOp>(from).getX()), blockRows));
+        if (int64_t axis = rowAxis(*axes, cast<SliceOp>(from).getX()); axis != kSameForEveryRow)
+          slice.setStops(endsAt(slice.getStops(), axis, blockRows));
       if (auto scatter = dyn_cast<SliceScatterOp>(to))
-        scatter.setStops(endsAt(scatter.getStops(), rowAxis(*axes, cast<SliceScatterOp>(from).getSrc()), blockRows));
+        if (int64_t axis = rowAxis(*axes, cast<SliceScatterOp>(from).getSrc()); axis != kSameForEveryRow)
+          scatter.setStops(endsAt(scatter.getStops(), axis, blockRows));
     }
     for (OpResult r : block->getResults())
       r.setType(withSize(r.getType(), r.getResultNumber() < carries ? 0 : 1, blockRows));

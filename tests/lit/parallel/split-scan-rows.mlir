@@ -115,3 +115,23 @@ func.func @prime_rows(%h0: tensor<13x4xf32>, %xs: tensor<5x13x4xf32>) -> tensor<
   }
   return %h : tensor<13x4xf32>
 }
+
+// -----
+
+// A window of a shared value (a gate's part of a bias) is shared too and
+// keeps its bounds; only windows over rows end at the block's last row.
+// CHECK-LABEL: func.func @shared_slice(
+// CHECK:         nn.scan {{.*}} -> (tensor<8x4xf32>, tensor<5x8x4xf32>)
+// CHECK:           nn.slice %{{.*}}{{\[\[}}4] : [8] : [1]] : tensor<8xf32> -> tensor<4xf32>
+// CHECK:           nn.add {{.*}} : (tensor<8x4xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+func.func @shared_slice(%h0: tensor<16x4xf32>, %xs: tensor<5x16x4xf32>, %b: tensor<8xf32>) -> tensor<5x16x4xf32> {
+  // expected-remark @+1 {{recurrence of 5 steps, 16 rows in 2 blocks (8 rows each) on the thread pool}}
+  %h, %hs = nn.scan inits(%h0 : tensor<16x4xf32>) over(%xs : tensor<5x16x4xf32>) consts(%b : tensor<8xf32>) -> (tensor<16x4xf32>, tensor<5x16x4xf32>) {
+  ^bb0(%c: tensor<16x4xf32>, %x: tensor<16x4xf32>, %bc: tensor<8xf32>):
+    %part = nn.slice %bc[[4] : [8] : [1]] : tensor<8xf32> -> tensor<4xf32>
+    %s = nn.add %c, %part : (tensor<16x4xf32>, tensor<4xf32>) -> tensor<16x4xf32>
+    %t = nn.add %s, %x : (tensor<16x4xf32>, tensor<16x4xf32>) -> tensor<16x4xf32>
+    nn.yield %t, %t : tensor<16x4xf32>, tensor<16x4xf32>
+  }
+  return %hs : tensor<5x16x4xf32>
+}
