@@ -150,18 +150,22 @@ static const Phase kPhases[] = {
        // Before hoisting: a buffer private to a parallel loop's iterations
        // moves to each thread's scratch, not out of the loop.
        pm.addPass(createParallelizeLoops());
-       functions(pm).addPass(bufferization::createBufferLoopHoistingPass());
-       pm.addPass(mlir::createCanonicalizerPass());
+       // From here on the entry and each outlined parallel kernel are
+       // functions of their own: cleanups run per function, on every core.
+       OpPassManager &hoisted = functions(pm);
+       hoisted.addPass(bufferization::createBufferLoopHoistingPass());
+       hoisted.addPass(mlir::createCanonicalizerPass());
        pm.addPass(bufferization::createOwnershipBasedBufferDeallocationPass());
-       pm.addPass(mlir::createCanonicalizerPass());
-       pm.addPass(bufferization::createBufferDeallocationSimplificationPass());
+       OpPassManager &deallocs = functions(pm);
+       deallocs.addPass(mlir::createCanonicalizerPass());
+       deallocs.addPass(bufferization::createBufferDeallocationSimplificationPass());
        pm.addPass(bufferization::createLowerDeallocationsPass());
-       addCleanup(pm); // folds the ownership checks to plain deallocs
-       pm.addPass(mlir::createCanonicalizerPass());
+       addCleanup(functions(pm)); // folds the ownership checks to plain deallocs
+       functions(pm).addPass(mlir::createCanonicalizerPass());
        PlanWorkspaceOptions w;
        w.entry = o.compiledEntry();
        pm.addPass(createPlanWorkspace(w));
-       pm.addPass(mlir::createCanonicalizerPass());
+       functions(pm).addPass(mlir::createCanonicalizerPass());
        if (o.profile || o.check) {
          ProfileKernelsOptions p;
          p.entry = o.compiledEntry();
@@ -178,12 +182,17 @@ static const Phase kPhases[] = {
        f.addPass(createLowerVectors());
        f.addPass(createCollapseLoops());
        f.addPass(mlir::createConvertLinalgToLoopsPass());
-       pm.addPass(mlir::createConvertVectorToSCFPass(mlir::VectorTransferToSCFOptions().enableFullUnroll()));
-       pm.addPass(mlir::createLowerAffinePass());
-       pm.addPass(mlir::createConvertSCFToCFPass());
-       pm.addPass(createApproximateMath());
-       pm.addPass(mlir::memref::createExpandStridedMetadataPass());
-       pm.addPass(mlir::createLowerAffinePass());
+       // Lowerings that stay inside a function run per function, so the
+       // pass manager spreads them over the cores (the entry and each
+       // outlined parallel kernel are functions of their own); the
+       // conversions that declare functions or change signatures run on
+       // the module.
+       f.addPass(mlir::createConvertVectorToSCFPass(mlir::VectorTransferToSCFOptions().enableFullUnroll()));
+       f.addPass(mlir::createLowerAffinePass());
+       f.addPass(mlir::createConvertSCFToCFPass());
+       f.addPass(createApproximateMath());
+       f.addPass(mlir::memref::createExpandStridedMetadataPass());
+       f.addPass(mlir::createLowerAffinePass());
        // A row kernel's last step sums one vector of partial sums: in
        // order, that is 16-64 dependent adds per reduction (a 128-wide
        // layer norm row spent ~600 cycles in two of them); as a tree, a few
