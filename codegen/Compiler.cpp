@@ -22,7 +22,9 @@
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -243,6 +245,25 @@ LogicalResult lowerModule(ModuleOp module, int fromPhase, int toPhase,
       llvm::errs() << d.str() << "\n";
       return success();
     });
+
+  // Function passes on every core: the entry and each outlined parallel
+  // kernel are functions of their own once loops go to the thread pool
+  // (the attention LM's training step: 129 functions, the entry a third of
+  // the IR). kiln's contexts are made single-threaded (no pool of their
+  // own for every Graph, nothing to go stale across a fork); a compilation
+  // lends one a pool of its own for its passes and takes it back after.
+  // Not when the passes' output is watched: dumps and printing need one
+  // order, and --explain-fusion's remarks keep the order of the code.
+  std::optional<llvm::DefaultThreadPool> passThreads;
+  bool watched = options.printIrAfterAll || !options.dumpDir.empty() || options.explainFusion;
+  if (!watched && !context->isMultithreadingEnabled() && llvm::hardware_concurrency().compute_thread_count() > 1) {
+    passThreads.emplace(llvm::hardware_concurrency());
+    context->setThreadPool(*passThreads);
+  }
+  auto singleThreadedAgain = llvm::make_scope_exit([&] {
+    if (passThreads)
+      context->disableMultithreading();
+  });
 
   // One pass manager per phase, so dumps and timings are labelled by phase.
   static int dumpCount = 0; // numbering continues across the calls of one compilation
