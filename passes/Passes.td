@@ -385,7 +385,10 @@ def SplitScanRows : Pass<"kiln-split-scan-rows", "mlir::func::FuncOp"> {
     too). Each element is computed as before, in the same order: the
     results are bit for bit those of the unsplit scan. The blocks are
     `threads` or fewer, at least `min-rows` rows each, dividing the rows;
-    a scan with less work than `parallel-min-flops` stays whole.
+    a scan with less work than `parallel-min-flops` stays whole, and so
+    does one whose products' shared operands exceed 1 MiB (every block
+    reads all of them at every step; split by columns inside each step, a
+    thread keeps its share in its L2).
   }];
   let options = [
     Option<"threads", "threads", "int64_t", "1",

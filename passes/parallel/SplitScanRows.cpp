@@ -291,7 +291,7 @@ struct SplitScanRowsPass : kiln::impl::SplitScanRowsBase<SplitScanRowsPass> {
   /// its share, which can stay in its L2 from step to step; split by rows,
   /// every thread streams all of them. Measured on a 2 MiB-L2 Xeon, two
   /// threads, rows against columns: the GRU and LSTM at H = 256 (0.75 and
-  /// 1 MiB of W_hh) 1.05-1.09x forward, at H = 512 (3 and 4 MiB)
+  /// 1 MiB of W_hh) 1.05-1.21x forward, at H = 512 (3 and 4 MiB)
   /// 0.95-0.99x.
   static int64_t sharedWeightBytes(ScanOp scan, const RowAxes &axes) {
     int64_t bytes = 0;
