@@ -43,6 +43,10 @@ const char *kLoweringOptions = R"(  --train-step            compile a training s
                           global L2 norm N at most); --loss NAME picks the loss
   --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
   --tile-sizes M,N        matmul register tile (default: from the target)
+  --threads N             the threads the code is made for (default:
+                          KILN_NUM_THREADS, else this machine's CPUs); with 2
+                          or more a recurrence whose batch rows are
+                          independent runs them in blocks, one per thread
   --sanitize=thread       instrument the generated code for ThreadSanitizer
                           (AOT: link the program with -fsanitize=thread)
   --print-ir-after-all    print the IR after every pass (stderr)
@@ -130,6 +134,8 @@ options:
                           (to test the checker itself)
   --entry NAME            the function to run (default: @main or the only one)
   --target-cpu CPU        host (default), x86-64-v3, skylake-avx512, ...
+  --threads N             compile for and run on N threads (default:
+                          KILN_NUM_THREADS, else this machine's CPUs)
   --no-cache              compile again even if this model was compiled before
   --print-ir-after-all, --dump-dir DIR, --timing, --explain-fusion
                           inspect the compilation (see `kiln compile --help`)
@@ -373,6 +379,14 @@ int parseArgs(int argc, char **argv, Args &args) {
         return usageError("--tile-sizes needs two positive numbers M,N, got '" + v + "'");
       args.options.tileRows = m;
       args.options.tileColumns = n;
+    } else if (arg == "--threads") {
+      if (!need(v))
+        return usageError("--threads needs a count, e.g. --threads 2");
+      long long n = 0;
+      char extra;
+      if (std::sscanf(v.c_str(), "%lld%c", &n, &extra) != 1 || n <= 0 || n > 256)
+        return usageError("--threads needs a whole number from 1 to 256, got '" + v + "'");
+      args.options.threads = n;
     } else if (arg == "--train-step") {
       if (!args.options.trainStep)
         args.options.trainStep = kiln::TrainStepRequest{};
@@ -675,6 +689,8 @@ int runCommand(const Args &args) {
     model.graph.reset(); // an imported model's weights: the Function holds its own
     if (int code = setParams(args, *fn))
       return code;
+    if (args.options.threads > 0)
+      fn->setNumThreads(int(args.options.threads));
     outputs = fn->outputs();
     results = runRepeatedly(args, *fn, inputs, checkFailed);
     if (results)
