@@ -101,7 +101,7 @@ Rate rateOf(const KernelProfile &k, int threads, const MachinePeak &peak) {
   // Products are measured against the FMA peak, everything else against
   // the memory bandwidth.
   bool product = k.kind.rfind("matmul", 0) == 0 || k.kind.rfind("flash attention", 0) == 0 ||
-                 k.kind.rfind("convolution", 0) == 0;
+                 k.kind.rfind("convolution", 0) == 0 || k.kind.rfind("recurrence", 0) == 0;
   if (product && k.flops > 0) {
     double gflops = double(k.flops) / perCall / 1e9;
     return {gflops, "GFLOP/s", 100 * gflops / (peak.gflopsPerCore * std::max(threads, 1))};
