@@ -18,7 +18,8 @@
 // the default compiles for KILN_NUM_THREADS and may split the scan's rows
 // across them: kiln-split-scan-rows), calls alternating, and a second line
 // gives that build's median and the ratio. KILN_RNN_BATCH=B changes the
-// batch (32); KILN_RNN_DUMP=DIR writes every pass's IR under DIR.
+// batch (32); KILN_RNN_DUMP=DIR writes every pass's IR of the default
+// build under DIR.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/kiln.h"
@@ -62,9 +63,11 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkp
   compileOptions.profile = profileEnv && std::string(profileEnv) == "1";
   if (const char *dumpEnv = std::getenv("KILN_RNN_DUMP")) // one file per pass, for reading the IR
     compileOptions.dumpDir = std::string(dumpEnv) + "/" + cell + "-" + std::to_string(hidden) + (backward ? "-bwd" : "-fwd");
-  auto compile = [&](int64_t threads) -> Result<Function> {
+  auto compile = [&](int64_t threads, bool dump) -> Result<Function> {
     CompileOptions o = compileOptions;
     o.threads = threads;
+    if (!dump) // (the A/B twin would number its files into the same folder)
+      o.dumpDir.clear();
     if (!backward)
       return Function::compile(g, o);
     std::vector<std::string> wrt{"x"};
@@ -72,7 +75,7 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkp
       wrt.push_back(std::string("cell_") + p + "_l0");
     return grad(g, wrt, o);
   };
-  Result<Function> fn = compile(0);
+  Result<Function> fn = compile(0, /*dump=*/true);
   if (!fn) {
     std::fprintf(stderr, "compile failed: %s\n", fn.error().c_str());
     return 1;
@@ -83,7 +86,7 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkp
   const char *abEnv = std::getenv("KILN_RNN_SPLIT_AB");
   std::optional<Result<Function>> whole;
   if (abEnv && std::string(abEnv) == "1")
-    whole = compile(1);
+    whole = compile(1, /*dump=*/false);
   if (whole && !*whole) {
     std::fprintf(stderr, "compile failed: %s\n", (*whole).error().c_str());
     return 1;
