@@ -49,6 +49,8 @@ namespace {
 /// Marks a row loop made here until its pieces are vectorized; the value is
 /// the number of row dimensions (all but the last).
 constexpr llvm::StringLiteral kRowKernelAttr = "kiln.row_kernel";
+/// Marks an op of a row kernel until it is vectorized.
+constexpr llvm::StringLiteral kRowPieceAttr = "kiln.row_piece";
 
 /// The first `rowDims` results of `map` are d0, d1, ...: the map indexes
 /// rows the way the kernel's loops do.
@@ -122,6 +124,82 @@ llvm::SetVector<Operation *> groupOf(linalg::GenericOp root, int64_t rowDims) {
   return group;
 }
 
+/// A reduction over its trailing loops (p parallel loops, then r >= 2
+/// reductions), or over all of them, that reads its inputs whole: the
+/// shape collapseReduction makes a row reduction of. (nn.reduce_sum over
+/// every axis or over a CNN's spatial axes; as plain loops a sum is one
+/// serial chain of adds, at about 3 GB/s here for a 2 MB tensor.)
+bool isCollapsibleReduction(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 || op.getNumDpsInputs() == 0 ||
+      !isa<func::FuncOp>(op->getParentOp()))
+    return false;
+  auto iterators = op.getIteratorTypesArray();
+  int64_t loops = int64_t(iterators.size()), p = 0;
+  while (p < loops && linalg::isParallelIterator(iterators[p]))
+    ++p;
+  int64_t r = loops - p;
+  if (r == 0 || (p > 0 && r < 2) || p + 1 >= 8)
+    return false;
+  for (int64_t i = p; i < loops; ++i)
+    if (!linalg::isReductionIterator(iterators[i]))
+      return false;
+  for (int64_t size : op.getStaticLoopRanges())
+    if (ShapedType::isDynamic(size) || size == 0)
+      return false;
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(loops, op.getContext());
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (op.getMatchingIndexingMap(input) != identity)
+      return false;
+  if (op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
+      AffineMap::get(loops, 0, identity.getResults().take_front(p), op.getContext()))
+    return false;
+  return !op.getRegion().front().getOps<linalg::IndexOp>().empty() ? false : !kiln::whyNotVectorizable(op);
+}
+
+/// `op` (isCollapsibleReduction) with its reduced loops collapsed into one,
+/// the inputs read through tensor.collapse_shape; a reduction to a scalar
+/// gets a unit row ([1, n] in, [1] out), so that it is one row.
+void collapseReduction(IRRewriter &rewriter, linalg::GenericOp op) {
+  Location loc = op.getLoc();
+  int64_t loops = op.getNumLoops(), p = op.getNumParallelLoops();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t reduced = 1;
+  for (int64_t i = p; i < loops; ++i)
+    reduced *= ranges[i];
+  SmallVector<ReassociationIndices> collapse;
+  for (int64_t i = 0; i < p; ++i)
+    collapse.push_back({i});
+  collapse.emplace_back();
+  for (int64_t i = p; i < loops; ++i)
+    collapse.back().push_back(i);
+  rewriter.setInsertionPoint(op);
+  SmallVector<Value> inputs;
+  for (Value input : op.getDpsInputs()) {
+    Value collapsed = loops - p > 1 ? rewriter.create<tensor::CollapseShapeOp>(loc, input, collapse) : input;
+    if (p == 0) // the one row
+      collapsed = rewriter.create<tensor::ExpandShapeOp>(
+          loc, RankedTensorType::get({1, reduced}, getElementTypeOrSelf(input.getType())), collapsed,
+          ArrayRef<ReassociationIndices>{{0, 1}});
+    inputs.push_back(collapsed);
+  }
+  Value init = op.getDpsInits()[0];
+  if (p == 0)
+    init = rewriter.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get({1}, getElementTypeOrSelf(init.getType())),
+                                                  init, ArrayRef<ReassociationIndices>{});
+  int64_t newLoops = std::max<int64_t>(p, 1) + 1;
+  SmallVector<AffineMap> maps(inputs.size(), AffineMap::getMultiDimIdentityMap(newLoops, op.getContext()));
+  maps.push_back(AffineMap::get(newLoops, 0, maps.front().getResults().drop_back(), op.getContext()));
+  SmallVector<utils::IteratorType> iterators(newLoops - 1, utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  auto collapsedOp = rewriter.create<linalg::GenericOp>(loc, init.getType(), inputs, ValueRange{init}, maps, iterators);
+  rewriter.inlineRegionBefore(op.getRegion(), collapsedOp.getRegion(), collapsedOp.getRegion().begin());
+  Value result = collapsedOp.getResult(0);
+  if (p == 0)
+    result = rewriter.create<tensor::CollapseShapeOp>(loc, op.getResultTypes()[0], result,
+                                                      ArrayRef<ReassociationIndices>{});
+  rewriter.replaceOp(op, result);
+}
+
 struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
   using TileRowsBase::TileRowsBase;
 
@@ -158,6 +236,15 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
   void runOnOperation() override {
     func::FuncOp f = getOperation();
     IRRewriter rewriter(&getContext());
+    // Reductions over trailing axes or over everything become row
+    // reductions first (their reduced axes one row).
+    SmallVector<linalg::GenericOp> collapsible;
+    f.walk([&](linalg::GenericOp g) {
+      if (isCollapsibleReduction(g))
+        collapsible.push_back(g);
+    });
+    for (linalg::GenericOp g : collapsible)
+      collapseReduction(rewriter, g);
     while (auto next = nextRoot(f)) {
       auto [root, group] = *next;
       int64_t rowDims = int64_t(root.getNumLoops()) - 1;
@@ -224,6 +311,13 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
     });
     for (auto [g, loops] : rowOps)
       splitRowOp(rewriter, g, loops);
+    // The pieces to vectorize, marked before canonicalization folds the
+    // loop of a kernel of one row (a reduction to a scalar) away with its
+    // mark (ops keep their attributes when folded or cloned).
+    f.walk([&](scf::ForOp kernel) {
+      if (kernel->hasAttr(kRowKernelAttr))
+        kernel.walk([&](linalg::LinalgOp piece) { piece->setAttr(kRowPieceAttr, rewriter.getUnitAttr()); });
+    });
     // Fold the peeled bounds into static piece shapes, then vectorize the
     // pieces (each at most `width` elements of a row).
     RewritePatternSet patterns(&getContext());
@@ -245,14 +339,16 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
         rewriter.replaceOpWithNewOp<bufferization::AllocTensorOp>(empty, empty.getType(),
                                                                   empty.getDynamicSizes());
       });
-      kernel.walk([&](linalg::LinalgOp piece) {
-        SmallVector<int64_t> ranges = piece.getStaticLoopRanges();
-        int64_t elements = 1;
-        for (int64_t r : ranges)
-          elements = ShapedType::isDynamic(r) || ShapedType::isDynamic(elements) ? ShapedType::kDynamic : elements * r;
-        if (!ShapedType::isDynamic(elements) && elements <= maxPieceElements())
-          pieces.push_back(piece);
-      });
+    });
+    f.walk([&](linalg::LinalgOp piece) {
+      if (!piece->removeAttr(kRowPieceAttr))
+        return;
+      SmallVector<int64_t> ranges = piece.getStaticLoopRanges();
+      int64_t elements = 1;
+      for (int64_t r : ranges)
+        elements = ShapedType::isDynamic(r) || ShapedType::isDynamic(elements) ? ShapedType::kDynamic : elements * r;
+      if (!ShapedType::isDynamic(elements) && elements <= maxPieceElements())
+        pieces.push_back(piece);
     });
     for (Operation *piece : pieces) {
       rewriter.setInsertionPoint(piece);

@@ -127,7 +127,11 @@ inline std::vector<OpCase> allCases() {
                                         {{1, 1}, {0}, false},
                                         // Rows longer than a vector piece (kiln-tile-rows splits
                                         // them, with a peeled partial piece).
-                                        {{5, 263}, {1}, false},      {{2, 3, 131}, {-1}, true}};
+                                        {{5, 263}, {1}, false},      {{2, 3, 131}, {-1}, true},
+                                        // Over every axis, or over the trailing ones: one row
+                                        // (kiln-tile-rows collapses the reduced axes).
+                                        {{3, 7, 131}, {0, 1, 2}, false}, {{4099}, {0}, false},
+                                        {{3, 5, 7, 11}, {2, 3}, false}, {{2, 3, 13, 17}, {-2, -1}, true}};
   for (const Reduce &r : {Reduce{"reduce_sum", reduce_sum}, Reduce{"reduce_mean", reduce_mean},
                           Reduce{"reduce_max", reduce_max}})
     for (size_t i = 0; i < reduceAxes.size(); ++i) {
