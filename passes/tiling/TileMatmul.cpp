@@ -238,7 +238,18 @@ void readInTileGrain(RewriterBase &rewriter, linalg::GenericOp op, bool explain)
     SmallVector<int64_t> shape(type.getShape());
     std::swap(shape[rank - 2], shape[rank - 1]);
     Location loc = op.getLoc();
-    rewriter.setInsertionPoint(op);
+    // Before the outermost loop the operand is invariant in: a recurrent
+    // weight read at every step of a scan is transposed once per call, and
+    // packedBeforeLoops then packs it once too (transposed inside the loop,
+    // the GRU's backward copied W_hh's panels at every step).
+    Operation *outermost = op;
+    for (Operation *p = op->getParentOp(); p && p->getNumRegions() > 0; p = p->getParentOp()) {
+      if (!inputs[i].getParentRegion()->isProperAncestor(&p->getRegion(0)))
+        break;
+      if (isa<scf::ForOp>(p))
+        outermost = p;
+    }
+    rewriter.setInsertionPoint(outermost);
     Value empty = rewriter.create<tensor::EmptyOp>(loc, shape, type.getElementType());
     inputs[i] = rewriter.create<linalg::TransposeOp>(loc, inputs[i], empty, perm).getResult()[0];
     SmallVector<AffineExpr> exprs(map.getResults());

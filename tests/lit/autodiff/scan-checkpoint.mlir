@@ -4,7 +4,9 @@
 // segment scan's backward recomputes the segment with a recording inner scan
 // (its 2 carries saved) and runs an inner backward scan through it; the
 // weight's gradient is one matmul per segment (K = 2 steps x batch), added
-// up by the segment scan, which stacks nothing more per step.
+// up by the segment scan, which stacks nothing more per step. Only the
+// scans run whole (the step left, a segment's inner scan while its
+// backward runs) also save their steps' products.
 // RUN: kiln-opt %s --kiln-differentiate="wrt=w" --canonicalize --cse | FileCheck %s
 
 // CHECK-LABEL: func.func @main_grad(
@@ -13,13 +15,13 @@
 // The segments, recording one carry per segment.
 // CHECK:      %[[SEG:.*]]:3 = nn.scan inits(%arg1 : tensor<2x4xf32>) over(%[[HEAD]] : tensor<2x2x2x4xf32>) consts(%arg2 : tensor<4x4xf32>) -> (tensor<2x4xf32>, tensor<2x2x2x4xf32>, tensor<2x2x4xf32>)
 // CHECK:        nn.scan inits(%{{.*}}) over(%{{.*}} : tensor<2x2x4xf32>)
-// CHECK:      %[[REST:.*]]:3 = nn.scan inits(%[[SEG]]#0 : tensor<2x4xf32>) over(%[[TAIL]] : tensor<1x2x4xf32>)
+// CHECK:      %[[REST:.*]]:4 = nn.scan inits(%[[SEG]]#0 : tensor<2x4xf32>) over(%[[TAIL]] : tensor<1x2x4xf32>)
 // Backwards: the step left, then the segments over their saved carries.
-// CHECK:      %[[DREST:.*]]:2 = nn.scan reverse inits(%arg3 : tensor<2x4xf32>) over(%[[REST]]#2, %[[TAIL]] :
+// CHECK:      %[[DREST:.*]]:2 = nn.scan reverse inits(%arg3 : tensor<2x4xf32>) over(%[[REST]]#2, %[[TAIL]], %[[REST]]#3 :
 // CHECK:      nn.scan reverse inits(%[[DREST]]#0, %{{.*}}) over(%[[SEG]]#2, %[[HEAD]] : tensor<2x2x4xf32>, tensor<2x2x2x4xf32>)
 // Inside: the segment recomputed and recorded, then run backwards.
-// CHECK:        %[[RE:.*]]:3 = nn.scan inits(%{{.*}}) over(%{{.*}} : tensor<2x2x4xf32>) consts(%{{.*}}) -> (tensor<2x4xf32>, tensor<2x2x4xf32>, tensor<2x2x4xf32>)
-// CHECK:        %[[IN:.*]]:2 = nn.scan reverse inits(%{{.*}}) over(%[[RE]]#2, %{{.*}} : tensor<2x2x4xf32>, tensor<2x2x4xf32>)
+// CHECK:        %[[RE:.*]]:4 = nn.scan inits(%{{.*}}) over(%{{.*}} : tensor<2x2x4xf32>) consts(%{{.*}}) -> (tensor<2x4xf32>, tensor<2x2x4xf32>, tensor<2x2x4xf32>, tensor<2x2x4xf32>)
+// CHECK:        %[[IN:.*]]:2 = nn.scan reverse inits(%{{.*}}) over(%[[RE]]#2, %{{.*}}, %[[RE]]#3 : tensor<2x2x4xf32>, tensor<2x2x4xf32>, tensor<2x2x4xf32>)
 // CHECK:        %[[SAVED:.*]] = nn.reshape %[[RE]]#2 : tensor<2x2x4xf32> -> tensor<4x4xf32>
 // CHECK:        %[[COT:.*]] = nn.reshape %[[IN]]#1 : tensor<2x2x4xf32> -> tensor<4x4xf32>
 // CHECK:        %[[DW:.*]] = nn.matmul %[[SAVED]], %[[COT]] {transpose_a}

@@ -1,7 +1,9 @@
 // The gradient of nn.scan is backpropagation through time: the forward scan
 // is replaced by a recording twin that also stacks the carry each step
-// received, and a scan over the steps in the opposite order carries the
-// carry's cotangent, recomputes the step from its saved carry and row, and
+// received and the result of each product that changes from step to step
+// (`c w` here), and a scan over the steps in the opposite order carries the
+// carry's cotangent, recomputes the step's elementwise ops from its saved
+// carry, row and product (the product itself is not computed again), and
 // yields the row's cotangent. The captured weight's gradient (a product over
 // the batch at every step) is one matmul over all steps after the loop, of
 // the saved carries and the stacked cotangents (K = steps x batch).
@@ -9,12 +11,18 @@
 
 // CHECK-LABEL: func.func @main_grad(
 // CHECK-SAME: %[[H0:arg1]]: tensor<2x4xf32> {nn.name = "h0"}, %[[W:arg2]]: tensor<4x4xf32>
-// The forward once, recording: final carry, stacked outputs, saved carries.
-// CHECK:      %[[FWD:.*]]:3 = nn.scan inits(%[[H0]] : tensor<2x4xf32>) over(%arg0 : tensor<5x2x4xf32>) consts(%[[W]] : tensor<4x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>, tensor<5x2x4xf32>)
-// CHECK:        nn.yield %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
-// The backward scan runs the other way, over the saved carries and the
-// outputs' cotangent; it carries d carry only (no accumulator).
-// CHECK:      %[[BWD:.*]]:2 = nn.scan reverse inits(%arg3 : tensor<2x4xf32>) over(%[[FWD]]#2, %arg0, %arg4 : tensor<5x2x4xf32>, tensor<5x2x4xf32>, tensor<5x2x4xf32>) consts(%[[W]] : tensor<4x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>)
+// The forward once, recording: final carry, stacked outputs, saved carries,
+// saved products.
+// CHECK:      %[[FWD:.*]]:4 = nn.scan inits(%[[H0]] : tensor<2x4xf32>) over(%arg0 : tensor<5x2x4xf32>) consts(%[[W]] : tensor<4x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>, tensor<5x2x4xf32>, tensor<5x2x4xf32>)
+// CHECK:        %[[P:.*]] = nn.matmul
+// CHECK:        nn.yield %{{.*}}, %{{.*}}, %{{.*}}, %[[P]] : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+// The backward scan runs the other way, over the saved carries, the inputs,
+// the outputs' cotangent and the saved products; it carries d carry only
+// (no accumulator), and its one product is the cotangent's.
+// CHECK:      %[[BWD:.*]]:2 = nn.scan reverse inits(%arg3 : tensor<2x4xf32>) over(%[[FWD]]#2, %arg0, %arg4, %[[FWD]]#3 : tensor<5x2x4xf32>, tensor<5x2x4xf32>, tensor<5x2x4xf32>, tensor<5x2x4xf32>) consts(%[[W]] : tensor<4x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>)
+// CHECK-NEXT:   ^bb0(%{{.*}}: tensor<2x4xf32>, %{{.*}}: tensor<2x4xf32>, %[[X:.*]]: tensor<2x4xf32>, %{{.*}}: tensor<2x4xf32>, %[[SAVED:.*]]: tensor<2x4xf32>, %{{.*}}: tensor<4x4xf32>):
+// CHECK-NOT:    nn.matmul
+// CHECK:        nn.add %[[SAVED]], %[[X]]
 // CHECK:        nn.tanh
 // CHECK-NOT:    transpose_a
 // CHECK:        nn.matmul %{{.*}}, %{{.*}} {transpose_b}
