@@ -35,3 +35,25 @@ func.func @transposed_a_short_k(%a: tensor<40x64xf32>, %b: tensor<40x48xf32>) ->
   %0 = nn.matmul %a, %b {transpose_a} : (tensor<40x64xf32>, tensor<40x48xf32>) -> tensor<64x48xf32>
   return %0 : tensor<64x48xf32>
 }
+
+// A transposed operand invariant in a loop (a recurrent weight read at every
+// step, as the backward scan's `g W_hh` reads it) is transposed before the
+// loop, once per call, and its panels are then packed there too, not at
+// every step.
+// CHECK-LABEL: func.func @transposed_b_in_a_scan
+// CHECK:       linalg.transpose ins(%arg2 : tensor<256x128xf32>) outs({{.*}} : tensor<128x256xf32>) permutation = [1, 0]
+// CHECK:       linalg.transpose ins({{.*}} : tensor<128x2x128xf32>) outs({{.*}} : tensor<2x128x128xf32>) permutation = [1, 0, 2]
+// CHECK:       scf.for {{.*}} to %c5
+// CHECK-NOT:   linalg.transpose
+// CHECK:       return
+func.func @transposed_b_in_a_scan(%xs: tensor<5x16x256xf32>, %h0: tensor<16x128xf32>, %w: tensor<256x128xf32>) -> tensor<16x128xf32> {
+  %h, %hs = nn.scan inits(%h0 : tensor<16x128xf32>) over(%xs : tensor<5x16x256xf32>) consts(%w : tensor<256x128xf32>) -> (tensor<16x128xf32>, tensor<5x16x256xf32>) {
+  ^bb0(%c: tensor<16x128xf32>, %x: tensor<16x256xf32>, %wc: tensor<256x128xf32>):
+    %p = nn.matmul %c, %wc {transpose_b} : (tensor<16x128xf32>, tensor<256x128xf32>) -> tensor<16x256xf32>
+    %s = nn.add %p, %x : (tensor<16x256xf32>, tensor<16x256xf32>) -> tensor<16x256xf32>
+    %n = nn.tanh %s : tensor<16x256xf32>
+    %next = nn.slice %n[[0, 0] : [16, 128] : [1, 1]] : tensor<16x256xf32> -> tensor<16x128xf32>
+    nn.yield %next, %n : tensor<16x128xf32>, tensor<16x256xf32>
+  }
+  return %h : tensor<16x128xf32>
+}
