@@ -347,7 +347,9 @@ def ChunkElementwise : Pass<"kiln-chunk-elementwise", "mlir::func::FuncOp"> {
     marked `kiln.parallel` (kiln-parallelize-loops then runs the chunks on
     the thread pool). Each chunk is the same op on a slice, so it is
     compiled as before, and no reduction is split across chunks: the bits
-    are the same on every thread count.
+    are the same on every thread count. An op that reads an input across
+    the grain (a transpose) is also split into blocks of 16 x 64 elements
+    within each chunk, so that the input lines a block reads stay in L1.
   }];
   let options = [
     Option<"parallelMinElements", "parallel-min-elements", "int64_t", "65536",
