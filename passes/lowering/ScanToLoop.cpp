@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/lowering/ScanToLoop.h"
+#include "passes/Passes.h"
 #include "ir/Dialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -70,6 +71,12 @@ Value stackedInPlace(Value stacked, ScanOp op) {
                                           insert.getMixedSizes(), insert.getMixedStrides());
 }
 
+/// The first dimension of a value's tensor type (its rows), or 0.
+int64_t rowsOf(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  return t && t.getRank() > 0 ? t.getDimSize(0) : 0;
+}
+
 /// `op` as its loop, in place.
 void lowerScan(ScanOp op) {
   OpBuilder b(op);
@@ -97,6 +104,12 @@ void lowerScan(ScanOp op) {
   Value steps = b.create<arith::ConstantIndexOp>(loc, length);
   Value one = b.create<arith::ConstantIndexOp>(loc, 1);
   auto loop = b.create<scf::ForOp>(loc, zero, steps, one, iterArgs);
+  // The loop is the recurrence's kernel (unless a loop around it is, as a
+  // block of rows of kiln-split-scan-rows): named, with its flops, so that
+  // the profile rates it in GFLOP/s rather than after its first product.
+  std::string batch = op.getInits().empty() ? "" : ", " + std::to_string(rowsOf(op.getInits()[0])) + " rows";
+  loop->setAttr(kiln::kKernelAttr, b.getStringAttr("recurrence of " + std::to_string(length) + " steps" + batch));
+  loop->setAttr(kiln::kKernelFlopsAttr, b.getI64IntegerAttr(int64_t(kiln::scanStepFlops(op) * double(length))));
   Block *loopBody = loop.getBody(); // empty: scf.for's builder leaves the yield to us
   b.setInsertionPointToEnd(loopBody);
   Value t = loop.getInductionVar();
@@ -163,4 +176,23 @@ LogicalResult kiln::lowerScans(Operation *root) {
   for (ScanOp op : scans)
     lowerScan(op);
   return success();
+}
+
+double kiln::scanStepFlops(Operation *op) {
+  auto scan = cast<ScanOp>(op);
+  double flops = 0;
+  for (Operation &bodyOp : scan.getBody().front().without_terminator()) {
+    if (bodyOp.getNumResults() != 1)
+      continue;
+    auto type = dyn_cast<RankedTensorType>(bodyOp.getResult(0).getType());
+    if (!type || !type.hasStaticShape())
+      continue;
+    double elements = double(type.getNumElements());
+    if (auto matmul = dyn_cast<MatmulOp>(bodyOp)) {
+      auto a = cast<RankedTensorType>(matmul.getA().getType());
+      elements *= 2.0 * double(a.getDimSize(matmul.getTransposeA() ? a.getRank() - 2 : a.getRank() - 1));
+    }
+    flops += elements;
+  }
+  return flops;
 }

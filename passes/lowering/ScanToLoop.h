@@ -12,6 +12,11 @@ namespace kiln {
 /// error) on a body holding an op whose run-time check cannot report from
 /// inside a loop yet (nn.gather, nn.cross_entropy).
 mlir::LogicalResult lowerScans(mlir::Operation *root);
+
+/// The float ops of one step of `scan` (an nn.scan): products counted
+/// 2 M N K, other ops one per result element. The profile rates a
+/// recurrence's kernel by it (times its steps).
+double scanStepFlops(mlir::Operation *scan);
 } // namespace kiln
 
 #endif

@@ -33,6 +33,7 @@
 #include "ir/Dialect.h"
 #include "ir/ShapeRules.h"
 #include "passes/fusion/SourceOps.h"
+#include "passes/lowering/ScanToLoop.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -266,26 +267,6 @@ struct SplitScanRowsPass : kiln::impl::SplitScanRowsBase<SplitScanRowsPass> {
     return 1;
   }
 
-  /// The float ops of one step: products counted 2 M N K, other ops one
-  /// per result element.
-  static double stepFlops(ScanOp scan) {
-    double flops = 0;
-    for (Operation &op : scan.getBody().front().without_terminator()) {
-      if (op.getNumResults() != 1)
-        continue;
-      auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
-      if (!type || !type.hasStaticShape())
-        continue;
-      double elements = double(type.getNumElements());
-      if (auto matmul = dyn_cast<MatmulOp>(op)) {
-        auto a = tensorType(matmul.getA());
-        elements *= 2.0 * double(a.getDimSize(matmul.getTransposeA() ? a.getRank() - 2 : a.getRank() - 1));
-      }
-      flops += elements;
-    }
-    return flops;
-  }
-
   /// The bytes of the shared (loop-invariant) operands of the body's
   /// products: each block reads all of them at every step. Split by
   /// columns inside each step (the scan kept whole), a thread reads only
@@ -350,7 +331,7 @@ struct SplitScanRowsPass : kiln::impl::SplitScanRowsBase<SplitScanRowsPass> {
       return;
     }
     int64_t blocks = blocksFor(*rows);
-    double flops = stepFlops(scan) * double(scan.getLength());
+    double flops = kiln::scanStepFlops(scan) * double(scan.getLength());
     int64_t shared = sharedWeightBytes(scan, *axes);
     std::string whole = "scan over " + std::to_string(scan.getLength()) + " steps stays whole: ";
     if (blocks < 2 || flops < double(parallelMinFlops) || shared > maxSharedBytes) {
