@@ -6,10 +6,11 @@
 //
 //   1. a recording scan in the forward scan's place: the same body, also
 //      yielding the carries each step received (stacked [T, ...]: the saved
-//      carries), so the forward runs once;
+//      carries) and the results of its step-varying products (the saved
+//      products), so the forward runs once;
 //   2. the backward scan, over the steps in the opposite order, carrying
-//      the carries' cotangents; its body recomputes the step from its
-//      saved carry and row, then runs reverse mode over that step with the
+//      the carries' cotangents; its body recomputes the step's other ops
+//      from its saved carry, row and products, then runs reverse mode over that step with the
 //      carried cotangents and the row of each step output's cotangent as
 //      seeds; it yields the saved carry's cotangent as the next carry and
 //      the row's cotangent as a step output;

@@ -5,6 +5,9 @@
 // by one, each streams the whole tensor through memory, and each row
 // reduction is a serial chain. This pass makes each such group one kernel:
 //
+//  0. A reduction over every axis or over two or more trailing axes is made
+//     a row reduction first: its reduced axes collapsed into one row (a
+//     reduction to a scalar reads its input as one row of [1, n]).
 //  1. The kernel is the last op of the group (the root: its result leaves
 //     the group; whole rows, or one value per row) and every producer that only feeds the group and indexes
 //     rows the same way (its outer loops parallel, row dims first). The root
@@ -138,7 +141,7 @@ bool isCollapsibleReduction(linalg::GenericOp op) {
   while (p < loops && linalg::isParallelIterator(iterators[p]))
     ++p;
   int64_t r = loops - p;
-  if (r == 0 || (p > 0 && r < 2) || p + 1 >= 8)
+  if (r == 0 || (p > 0 && r < 2))
     return false;
   for (int64_t i = p; i < loops; ++i)
     if (!linalg::isReductionIterator(iterators[i]))
@@ -153,7 +156,9 @@ bool isCollapsibleReduction(linalg::GenericOp op) {
   if (op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
       AffineMap::get(loops, 0, identity.getResults().take_front(p), op.getContext()))
     return false;
-  return !op.getRegion().front().getOps<linalg::IndexOp>().empty() ? false : !kiln::whyNotVectorizable(op);
+  if (!op.getRegion().front().getOps<linalg::IndexOp>().empty())
+    return false; // its body reads the loop indices, which collapsing renumbers
+  return !kiln::whyNotVectorizable(op);
 }
 
 /// `op` (isCollapsibleReduction) with its reduced loops collapsed into one,
@@ -326,7 +331,7 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
     tensor::populateFoldTensorEmptyPatterns(patterns);
     if (failed(kiln::canonicalizeWith(f, std::move(patterns))))
       return signalPassFailure();
-    SmallVector<Operation *> pieces;
+    llvm::SetVector<Operation *> pieces;
     f.walk([&](scf::ForOp kernel) {
       if (!kernel->hasAttr(kRowKernelAttr))
         return;
@@ -339,16 +344,19 @@ struct TileRowsPass : kiln::impl::TileRowsBase<TileRowsPass> {
         rewriter.replaceOpWithNewOp<bufferization::AllocTensorOp>(empty, empty.getType(),
                                                                   empty.getDynamicSizes());
       });
+      kernel.walk([&](linalg::LinalgOp piece) { pieces.insert(piece); });
     });
+    // (And the marked ones whose kernel's loop was folded away.)
     f.walk([&](linalg::LinalgOp piece) {
-      if (!piece->removeAttr(kRowPieceAttr))
-        return;
-      SmallVector<int64_t> ranges = piece.getStaticLoopRanges();
+      if (piece->removeAttr(kRowPieceAttr))
+        pieces.insert(piece);
+    });
+    pieces.remove_if([&](Operation *piece) {
+      SmallVector<int64_t> ranges = cast<linalg::LinalgOp>(piece).getStaticLoopRanges();
       int64_t elements = 1;
       for (int64_t r : ranges)
         elements = ShapedType::isDynamic(r) || ShapedType::isDynamic(elements) ? ShapedType::kDynamic : elements * r;
-      if (!ShapedType::isDynamic(elements) && elements <= maxPieceElements())
-        pieces.push_back(piece);
+      return ShapedType::isDynamic(elements) || elements > maxPieceElements();
     });
     for (Operation *piece : pieces) {
       rewriter.setInsertionPoint(piece);
