@@ -39,10 +39,11 @@ func.func @transposed_a_short_k(%a: tensor<40x64xf32>, %b: tensor<40x48xf32>) ->
 // A transposed operand invariant in a loop (a recurrent weight read at every
 // step, as the backward scan's `g W_hh` reads it) is transposed before the
 // loop, once per call, and its panels are then packed there too, not at
-// every step.
+// every step. (One panel per register-tile column, read by both row tiles
+// in turn: with A this small, no column blocks.)
 // CHECK-LABEL: func.func @transposed_b_in_a_scan
 // CHECK:       linalg.transpose ins(%arg2 : tensor<256x128xf32>) outs({{.*}} : tensor<128x256xf32>) permutation = [1, 0]
-// CHECK:       linalg.transpose ins({{.*}} : tensor<128x2x128xf32>) outs({{.*}} : tensor<2x128x128xf32>) permutation = [1, 0, 2]
+// CHECK:       linalg.transpose ins({{.*}} : tensor<128x8x32xf32>) outs({{.*}} : tensor<8x128x32xf32>) permutation = [1, 0, 2]
 // CHECK:       scf.for {{.*}} to %c5
 // CHECK-NOT:   linalg.transpose
 // CHECK:       return
