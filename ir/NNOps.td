@@ -664,8 +664,9 @@ def NN_ScanOp : NN_Op<"scan", [Pure, Differentiable, IsolatedFromAbove, AttrSize
     IR's size does not grow with `T`.
 
     Its gradient is backpropagation through time: a scan over the steps in
-    the opposite order, over the carries each step received (recorded by a
-    second forward scan), with reverse mode applied to the body. Because that
+    the opposite order, over the carries each step received and the results
+    of the body's step-varying products (both recorded by a second forward
+    scan), with reverse mode applied to the body. Because that
     rule needs reverse mode itself, the autodiff pass builds it
     (passes/autodiff/ScanGradient.cpp), not ir/Gradients.cpp.
 
@@ -675,7 +676,7 @@ def NN_ScanOp : NN_Op<"scan", [Pure, Differentiable, IsolatedFromAbove, AttrSize
     forward becomes a scan over segments of k steps, each a scan; a length
     that k does not divide ends with a shorter scan). About T/k + k carries
     are held instead of T, for one more forward pass. Without it (or k = 1)
-    every carry is saved.
+    every carry and every step-varying product is saved.
 
     ```mlir
     %h, %hs = nn.scan inits(%h0 : tensor<2x4xf32>) over(%xs : tensor<5x2x3xf32>) consts(%w : tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {

@@ -39,7 +39,8 @@ struct ScanResult {
 /// leading axis (length T, the same for all) of `xs`. With `checkpointEvery`
 /// k > 1, its gradient saves only every k-th carry and recomputes the steps
 /// between (about T/k + k carries held instead of T, for one more forward
-/// pass; docs/design.md, "Recurrence"); 0 or 1 saves every carry.
+/// pass; docs/design.md, "Recurrence"); 0 or 1 saves every carry and the
+/// result of every product in the body that changes from step to step.
 ScanResult scan(const std::vector<Tensor> &inits, const std::vector<Tensor> &xs, const ScanBody &body,
                 bool reverse = false, int64_t checkpointEvery = 0, Where where = Where::current());
 
