@@ -197,6 +197,20 @@ void dropBroadcastUnitDims(RewriterBase &rewriter, linalg::GenericOp op) {
     setInputsAndMaps(rewriter, op, inputs, maps);
 }
 
+/// The outermost scf.for around `op` that `v` is invariant in (defined
+/// outside of it), or null: where a copy of `v` made for `op` is made once
+/// (a recurrent weight read at every step of a scan).
+scf::ForOp outermostLoopInvariantIn(Value v, Operation *op) {
+  scf::ForOp outermost;
+  for (Operation *p = op->getParentOp(); p && p->getNumRegions() > 0; p = p->getParentOp()) {
+    if (!v.getParentRegion()->isProperAncestor(&p->getRegion(0)))
+      break;
+    if (auto loop = dyn_cast<scf::ForOp>(p))
+      outermost = loop;
+  }
+  return outermost;
+}
+
 /// Operands stored against the register tile's grain, transposed once into
 /// a temporary (N x K or M x K moves against M x N x K multiply-adds) that
 /// the matmul then reads:
@@ -242,14 +256,8 @@ void readInTileGrain(RewriterBase &rewriter, linalg::GenericOp op, bool explain)
     // weight read at every step of a scan is transposed once per call, and
     // packedBeforeLoops then packs it once too (transposed inside the loop,
     // the GRU's backward copied W_hh's panels at every step).
-    Operation *outermost = op;
-    for (Operation *p = op->getParentOp(); p && p->getNumRegions() > 0; p = p->getParentOp()) {
-      if (!inputs[i].getParentRegion()->isProperAncestor(&p->getRegion(0)))
-        break;
-      if (isa<scf::ForOp>(p))
-        outermost = p;
-    }
-    rewriter.setInsertionPoint(outermost);
+    scf::ForOp outermost = outermostLoopInvariantIn(inputs[i], op);
+    rewriter.setInsertionPoint(outermost ? outermost.getOperation() : op.getOperation());
     Value empty = rewriter.create<tensor::EmptyOp>(loc, shape, type.getElementType());
     inputs[i] = rewriter.create<linalg::TransposeOp>(loc, inputs[i], empty, perm).getResult()[0];
     SmallVector<AffineExpr> exprs(map.getResults());
@@ -330,13 +338,7 @@ Value packedBeforeLoops(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64
   if (!type || type.getRank() != 2 || !type.hasStaticShape() || n % w != 0 ||
       getConstantIntValue(nLoop.getLowerBound()) != 0 || getConstantIntValue(nLoop.getStep()) != w)
     return nullptr;
-  Operation *outermost = nullptr;
-  for (Operation *p = nLoop->getParentOp(); p; p = p->getParentOp()) {
-    if (!b.getParentRegion()->isProperAncestor(&p->getRegion(0)))
-      break;
-    if (isa<scf::ForOp>(p))
-      outermost = p;
-  }
+  scf::ForOp outermost = outermostLoopInvariantIn(b, nLoop);
   if (!outermost)
     return nullptr;
   OpBuilder::InsertionGuard guard(rewriter);
@@ -358,15 +360,7 @@ constexpr int64_t kSmallABytes = 512 * 1024;
 /// compile time) or invariant in a loop around `op` (before that loop).
 bool packedAhead(linalg::GenericOp op) {
   Value b = op.getDpsInputs()[1];
-  if (b.getDefiningOp<arith::ConstantOp>())
-    return true;
-  for (Operation *p = op->getParentOp(); p && p->getNumRegions() > 0; p = p->getParentOp()) {
-    if (!b.getParentRegion()->isProperAncestor(&p->getRegion(0)))
-      return false;
-    if (isa<scf::ForOp>(p))
-      return true;
-  }
-  return false;
+  return b.getDefiningOp<arith::ConstantOp>() || outermostLoopInvariantIn(b, op);
 }
 
 /// At the start of the column-tile loop `nLoop`, copies B[0:K, n0:n0+w]
