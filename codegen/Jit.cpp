@@ -2,13 +2,18 @@
 #include "codegen/Jit.h"
 #include "codegen/ObjectBundle.h"
 
+#include "llvm/ExecutionEngine/JITLink/JITLink.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <unistd.h>
 
 namespace kiln {
 
@@ -68,6 +73,49 @@ std::vector<std::pair<const char *, void *>> runtimeSymbols(const AllocatorHooks
       {"cosf", fn(static_cast<F (*)(F)>(&::cosf))},
   };
 }
+/// With KILN_PERF_MAP=1, every function of a loaded object (the entry and
+/// each outlined kernel, `<model>_parallel_N`) is appended to
+/// /tmp/perf-<pid>.map, the file `perf report` reads to name addresses in
+/// code that no ELF file on disk holds. Lines are "START SIZE NAME" in hex,
+/// written once the object is linked (its final addresses known).
+bool perfMapWanted() {
+  const char *env = std::getenv("KILN_PERF_MAP"); // read at every load: a load is rare
+  return env && std::strcmp(env, "1") == 0;
+}
+
+class PerfMapPlugin : public llvm::orc::ObjectLinkingLayer::Plugin {
+public:
+  void modifyPassConfig(llvm::orc::MaterializationResponsibility &, llvm::jitlink::LinkGraph &,
+                        llvm::jitlink::PassConfiguration &config) override {
+    // The outlined kernels are local symbols that the entry reaches through
+    // its section (`.text + offset`), not by name: JITLink would prune the
+    // names (their code stays). Kept, so that they reach the map.
+    config.PrePrunePasses.push_back([](llvm::jitlink::LinkGraph &graph) {
+      for (llvm::jitlink::Symbol *symbol : graph.defined_symbols())
+        if (symbol->hasName() && symbol->isCallable())
+          symbol->setLive(true);
+      return llvm::Error::success();
+    });
+    config.PostFixupPasses.push_back([](llvm::jitlink::LinkGraph &graph) {
+      static std::mutex mutex; // several models may load at once
+      std::lock_guard<std::mutex> lock(mutex);
+      std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+      if (FILE *map = std::fopen(path.c_str(), "a")) {
+        for (llvm::jitlink::Symbol *symbol : graph.defined_symbols())
+          if (symbol->hasName() && symbol->isCallable() && symbol->getSize() > 0)
+            std::fprintf(map, "%llx %llx %s\n", (unsigned long long)symbol->getAddress().getValue(),
+                         (unsigned long long)symbol->getSize(), symbol->getName().str().c_str());
+        std::fclose(map);
+      }
+      return llvm::Error::success(); // a map that cannot be written costs the user names, not the model
+    });
+  }
+  llvm::Error notifyFailed(llvm::orc::MaterializationResponsibility &) override { return llvm::Error::success(); }
+  llvm::Error notifyRemovingResources(llvm::orc::JITDylib &, llvm::orc::ResourceKey) override {
+    return llvm::Error::success();
+  }
+  void notifyTransferringResources(llvm::orc::JITDylib &, llvm::orc::ResourceKey, llvm::orc::ResourceKey) override {}
+};
 } // namespace
 
 llvm::Expected<std::unique_ptr<JitObject>>
@@ -82,6 +130,9 @@ JitObject::load(llvm::StringRef object, llvm::StringRef symbol, const AllocatorH
   auto jit = llvm::orc::LLJITBuilder().create();
   if (!jit)
     return jit.takeError();
+  if (perfMapWanted())
+    if (auto *linker = llvm::dyn_cast<llvm::orc::ObjectLinkingLayer>(&(*jit)->getObjLinkingLayer()))
+      linker->addPlugin(std::make_unique<PerfMapPlugin>());
   llvm::orc::SymbolMap symbols;
   for (auto &[name, address] : runtimeSymbols(hooks))
     symbols[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),

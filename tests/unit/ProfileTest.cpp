@@ -9,6 +9,11 @@
 #include "TestUtil.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
 
 using namespace kiln;
 using kiln::test::randomTensor;
@@ -95,6 +100,47 @@ TEST(Profile, UnprofiledFunctionSaysHowToProfile) {
   auto profile = fn->profile();
   ASSERT_FALSE(profile.ok());
   EXPECT_NE(profile.error().find("compiled without profiling"), std::string::npos) << profile.error();
+}
+
+// KILN_PERF_MAP=1: every loaded function, the entry and each outlined
+// kernel, is named in /tmp/perf-<pid>.map for `perf report`.
+TEST(Profile, PerfMapNamesTheEntryAndTheKernels) {
+  std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+  std::remove(path.c_str());
+  Graph g("mapped");
+  Tensor x = g.input("x", {256, 257});
+  Tensor w = g.param("w", {257, 263}, normalInit(0, 0.1, 1));
+  g.output(tanh(matmul(x, w)), "y");
+  CompileOptions options;
+  options.cache = false;
+  options.threads = 2; // the matmul outlined onto the thread pool
+  setenv("KILN_PERF_MAP", "1", 1);
+  auto fn = Function::compile(g, options);
+  unsetenv("KILN_PERF_MAP");
+  ASSERT_TRUE(fn.ok()) << fn.error();
+  std::ifstream map(path);
+  ASSERT_TRUE(map.good()) << path << " was not written";
+  std::string line;
+  bool entry = false, kernel = false;
+  while (std::getline(map, line)) {
+    std::istringstream fields(line);
+    std::string start, size, name;
+    fields >> std::hex >> start >> size >> name;
+    ASSERT_FALSE(name.empty()) << line;
+    EXPECT_GT(std::stoull(start, nullptr, 16), 0u) << line;
+    EXPECT_GT(std::stoull(size, nullptr, 16), 0u) << line;
+    entry |= name == "kiln_main";
+    kernel |= name.find("mapped_parallel_") != std::string::npos;
+  }
+  EXPECT_TRUE(entry) << "no line for the entry in " << path;
+  EXPECT_TRUE(kernel) << "no line for an outlined kernel in " << path;
+  std::remove(path.c_str());
+  // Without the variable, nothing is written.
+  Graph again("unmapped");
+  Tensor y = again.input("x", {16, 16});
+  again.output(tanh(y), "y");
+  ASSERT_TRUE(Function::compile(again, options).ok());
+  EXPECT_FALSE(std::ifstream(path).good());
 }
 
 TEST(Profile, TrainingStepKernelsAreAttributed) {
