@@ -273,6 +273,29 @@ void readInTileGrain(RewriterBase &rewriter, linalg::GenericOp op, bool explain)
     setInputsAndMaps(rewriter, op, inputs, maps);
 }
 
+/// Marks a B panel packed at run time by transposing a slice of the
+/// source of B's transpose (packB), so that isPacked knows it.
+constexpr llvm::StringLiteral kPanelAttr = "kiln.b_panel";
+
+/// W's bytes from which B = W^T's run-time panels are transposed from W
+/// directly (a 1 MiB L2, as kPanelBytes assumes).
+constexpr int64_t kFoldTransposeBytes = 1024 * 1024;
+
+int64_t bytesOf(Value v) {
+  auto type = cast<ShapedType>(v.getType());
+  return type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8);
+}
+
+/// The [N, K] source when B ([K, N]) is its 2-D transpose (a weight used as
+/// W^T: nn.transpose, or transpose_b read in the tile's grain), else null.
+Value transposeSource(Value b) {
+  auto transpose = b.getDefiningOp<linalg::TransposeOp>();
+  if (!transpose || transpose->hasAttr(kPanelAttr) || transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+    return nullptr;
+  auto type = dyn_cast<RankedTensorType>(transpose.getInput().getType());
+  return type && type.hasStaticShape() ? transpose.getInput() : nullptr;
+}
+
 /// B already comes from a packed panel (kiln-tile-matmul's column blocks,
 /// packed at run time or, for constant weights, at compile time).
 bool isPacked(linalg::GenericOp op) {
@@ -281,6 +304,8 @@ bool isPacked(linalg::GenericOp op) {
     b = slice.getSource();
   if (b.getDefiningOp<linalg::CopyOp>())
     return true; // a panel packed at run time
+  if (Operation *panel = b.getDefiningOp<linalg::TransposeOp>(); panel && panel->hasAttr(kPanelAttr))
+    return true; // a panel packed at run time from B's transpose's source
   if (b.getDefiningOp<linalg::TransposeOp>() && cast<ShapedType>(b.getType()).getRank() == 3)
     return true; // panels packed once before a loop B is invariant in
   // A constant packed at compile time ([panels, K, width]; B itself is 2-D).
@@ -346,6 +371,17 @@ Value packedBeforeLoops(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64
   Location loc = b.getLoc();
   Type elem = type.getElementType();
   int64_t panels = n / w;
+  // B = W^T (a recurrent weight stored [N, K]): the panels are packed from
+  // W in one pass ([N, K] -> [panels, w, K] -> [panels, K, w]) instead of
+  // transposing W and then packing the transpose (two passes over 4 MiB
+  // for the LSTM's W_hh at H = 512; the transpose dies unless used
+  // elsewhere).
+  if (Value source = transposeSource(b)) {
+    Value expanded = rewriter.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get({panels, w, k}, elem), source,
+                                                            ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{panels, k, w}, elem);
+    return rewriter.create<linalg::TransposeOp>(loc, expanded, empty, ArrayRef<int64_t>{0, 2, 1}).getResult()[0];
+  }
   Value expanded = rewriter.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get({k, panels, w}, elem), b,
                                                           ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   Value empty = rewriter.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{panels, k, w}, elem);
@@ -403,6 +439,24 @@ void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n,
         2, cast<RankedTensorType>(packed.getType()), offsets, sizes, strides);
     panel = rewriter.create<tensor::ExtractSliceOp>(loc, cast<RankedTensorType>(type), packed, offsets, sizes,
                                                     strides);
+  } else if (Value transposed = transposeSource(b); transposed && bytesOf(transposed) >= kFoldTransposeBytes) {
+    // B = W^T with W bigger than L2: the panel is transposed from W's
+    // rows [n0, n0 + width) (one pass, inside the kernel, on its threads)
+    // rather than W transposed whole first (through memory: the LSTM's
+    // 4 MiB W_ih at 5 GB/s) and the panel copied from that. A W that
+    // fits stays transposed whole (in cache, in vectorized blocks) and
+    // copied: the panels' strided reads measured slower there (the MLP
+    // step's 64x256x256 input gradient 0.163 ms against 0.141).
+    SmallVector<OpFoldResult> rowOffsets{iv, rewriter.getIndexAttr(0)};
+    SmallVector<OpFoldResult> rowSizes{width, rewriter.getIndexAttr(k)};
+    SmallVector<OpFoldResult> ones(2, rewriter.getIndexAttr(1));
+    Value source = rewriter.create<tensor::ExtractSliceOp>(loc, transposed, rowOffsets, rowSizes, ones);
+    Type elem = cast<RankedTensorType>(b.getType()).getElementType();
+    Value empty = rewriter.create<tensor::EmptyOp>(loc, SmallVector<OpFoldResult>{rewriter.getIndexAttr(k), width},
+                                                   elem);
+    auto transpose = rewriter.create<linalg::TransposeOp>(loc, source, empty, ArrayRef<int64_t>{1, 0});
+    transpose->setAttr(kPanelAttr, rewriter.getUnitAttr());
+    panel = transpose.getResult()[0];
   } else {
     SmallVector<OpFoldResult> panelOffsets{rewriter.getIndexAttr(0), iv};
     SmallVector<OpFoldResult> panelSizes{rewriter.getIndexAttr(k), width};

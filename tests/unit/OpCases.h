@@ -405,6 +405,21 @@ inline std::vector<OpCase> allCases() {
   // whole blocks and a partial one of 44, rows 8 + 1.
   cases.push_back({"matmul_column_blocks", {{9, 17}, {17, 300}},
                    [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); }});
+  // B = W^T (transpose_b) with W of 1 MiB or more: its panels are
+  // transposed from W's rows in each column block (the last block one
+  // column wide; for K = 1030 blocks of 96, the last one 63 wide). Forward
+  // only: finite differences over inputs of 260k elements would take
+  // minutes; the gradient's matmuls take the same lowering. Inputs in
+  // [-0.5, 0.5]: f32 sums over K = 256 and 1030 of terms up to 4 would
+  // round past the tolerance where they cancel.
+  cases.push_back({"matmul_column_blocks_tb_big_w", {{9, 256}, {1025, 256}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); },
+                   -0.5, 0.5, {}, /*finiteDifferences=*/false});
+  cases.push_back({"matmul_tb_big_w_partial_block", {{19, 1030}, {255, 1030}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); },
+                   -0.5, 0.5, {}, /*finiteDifferences=*/false});
+  cases.push_back({"matmul_column_blocks_tb", {{9, 17}, {300, 17}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); }});
   cases.push_back({"matmul_bias_relu_epilogue", {{11, 7}, {7, 37}, {37}, {37, 3}},
                    [](Graph &, const std::vector<Tensor> &x) {
                      return matmul(relu(matmul(x[0], x[1]) + x[2]), x[3]);

@@ -36,14 +36,40 @@ func.func @transposed_a_short_k(%a: tensor<40x64xf32>, %b: tensor<40x48xf32>) ->
   return %0 : tensor<64x48xf32>
 }
 
+// Where B's panels are packed at run time (B = W^T stored [N, K]) and W
+// does not fit in L2 (1 MiB or more), they are packed from W's rows
+// directly, in one pass: no transpose of the whole W through memory first.
+// In column blocks, each block's panel is W's rows of the block, transposed.
+// A smaller W is transposed whole (in cache) and its panels copied.
+// CHECK-LABEL: func.func @transposed_big_b_in_column_blocks
+// CHECK-NOT:   linalg.transpose ins(%arg1
+// CHECK:       scf.for {{.*}} to %c1024 step %c128
+// CHECK:         linalg.transpose ins({{.*}} : tensor<128x256xf32>) outs({{.*}} : tensor<256x128xf32>) permutation = [1, 0] {kiln.b_panel}
+func.func @transposed_big_b_in_column_blocks(%g: tensor<64x256xf32>, %w: tensor<1024x256xf32>) -> tensor<64x1024xf32> {
+  %0 = nn.matmul %g, %w {transpose_b} : (tensor<64x256xf32>, tensor<1024x256xf32>) -> tensor<64x1024xf32>
+  return %0 : tensor<64x1024xf32>
+}
+
+// CHECK-LABEL: func.func @transposed_small_b_in_column_blocks
+// CHECK:       linalg.transpose ins({{.*}} : tensor<64x16xf32>) outs({{.*}} : tensor<16x64xf32>) permutation = [1, 0]
+// CHECK:       scf.for {{.*}} to %c512 step %c128
+// CHECK:         linalg.copy
+// CHECK-NOT:   kiln.b_panel
+func.func @transposed_small_b_in_column_blocks(%g: tensor<64x256xf32>, %w: tensor<512x256xf32>) -> tensor<64x512xf32> {
+  %0 = nn.matmul %g, %w {transpose_b} : (tensor<64x256xf32>, tensor<512x256xf32>) -> tensor<64x512xf32>
+  return %0 : tensor<64x512xf32>
+}
+
 // A transposed operand invariant in a loop (a recurrent weight read at every
-// step, as the backward scan's `g W_hh` reads it) is transposed before the
-// loop, once per call, and its panels are then packed there too, not at
-// every step. (One panel per register-tile column, read by both row tiles
-// in turn: with A this small, no column blocks.)
+// step, as the backward scan's `g W_hh` reads it) has its panels packed
+// before the loop, once per call, from W's rows ([N, K] -> [N / 32, 32, K]
+// -> [N / 32, K, 32]), not at every step. (One panel per register-tile
+// column, read by both row tiles in turn: with A this small, no column
+// blocks.)
 // CHECK-LABEL: func.func @transposed_b_in_a_scan
-// CHECK:       linalg.transpose ins(%arg2 : tensor<256x128xf32>) outs({{.*}} : tensor<128x256xf32>) permutation = [1, 0]
-// CHECK:       linalg.transpose ins({{.*}} : tensor<128x8x32xf32>) outs({{.*}} : tensor<8x128x32xf32>) permutation = [1, 0, 2]
+// CHECK-NOT:   linalg.transpose ins(%arg2
+// CHECK:       tensor.expand_shape %arg2 {{.*}} : tensor<256x128xf32> into tensor<8x32x128xf32>
+// CHECK:       linalg.transpose ins({{.*}} : tensor<8x32x128xf32>) outs({{.*}} : tensor<8x128x32xf32>) permutation = [0, 2, 1]
 // CHECK:       scf.for {{.*}} to %c5
 // CHECK-NOT:   linalg.transpose
 // CHECK:       return
