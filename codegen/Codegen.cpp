@@ -277,7 +277,13 @@ llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMach
   llvmModule->setDataLayout(tm.createDataLayout());
   llvmModule->setTargetTriple(tm.getTargetTriple().str());
   // Every function carries the CPU and features so that vectorization and
-  // instruction selection agree on the target.
+  // instruction selection agree on the target. On AVX-512, LLVM's loop
+  // vectorizer prefers 256-bit vectors (512-bit code lowers the clock on
+  // Skylake-SP); kiln's register tiles are 512-bit already, so the clock
+  // is paid anyway and the loops it leaves to LLVM (elementwise kernels, a
+  // recurrence's gates) would run at half width: an LSTM cell's gate math
+  // over 2048 x 512 took 1.24x as long at 256 bits.
+  bool wide = tm.getMCSubtargetInfo()->checkFeatures("+avx512f");
   for (llvm::Function &f : *llvmModule) {
     if (f.isDeclaration())
       continue;
@@ -286,6 +292,8 @@ llvm::Expected<std::string> emitArtifact(mlir::ModuleOp module, llvm::TargetMach
       f.addFnAttr("target-features", tm.getTargetFeatureString());
     if (threadSanitizer)
       f.addFnAttr(llvm::Attribute::SanitizeThread);
+    if (wide)
+      f.addFnAttr("prefer-vector-width", "512");
   }
   // An object (what the JIT and AOT take) is generated on every core when
   // the module is big enough; the text stages stay one module, as printed.
