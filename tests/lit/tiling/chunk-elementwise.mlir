@@ -57,3 +57,24 @@ func.func @transpose_in_blocks(%w: tensor<2048x512xf32>, %x: tensor<7x512xf32>) 
   %y = nn.matmul %x, %t : (tensor<7x512xf32>, tensor<512x2048xf32>) -> tensor<7x2048xf32>
   return %y : tensor<7x2048xf32>
 }
+
+// A returned result is chunked like any other (a weight gradient's
+// transpose); one returned as an update written in place into an argument
+// (`nn.updates`: a training step's parameter) stays whole, since
+// kiln-update-in-place plans the write on the whole op.
+// CHECK-LABEL: func.func @returned_transpose
+// CHECK:       scf.for
+// CHECK:         linalg.transpose
+// CHECK:       } {kiln.parallel}
+func.func @returned_transpose(%g: tensor<512x2048xf32>) -> tensor<2048x512xf32> {
+  %t = nn.transpose %g perm [1, 0] : tensor<512x2048xf32> -> tensor<2048x512xf32>
+  return %t : tensor<2048x512xf32>
+}
+
+// CHECK-LABEL: func.func @returned_update
+// CHECK-NOT:   scf.for
+// CHECK:       return
+func.func @returned_update(%p: tensor<2048x512xf32>, %g: tensor<2048x512xf32>) -> (tensor<2048x512xf32> {nn.updates = 0 : i64}) {
+  %0 = nn.sub %p, %g : (tensor<2048x512xf32>, tensor<2048x512xf32>) -> tensor<2048x512xf32>
+  return %0 : tensor<2048x512xf32>
+}
