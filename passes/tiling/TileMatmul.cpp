@@ -353,29 +353,24 @@ Value packedConstant(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64_t 
   return rewriter.create<arith::ConstantOp>(constant.getLoc(), DenseElementsAttr::get(packedType, values));
 }
 
-/// B invariant in a loop around `nLoop` (a recurrent weight read at every
-/// step of a scan): its panels packed once, before the outermost such loop,
-/// into [n / w, K, w] (as packedConstant lays them out at compile time), so
-/// that no step copies them again. Null when no loop encloses `nLoop` that
-/// B is invariant in, or w does not divide n.
-Value packedBeforeLoops(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64_t n, int64_t k, int64_t w) {
+/// B's panels packed into [n / w, K, w] (as packedConstant lays them out
+/// at compile time) before `before`: one copy of B that every column tile
+/// then slices. B = W^T (a weight stored [N, K]) is packed from W in one
+/// pass ([N, K] -> [panels, w, K] -> [panels, K, w]) instead of transposing
+/// W and then packing the transpose (two passes over 4 MiB for the LSTM's
+/// W_hh at H = 512; the transpose dies unless used elsewhere). Null unless
+/// w divides n and `nLoop` walks the panels (from 0 in steps of w).
+Value packedPanels(RewriterBase &rewriter, Value b, Operation *before, scf::ForOp nLoop, int64_t n, int64_t k,
+                   int64_t w) {
   auto type = dyn_cast<RankedTensorType>(b.getType());
   if (!type || type.getRank() != 2 || !type.hasStaticShape() || n % w != 0 ||
       getConstantIntValue(nLoop.getLowerBound()) != 0 || getConstantIntValue(nLoop.getStep()) != w)
     return nullptr;
-  scf::ForOp outermost = outermostLoopInvariantIn(b, nLoop);
-  if (!outermost)
-    return nullptr;
   OpBuilder::InsertionGuard guard(rewriter);
-  rewriter.setInsertionPoint(outermost);
+  rewriter.setInsertionPoint(before);
   Location loc = b.getLoc();
   Type elem = type.getElementType();
   int64_t panels = n / w;
-  // B = W^T (a recurrent weight stored [N, K]): the panels are packed from
-  // W in one pass ([N, K] -> [panels, w, K] -> [panels, K, w]) instead of
-  // transposing W and then packing the transpose (two passes over 4 MiB
-  // for the LSTM's W_hh at H = 512; the transpose dies unless used
-  // elsewhere).
   if (Value source = transposeSource(b)) {
     Value expanded = rewriter.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get({panels, w, k}, elem), source,
                                                             ArrayRef<ReassociationIndices>{{0, 1}, {2}});
@@ -387,6 +382,19 @@ Value packedBeforeLoops(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64
   Value empty = rewriter.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{panels, k, w}, elem);
   return rewriter.create<linalg::TransposeOp>(loc, expanded, empty, ArrayRef<int64_t>{1, 0, 2}).getResult()[0];
 }
+
+/// B invariant in a loop around `nLoop` (a recurrent weight read at every
+/// step of a scan): its panels packed once, before the outermost such loop,
+/// so that no step copies them again. Null when no loop encloses `nLoop`
+/// that B is invariant in, or the panels cannot be packed ahead.
+Value packedBeforeLoops(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64_t n, int64_t k, int64_t w) {
+  scf::ForOp outermost = outermostLoopInvariantIn(b, nLoop);
+  return outermost ? packedPanels(rewriter, b, outermost, nLoop, n, k, w) : nullptr;
+}
+
+/// B's bytes up to which a matmul with several column tiles packs B whole
+/// before its loops and walks the rows outside (half of a 1 MiB L2).
+constexpr int64_t kWholeBBytes = 512 * 1024;
 
 /// A's bytes up to which a matmul whose B is packed ahead takes no column
 /// blocks (half of a 1 MiB L2, like the column blocks' panels).
@@ -404,7 +412,7 @@ bool packedAhead(linalg::GenericOp op) {
 /// (or reads them from panels packed before: a constant's at compile time,
 /// a loop-invariant B's before the loop).
 void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n, int64_t k,
-           int64_t columns) {
+           int64_t columns, Operation *packWholeBefore = nullptr) {
   auto bSlice = tile->getOperand(1).getDefiningOp<tensor::ExtractSliceOp>();
   if (!bSlice || !bSlice->hasOneUse())
     return;
@@ -426,6 +434,8 @@ void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n,
   Value packed = packedConstant(rewriter, b, nLoop, n, k, columns);
   if (!packed)
     packed = packedBeforeLoops(rewriter, b, nLoop, n, k, columns);
+  if (!packed && packWholeBefore)
+    packed = packedPanels(rewriter, b, packWholeBefore, nLoop, n, k, columns);
   if (packed) {
     // Constant weights were packed at compile time, a loop-invariant B
     // once before the loop: the panel is a slice of the packed tensor,
@@ -651,6 +661,14 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     AffineMap bMap = op.getIndexingMapsArray()[1];
     bool pack = n == 3 && ranges[0] > rows && ranges[2] >= 16 && !isPacked(op) &&
                 bMap == AffineMap::get(3, 0, {rewriter.getAffineDimExpr(2), rewriter.getAffineDimExpr(1)}, ctx);
+    // A B of several column tiles that fits in half of L2 (N = 128 by K =
+    // 512: the LM's second FFN product and its input gradient) is packed
+    // whole before the loops, and the rows go outside: each register-tile
+    // row of A is read from memory once, for every column tile in turn,
+    // where with the columns outside A (2048 x 512, 4 MiB) streamed from L3
+    // once per column tile, and on two threads both cores at once.
+    bool wholeB = pack && ranges[1] > columns && ranges[1] % columns == 0 &&
+                  4 * ranges[1] * ranges[2] <= kWholeBBytes;
     double flops = 2;
     for (int64_t r : ranges)
       flops *= double(r);
@@ -662,7 +680,8 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     for (int64_t r : ranges)
       shape += (shape.empty() ? "" : "x") + std::to_string(r);
     std::string kernel = "matmul kernel " + shape + " (batch.., M, N, K) in " + std::to_string(rows) + "x" +
-                         std::to_string(columns) + " register tiles" + (pack ? ", B packed per column tile" : "") +
+                         std::to_string(columns) + " register tiles" +
+                         (wholeB ? ", B packed whole before the row loop" : pack ? ", B packed per column tile" : "") +
                          (flops >= double(parallelMinFlops) ? ", tiles on the thread pool" : "");
     // The output tiles (batch 1, M and N register tiles, column tiles
     // outside when B is packed), each over all of K.
@@ -670,7 +689,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     {
       scf::SCFTilingOptions tiling;
       tiling.setTileSizes(ArrayRef(sizes).drop_back());
-      if (pack)
+      if (pack && !wholeB)
         tiling.setInterchange({1, 0});
       outputTiles.setTilingOptions(tiling);
     }
@@ -706,7 +725,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
         // the result's tile first.
         scf::SCFTilingOptions options;
         options.setTileSizes(sizes);
-        if (pack)
+        if (pack && !wholeB)
           options.setInterchange({1, 0, 2});
         auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
         if (failed(tiled))
@@ -752,7 +771,10 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     if (flops >= double(parallelMinFlops))
       for (LoopLikeOpInterface l : outputLoops)
         l->setAttr(kParallelAttr, rewriter.getUnitAttr());
-    if (pack && outputLoops.size() == 2 && tile)
+    if (wholeB && outputLoops.size() == 2 && tile)
+      packB(rewriter, cast<scf::ForOp>(outputLoops[1].getOperation()), tile, ranges[1], ranges[2], columns,
+            /*packWholeBefore=*/outputLoops[0].getOperation());
+    else if (pack && outputLoops.size() == 2 && tile)
       packB(rewriter, cast<scf::ForOp>(outputLoops[0].getOperation()), tile, ranges[1], ranges[2], columns);
     // Peel the partial tiles of the N then the M loop: every tile gets a
     // static shape, so it vectorizes without masks.

@@ -418,6 +418,13 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"matmul_tb_big_w_partial_block", {{19, 1030}, {255, 1030}},
                    [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); },
                    -0.5, 0.5, {}, /*finiteDifferences=*/false});
+  // B of several column tiles that fits in half of L2: packed whole before
+  // the loops, rows outside (67 rows: a partial row tile), also from W's
+  // rows when B = W^T, with an epilogue (bias + ReLU).
+  cases.push_back({"matmul_whole_b_67x64x41", {{67, 41}, {41, 64}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); }});
+  cases.push_back({"matmul_whole_b_tb_bias_relu", {{19, 23}, {96, 23}, {96}},
+                   [](Graph &, const std::vector<Tensor> &x) { return relu(matmul(x[0], x[1], false, true) + x[2]); }});
   cases.push_back({"matmul_column_blocks_tb", {{9, 17}, {300, 17}},
                    [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); }});
   cases.push_back({"matmul_bias_relu_epilogue", {{11, 7}, {7, 37}, {37}, {37, 3}},

@@ -6,8 +6,8 @@
 // RUN: kiln-opt %s --kiln-lower-nn-to-linalg --kiln-tile-matmul | FileCheck %s --check-prefix=SMALL
 
 // CHECK-LABEL: func @main
-// CHECK:       scf.for {{.*}} to %c64 step %c32
-// CHECK:         scf.for {{.*}} to %c16 step %c8
+// CHECK:       scf.for {{.*}} to %c16 step %c8
+// CHECK:         scf.for {{.*}} to %c64 step %c32
 // CHECK:           scf.for {{.*}} to %c24 step %c1
 // CHECK:           }
 // CHECK-NOT:       kiln.parallel
