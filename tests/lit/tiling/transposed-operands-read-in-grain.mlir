@@ -40,7 +40,8 @@ func.func @transposed_a_short_k(%a: tensor<40x64xf32>, %b: tensor<40x48xf32>) ->
 // does not fit in L2 (1 MiB or more), they are packed from W's rows
 // directly, in one pass: no transpose of the whole W through memory first.
 // In column blocks, each block's panel is W's rows of the block, transposed.
-// A smaller W is transposed whole (in cache) and its panels copied.
+// A smaller W (768 KiB here) is transposed whole (in cache) and its panels
+// copied; one of at most 512 KiB is packed whole before the loops.
 // CHECK-LABEL: func.func @transposed_big_b_in_column_blocks
 // CHECK-NOT:   linalg.transpose ins(%arg1
 // CHECK:       scf.for {{.*}} to %c1024 step %c128
@@ -52,12 +53,12 @@ func.func @transposed_big_b_in_column_blocks(%g: tensor<64x256xf32>, %w: tensor<
 
 // CHECK-LABEL: func.func @transposed_small_b_in_column_blocks
 // CHECK:       linalg.transpose ins({{.*}} : tensor<64x16xf32>) outs({{.*}} : tensor<16x64xf32>) permutation = [1, 0]
-// CHECK:       scf.for {{.*}} to %c512 step %c128
+// CHECK:       scf.for {{.*}} to %c768 step %c128
 // CHECK:         linalg.copy
 // CHECK-NOT:   kiln.b_panel
-func.func @transposed_small_b_in_column_blocks(%g: tensor<64x256xf32>, %w: tensor<512x256xf32>) -> tensor<64x512xf32> {
-  %0 = nn.matmul %g, %w {transpose_b} : (tensor<64x256xf32>, tensor<512x256xf32>) -> tensor<64x512xf32>
-  return %0 : tensor<64x512xf32>
+func.func @transposed_small_b_in_column_blocks(%g: tensor<64x256xf32>, %w: tensor<768x256xf32>) -> tensor<64x768xf32> {
+  %0 = nn.matmul %g, %w {transpose_b} : (tensor<64x256xf32>, tensor<768x256xf32>) -> tensor<64x768xf32>
+  return %0 : tensor<64x768xf32>
 }
 
 // A transposed operand invariant in a loop (a recurrent weight read at every
