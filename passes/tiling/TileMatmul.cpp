@@ -396,9 +396,10 @@ Value packedBeforeLoops(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64
 /// before its loops and walks the rows outside (half of a 1 MiB L2).
 constexpr int64_t kWholeBBytes = 512 * 1024;
 
-/// B (K x N) spans several column tiles and fits in kWholeBBytes.
-bool fitsWhole(int64_t n, int64_t k, int64_t columns) {
-  return n > columns && n % columns == 0 && 4 * n * k <= kWholeBBytes;
+/// B (K x N) of `op` spans several column tiles and fits in kWholeBBytes.
+bool fitsWhole(linalg::GenericOp op, int64_t n, int64_t k, int64_t columns) {
+  int64_t bytes = getElementTypeOrSelf(op.getDpsInputs()[1].getType()).getIntOrFloatBitWidth() / 8;
+  return n > columns && n % columns == 0 && bytes * n * k <= kWholeBBytes;
 }
 
 /// A's bytes up to which a matmul whose B is packed ahead takes no column
@@ -584,7 +585,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       // outside (tileToRegisters): column blocks read A once per block (the
       // LM's 2048x512x128 products 8.8 -> 7.5 ms on one thread, 5.5 -> 4.4
       // on two, both compiled in one process, calls alternating).
-      if (fitsWhole(r[1], r[2], columns))
+      if (fitsWhole(op, r[1], r[2], columns))
         continue;
       // A small A (a recurrence's step product, M = the batch) stays in
       // L2 across the column tiles, and with B's panels packed ahead (a
@@ -678,7 +679,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     // row of A is read from memory once, for every column tile in turn,
     // where with the columns outside A (2048 x 512, 4 MiB) streamed from L3
     // once per column tile, and on two threads both cores at once.
-    bool wholeB = pack && fitsWhole(ranges[1], ranges[2], columns);
+    bool wholeB = pack && fitsWhole(op, ranges[1], ranges[2], columns);
     double flops = 2;
     for (int64_t r : ranges)
       flops *= double(r);
