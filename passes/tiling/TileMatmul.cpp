@@ -252,10 +252,10 @@ void readInTileGrain(RewriterBase &rewriter, linalg::GenericOp op, bool explain)
     SmallVector<int64_t> shape(type.getShape());
     std::swap(shape[rank - 2], shape[rank - 1]);
     Location loc = op.getLoc();
-    // Before the outermost loop the operand is invariant in: a recurrent
-    // weight read at every step of a scan is transposed once per call, and
-    // packedBeforeLoops then packs it once too (transposed inside the loop,
-    // the GRU's backward copied W_hh's panels at every step).
+    // Before the outermost loop the operand is invariant in (transposed
+    // inside the loop, the GRU's backward copied W_hh's panels at every
+    // step). Where B's panels are then packed (packB), they are packed from
+    // this transpose's source and the transpose itself dies.
     scf::ForOp outermost = outermostLoopInvariantIn(inputs[i], op);
     rewriter.setInsertionPoint(outermost ? outermost.getOperation() : op.getOperation());
     Value empty = rewriter.create<tensor::EmptyOp>(loc, shape, type.getElementType());
@@ -396,10 +396,10 @@ Value packedBeforeLoops(RewriterBase &rewriter, Value b, scf::ForOp nLoop, int64
 /// before its loops and walks the rows outside (half of a 1 MiB L2).
 constexpr int64_t kWholeBBytes = 512 * 1024;
 
-/// B (K x N) of `op` spans several column tiles and fits in kWholeBBytes.
-bool fitsWhole(linalg::GenericOp op, int64_t n, int64_t k, int64_t columns) {
-  int64_t bytes = getElementTypeOrSelf(op.getDpsInputs()[1].getType()).getIntOrFloatBitWidth() / 8;
-  return n > columns && n % columns == 0 && bytes * n * k <= kWholeBBytes;
+/// B ([K, N]) of the 2-D matmul `op` spans several column tiles of
+/// `columns` and fits in kWholeBBytes.
+bool fitsWhole(linalg::GenericOp op, int64_t n, int64_t columns) {
+  return n > columns && n % columns == 0 && bytesOf(op.getDpsInputs()[1]) <= kWholeBBytes;
 }
 
 /// A's bytes up to which a matmul whose B is packed ahead takes no column
@@ -414,9 +414,11 @@ bool packedAhead(linalg::GenericOp op) {
 }
 
 /// At the start of the column-tile loop `nLoop`, copies B[0:K, n0:n0+w]
-/// into a contiguous K x w panel and makes `tile` read its B rows from it
-/// (or reads them from panels packed before: a constant's at compile time,
-/// a loop-invariant B's before the loop).
+/// into a contiguous K x w panel and makes `tile` read its B rows from it,
+/// or reads them from panels packed before: a constant's at compile time, a
+/// loop-invariant B's before the loop, or, with `packWholeBefore`, a B that
+/// fits in half of L2 packed whole before that op. Where B = W^T and W is
+/// kFoldTransposeBytes or more, the panel is transposed from W's rows.
 void packB(RewriterBase &rewriter, scf::ForOp nLoop, Operation *tile, int64_t n, int64_t k,
            int64_t columns, Operation *packWholeBefore = nullptr) {
   auto bSlice = tile->getOperand(1).getDefiningOp<tensor::ExtractSliceOp>();
@@ -585,7 +587,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
       // outside (tileToRegisters): column blocks read A once per block (the
       // LM's 2048x512x128 products 8.8 -> 7.5 ms on one thread, 5.5 -> 4.4
       // on two, both compiled in one process, calls alternating).
-      if (fitsWhole(op, r[1], r[2], columns))
+      if (fitsWhole(op, r[1], columns))
         continue;
       // A small A (a recurrence's step product, M = the batch) stays in
       // L2 across the column tiles, and with B's panels packed ahead (a
@@ -679,7 +681,7 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     // row of A is read from memory once, for every column tile in turn,
     // where with the columns outside A (2048 x 512, 4 MiB) streamed from L3
     // once per column tile, and on two threads both cores at once.
-    bool wholeB = pack && fitsWhole(op, ranges[1], ranges[2], columns);
+    bool wholeB = pack && fitsWhole(op, ranges[1], columns);
     double flops = 2;
     for (int64_t r : ranges)
       flops *= double(r);
