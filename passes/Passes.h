@@ -15,6 +15,11 @@ namespace kiln {
 /// kiln-parallelize-loops runs such loops on the runtime's thread pool.
 constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 
+/// Marks a function kiln outlined from its caller (a parallel loop's body,
+/// a sequential kernel): kiln-outline-kernels leaves such functions as
+/// they are.
+constexpr llvm::StringLiteral kOutlinedAttr = "kiln.outlined";
+
 /// What the kernel whose outermost loop this is computes ("matmul
 /// 2048x128x512"): kiln-tile-matmul sets it, kiln-parallelize-loops moves it
 /// to the call that replaces the loop, kiln-profile-kernels names the

@@ -426,6 +426,31 @@ def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Move every kernel of a function into a function of its own";
+  let description = [{
+    The top-level ops of a function (not one kiln outlined already) that
+    hold loops and have no results, and each `kiln_rt1_parallel_for` call
+    with the stores that fill its args struct, move into
+    `func.func private @<f>_kernel_<k>(...)` functions, marked `noinline`,
+    called in their place; consecutive kernels share a function up to
+    `max-kernel-ops` ops, and an op with effects between two kernels keeps
+    its place between their calls. A kernel is passed the buffers and
+    scalars at the roots of what it uses; views and index arithmetic are
+    recomputed inside, so LLVM still sees workspace slices as offsets from
+    one pointer. A kernel that uses a value no call can pass (a dynamic
+    view of a dynamic buffer) stays where it is. The model's function is
+    then a sequence of calls, and MLIR's and LLVM's work per function
+    spreads over the cores instead of waiting on one big function.
+  }];
+  let options = [
+    Option<"maxKernelOps", "max-kernel-ops", "int64_t", "1000",
+           "consecutive kernels share a function up to this many ops">,
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::func::FuncDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def BufferizeModule : Pass<"kiln-bufferize-module", "mlir::ModuleOp"> {
   let summary = "One-shot bufferization of the whole module, as kiln's ABI needs it";
   let description = [{

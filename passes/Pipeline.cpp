@@ -175,18 +175,21 @@ static const Phase kPhases[] = {
        }
      }},
 
-    {"llvm", "loops lowered to the LLVM dialect, wrapped in the ABI entry function",
+    {"llvm", "every kernel in a function of its own (small consecutive ones together), loops lowered to the "
+             "LLVM dialect, wrapped in the ABI entry function",
      [](OpPassManager &pm, const PipelineOptions &o) {
+       // Every kernel a function of its own: the per-function lowerings
+       // below and LLVM's work then spread over the cores.
+       pm.addPass(createOutlineKernels());
        OpPassManager &f = functions(pm);
        f.addPass(createEmptyBufferArgs());
        f.addPass(createLowerVectors());
        f.addPass(createCollapseLoops());
        f.addPass(mlir::createConvertLinalgToLoopsPass());
-       // Lowerings that stay inside a function run per function, so the
-       // pass manager spreads them over the cores (the entry and each
-       // outlined parallel kernel are functions of their own); the
-       // conversions that declare functions or change signatures run on
-       // the module.
+       // Lowerings that stay inside a function, down to the vector, math
+       // and arith conversions to LLVM, run per function, so the pass
+       // manager spreads them over the cores; the conversions that declare
+       // functions (malloc, libm) or change signatures run on the module.
        f.addPass(mlir::createConvertVectorToSCFPass(mlir::VectorTransferToSCFOptions().enableFullUnroll()));
        f.addPass(mlir::createLowerAffinePass());
        f.addPass(mlir::createConvertSCFToCFPass());
@@ -199,11 +202,11 @@ static const Phase kPhases[] = {
        // shuffles. Still the same order on every thread count.
        mlir::ConvertVectorToLLVMPassOptions vectors;
        vectors.reassociateFPReductions = true;
-       pm.addPass(mlir::createConvertVectorToLLVMPass(vectors));
+       f.addPass(mlir::createConvertVectorToLLVMPass(vectors));
+       f.addPass(mlir::createConvertMathToLLVMPass());
+       f.addPass(mlir::createArithToLLVMConversionPass());
        pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
-       pm.addPass(mlir::createConvertMathToLLVMPass());
        pm.addPass(mlir::createConvertMathToLibmPass());
-       pm.addPass(mlir::createArithToLLVMConversionPass());
        mlir::ConvertFuncToLLVMPassOptions calls;
        calls.useBarePtrCallConv = true;
        pm.addPass(mlir::createConvertFuncToLLVMPass(calls));

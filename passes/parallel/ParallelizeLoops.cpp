@@ -254,6 +254,7 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
       name = (parent.getSymName() + "_parallel_" + Twine(index) + "_" + Twine(again)).str();
     auto fn = mb.create<func::FuncOp>(loc, name, bodyType);
     fn.setPrivate();
+    fn->setAttr(kiln::kOutlinedAttr, UnitAttr::get(ctx));
     Block *entry = fn.addEntryBlock();
     OpBuilder b = OpBuilder::atBlockBegin(entry);
     IRMapping map;
