@@ -77,6 +77,7 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
   let statistics = [
     Statistic<"epilogues", "epilogues", "matmuls whose elementwise consumer became their epilogue">,
     Statistic<"blocked", "blocked", "matmuls split into column blocks with one packed B panel each">,
+    Statistic<"kBlocked", "k-blocked", "long-K matmuls split into K blocks whose B panels stay in L1">,
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"];

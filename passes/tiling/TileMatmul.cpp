@@ -402,6 +402,16 @@ bool fitsWhole(linalg::GenericOp op, int64_t n, int64_t columns) {
   return n > columns && n % columns == 0 && bytesOf(op.getDpsInputs()[1]) <= kWholeBBytes;
 }
 
+/// The bytes of a K block's B panel (K block x one register tile's
+/// columns): within the 32-48 KiB L1 of current x86 cores, beside the rows
+/// of A a register tile reads.
+constexpr int64_t kKBlockPanelBytes = 32 * 1024;
+
+/// The bytes of A's slice for one K block (M x the block) up to which a
+/// long-K matmul takes K blocks: each column tile reads it again, so it
+/// must stay in L2 (half of a 1 MiB L2, like the column blocks' panels).
+constexpr int64_t kKBlockMaxASliceBytes = 512 * 1024;
+
 /// A's bytes up to which a matmul whose B is packed ahead takes no column
 /// blocks (half of a 1 MiB L2, like the column blocks' panels).
 constexpr int64_t kSmallABytes = 512 * 1024;
@@ -552,6 +562,82 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
   }
 
   LogicalResult canonicalize(func::FuncOp f) { return kiln::canonicalizeWith(f, RewritePatternSet(&getContext())); }
+
+  /// K blocks for a long-K matmul (the weight gradients x^T g, K = the
+  /// T x B rows of a batch): its register tiles each ran over all of K,
+  /// so every row tile streamed its column's whole B panel (K x 32, 256
+  /// KiB at K = 2048) from L2. Instead, for each column tile (the loop on
+  /// the thread pool), for each K block, one panel of the block
+  /// (kKBlockPanelBytes, within L1) is packed and every row tile reads it
+  /// in turn, accumulating into the column's strip of the result (which
+  /// stays in cache across the blocks). Each accumulator still sums K in
+  /// order, so the bits are the same.
+  void blockK(func::FuncOp f, IRRewriter &rewriter) {
+    MLIRContext *ctx = &getContext();
+    SmallVector<linalg::GenericOp> targets;
+    f.walk([&](linalg::GenericOp op) {
+      if (isTileableMatmul(op) && op.getNumLoops() == 3 && !isPacked(op))
+        targets.push_back(op);
+    });
+    auto dims = [&](unsigned i, unsigned j) {
+      return AffineMap::get(3, 0, {rewriter.getAffineDimExpr(i), rewriter.getAffineDimExpr(j)}, ctx);
+    };
+    for (linalg::GenericOp op : targets) {
+      SmallVector<int64_t> r = op.getStaticLoopRanges();
+      const int64_t m = r[0], n = r[1], k = r[2];
+      auto [rows, columns] = tileFor(m, n);
+      Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1], init = op.getDpsInits()[0];
+      auto bType = cast<RankedTensorType>(b.getType());
+      int64_t elementBytes = bType.getElementTypeBitWidth() / 8;
+      int64_t kc = kKBlockPanelBytes / (columns * elementBytes);
+      SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+      std::string whyNot;
+      if (kc < 16 || k < 4 * kc || k % kc != 0 || m <= rows || n < 2 * columns || n % columns != 0 ||
+          maps[0] != dims(0, 2) || maps[1] != dims(2, 1) || !init.getDefiningOp<linalg::FillOp>() ||
+          m * kc * elementBytes > kKBlockMaxASliceBytes || epilogueOf(op, whyNot))
+        continue;
+      std::string shape = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+      kiln::explain(explain, op.getLoc(),
+                    "matmul " + shape + " in K blocks of " + std::to_string(kc) + " inside each column tile (" +
+                        std::to_string(kc) + " x " + std::to_string(columns) + " B panels)");
+      Location loc = op.getLoc();
+      rewriter.setInsertionPoint(op);
+      auto index = [&](int64_t v) { return rewriter.create<arith::ConstantIndexOp>(loc, v); };
+      auto ones = SmallVector<OpFoldResult>(2, rewriter.getIndexAttr(1));
+      auto sizes = [&](int64_t r0, int64_t r1) {
+        return SmallVector<OpFoldResult>{rewriter.getIndexAttr(r0), rewriter.getIndexAttr(r1)};
+      };
+      auto columnLoop = rewriter.create<scf::ForOp>(
+          loc, index(0), index(n), index(columns), ValueRange{init},
+          [&](OpBuilder &cb, Location l, Value n0, ValueRange result) {
+            SmallVector<OpFoldResult> stripAt{cb.getIndexAttr(0), n0};
+            Value strip = cb.create<tensor::ExtractSliceOp>(l, result[0], stripAt, sizes(m, columns), ones);
+            auto blockLoop = cb.create<scf::ForOp>(
+                l, index(0), index(k), index(kc), ValueRange{strip},
+                [&](OpBuilder &kb, Location bl, Value k0, ValueRange acc) {
+                  Value aBlock = kb.create<tensor::ExtractSliceOp>(
+                      bl, a, SmallVector<OpFoldResult>{kb.getIndexAttr(0), k0}, sizes(m, kc), ones);
+                  Value bBlock = kb.create<tensor::ExtractSliceOp>(bl, b, SmallVector<OpFoldResult>{k0, n0},
+                                                                   sizes(kc, columns), ones);
+                  Value empty = kb.create<tensor::EmptyOp>(bl, sizes(kc, columns), bType.getElementType());
+                  Value panel = kb.create<linalg::CopyOp>(bl, bBlock, empty).getResult(0);
+                  IRMapping map;
+                  map.map(a, aBlock);
+                  map.map(b, panel);
+                  map.map(init, acc[0]);
+                  kb.create<scf::YieldOp>(bl, kb.clone(*op, map)->getResult(0));
+                });
+            Value updated = cb.create<tensor::InsertSliceOp>(l, blockLoop.getResult(0), result[0], stripAt,
+                                                             sizes(m, columns), ones);
+            cb.create<scf::YieldOp>(l, updated);
+          });
+      columnLoop->setAttr(kiln::kKernelAttr, rewriter.getStringAttr("matmul " + shape));
+      if (2.0 * m * n * k >= double(parallelMinFlops))
+        columnLoop->setAttr(kParallelAttr, rewriter.getUnitAttr());
+      rewriter.replaceOp(op, columnLoop.getResults());
+      kBlocked++;
+    }
+  }
 
   /// Column blocks for a big plain matmul: B is packed once per block of
   /// several register-tile columns (a K x block panel that stays in L2), and
@@ -896,7 +982,9 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
     for (linalg::GenericOp op : generics)
       if (isTileableMatmul(op))
         readInTileGrain(rewriter, op, explain);
-    // 2. Big plain matmuls: column blocks, one packed B panel each.
+    // 2. Long-K matmuls in K blocks; big plain matmuls in column blocks,
+    // one packed B panel each.
+    blockK(f, rewriter);
     blockColumns(f, rewriter);
     if (failed(canonicalize(f)))
       return signalPassFailure();

@@ -425,6 +425,17 @@ inline std::vector<OpCase> allCases() {
                    [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); }});
   cases.push_back({"matmul_whole_b_tb_bias_relu", {{19, 23}, {96, 23}, {96}},
                    [](Graph &, const std::vector<Tensor> &x) { return relu(matmul(x[0], x[1], false, true) + x[2]); }});
+  // A long K in K blocks inside each column tile (kiln-tile-matmul's
+  // blockK: 4 blocks of 256 for f32, 8 of 128 for f64), each accumulating
+  // into the column's strip of the result: a partial row tile (17 = 8 + 8
+  // + 1 rows), and A stored K x M (a weight gradient x^T g). Forward only,
+  // inputs in [-0.5, 0.5], as for the big W above.
+  cases.push_back({"matmul_k_blocks_17x96x1024", {{17, 1024}, {1024, 96}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); },
+                   -0.5, 0.5, {}, /*finiteDifferences=*/false});
+  cases.push_back({"matmul_k_blocks_ta", {{1024, 17}, {1024, 96}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], true, false); },
+                   -0.5, 0.5, {}, /*finiteDifferences=*/false});
   cases.push_back({"matmul_column_blocks_tb", {{9, 17}, {300, 17}},
                    [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); }});
   cases.push_back({"matmul_bias_relu_epilogue", {{11, 7}, {7, 37}, {37}, {37, 3}},
