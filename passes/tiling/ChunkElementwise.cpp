@@ -75,10 +75,7 @@ struct ChunkElementwisePass : kiln::impl::ChunkElementwiseBase<ChunkElementwiseP
       // is planned on the whole op: left as it is. Other returned results
       // are chunked like the rest (a weight gradient's transpose, 4 MiB,
       // ran whole on one thread at 2.8 GB/s).
-      if (llvm::any_of(op.getUses(), [&](OpOperand &use) {
-            return isa<func::ReturnOp>(use.getOwner()) &&
-                   f.getResultAttr(use.getOperandNumber(), kiln::nn::kUpdatesAttr);
-          }))
+      if (kiln::returnsInPlaceUpdate(&op))
         continue;
       SmallVector<int64_t> ranges = linalgOp.getStaticLoopRanges();
       int64_t elements = 1;

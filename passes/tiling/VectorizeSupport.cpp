@@ -1,5 +1,6 @@
 //===- VectorizeSupport.cpp - shared by the tiling passes ----------------===//
 #include "passes/tiling/VectorizeSupport.h"
+#include "ir/Dialect.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -35,6 +36,14 @@ static bool nonDecreasing(AffineExpr e) {
     return constant && constant.getValue() >= 0 && nonDecreasing(binary.getLHS());
   }
   return false; // floordiv, ceildiv, mod
+}
+
+bool returnsInPlaceUpdate(Operation *op) {
+  auto f = op->getParentOfType<func::FuncOp>();
+  return f && llvm::any_of(op->getUses(), [&](OpOperand &use) {
+           return isa<func::ReturnOp>(use.getOwner()) &&
+                  f.getResultAttr(use.getOperandNumber(), nn::kUpdatesAttr);
+         });
 }
 
 bool readsAgainstTheLoops(linalg::LinalgOp op) {

@@ -29,6 +29,12 @@ std::optional<std::string> whyNotVectorizable(mlir::linalg::GenericOp op);
 /// slices would be wrong.
 bool readsAgainstTheLoops(mlir::linalg::LinalgOp op);
 
+/// True if a result of `op` is returned as an update written in place into
+/// an argument (a training step's parameters: `nn.updates`, planned by
+/// kiln-update-in-place on the whole op, so the tiling passes leave it
+/// whole). Other returned results are tiled like any other.
+bool returnsInPlaceUpdate(mlir::Operation *op);
+
 /// The indices `map` gives when the op's loops stand at `loopValues` (one
 /// index value per loop), as values, folded where constant: what a register
 /// tile's vector code reads and writes at.
