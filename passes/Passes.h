@@ -43,6 +43,17 @@ constexpr llvm::StringLiteral kScratchSizeAttr = "kiln.scratch_size";
 constexpr llvm::StringLiteral kProfileCounters = "kiln_profile_counters";
 constexpr llvm::StringLiteral kProfileTableAttr = "nn.profile";
 
+/// The bytes a statically shaped tensor or memref of `type` holds (each
+/// element's bits rounded up to whole bytes, an index as 8; 0 if dynamic):
+/// what the passes that size caches, scratch and workspaces count.
+inline int64_t bytesOf(mlir::ShapedType type) {
+  if (!type.hasStaticShape())
+    return 0;
+  mlir::Type element = type.getElementType();
+  int64_t bits = element.isIntOrFloat() ? element.getIntOrFloatBitWidth() : 64;
+  return type.getNumElements() * ((bits + 7) / 8);
+}
+
 /// Whether kiln-lower-nn-to-linalg gives `op` a run-time index check, whose
 /// message embeds the op's source position in the compiled object (so the
 /// object cache's key must include that position).

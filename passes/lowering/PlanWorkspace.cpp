@@ -34,9 +34,7 @@ struct Buffer {
 };
 
 int64_t byteSize(MemRefType type) {
-  Type e = type.getElementType();
-  int64_t elementBytes = e.isInteger(1) ? 1 : (e.getIntOrFloatBitWidth() + 7) / 8;
-  int64_t bytes = type.getNumElements() * elementBytes;
+  int64_t bytes = kiln::bytesOf(type);
   return (bytes + kAlignment - 1) / kAlignment * kAlignment;
 }
 

@@ -156,7 +156,7 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
     Plan p;
     auto addScratch = [&](memref::AllocOp alloc) {
       MemRefType type = alloc.getType();
-      int64_t bytes = type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+      int64_t bytes = kiln::bytesOf(type);
       p.privateBuffers.push_back({alloc, p.scratchBytes});
       p.scratchBytes += llvm::alignTo(bytes, kScratchAlignment);
     };

@@ -286,7 +286,7 @@ struct SplitScanRowsPass : kiln::impl::SplitScanRowsBase<SplitScanRowsPass> {
     });
     int64_t bytes = 0;
     for (Value v : shared)
-      bytes += tensorType(v).getNumElements() * ((tensorType(v).getElementTypeBitWidth() + 7) / 8);
+      bytes += kiln::bytesOf(tensorType(v));
     return bytes;
   }
   static constexpr int64_t maxSharedBytes = 1 << 20;

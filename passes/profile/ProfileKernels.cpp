@@ -96,14 +96,6 @@ int64_t flopsOf(Operation *op) {
   return 0;
 }
 
-/// The static byte size of a memref type (0 if dynamic).
-int64_t bytesOf(MemRefType t) {
-  if (!t.hasStaticShape())
-    return 0;
-  unsigned bits = t.getElementType().isIntOrFloat() ? t.getElementType().getIntOrFloatBitWidth() : 64;
-  return t.getNumElements() * std::max(1u, bits / 8);
-}
-
 /// The phase that formed a kernel, for the checker's report: a tiling pass
 /// (it named the kernel, or a row kernel), fusion (several source ops) or
 /// the lowering of one op.
@@ -235,7 +227,7 @@ struct ProfileKernelsPass : kiln::impl::ProfileKernelsBase<ProfileKernelsPass> {
       }
     int64_t bytes = 0;
     for (Value v : buffers)
-      bytes += bytesOf(cast<MemRefType>(v.getType()));
+      bytes += kiln::bytesOf(cast<MemRefType>(v.getType()));
     return bytes;
   }
 

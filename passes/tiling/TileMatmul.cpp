@@ -282,10 +282,7 @@ constexpr llvm::StringLiteral kPanelAttr = "kiln.b_panel";
 /// directly (a 1 MiB L2, as kPanelBytes assumes).
 constexpr int64_t kFoldTransposeBytes = 1024 * 1024;
 
-int64_t bytesOf(Value v) {
-  auto type = cast<ShapedType>(v.getType());
-  return type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8);
-}
+int64_t bytesOf(Value v) { return kiln::bytesOf(cast<ShapedType>(v.getType())); }
 
 /// The [N, K] source when B ([K, N]) is its 2-D transpose (a weight used as
 /// W^T: nn.transpose, or transpose_b read in the tile's grain), else null.
