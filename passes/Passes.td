@@ -438,7 +438,7 @@ def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
     with the stores that fill its args struct, move into
     `func.func private @<f>_kernel_<k>(...)` functions, marked `noinline`,
     called in their place; consecutive kernels share a function up to
-    `max-kernel-ops` ops, and an op with effects between two kernels keeps
+    `max-function-ops` ops, and an op with effects between two kernels keeps
     its place between their calls. A kernel is passed the buffers and
     scalars at the roots of what it uses; views and index arithmetic are
     recomputed inside, so LLVM still sees workspace slices as offsets from
@@ -448,7 +448,7 @@ def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
     spreads over the cores instead of waiting on one big function.
   }];
   let options = [
-    Option<"maxKernelOps", "max-kernel-ops", "int64_t", "1000",
+    Option<"maxFunctionOps", "max-function-ops", "int64_t", "1000",
            "consecutive kernels share a function up to this many ops">,
   ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::func::FuncDialect",

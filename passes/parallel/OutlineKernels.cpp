@@ -16,7 +16,7 @@
 //   func.func private @<f>_kernel_<k>(<the buffers and scalars they read>)
 //
 // called in their place; consecutive ones share a function up to
-// `max-kernel-ops` ops (1000), since every function costs LLVM a run of its
+// `max-function-ops` ops (1000), since every function costs LLVM a run of its
 // whole pipeline: one function per kernel (220 of them in the LM step) cost
 // more than the balance saved. An op with effects between two kernels (a
 // profile clock read) keeps its place between their calls.
@@ -160,7 +160,7 @@ struct OutlineKernelsPass : kiln::impl::OutlineKernelsBase<OutlineKernelsPass> {
   }
 
   /// Outlines `block`'s kernels in order, consecutive ones together up to
-  /// `maxKernelOps` ops a function.
+  /// `maxFunctionOps` ops a function.
   void outlineBlock(ModuleOp module, func::FuncOp caller, Block &block) {
     // A parallel loop's call goes with the stores that pass it its
     // arguments: left in the caller, thousands of them between the calls
@@ -205,7 +205,7 @@ struct OutlineKernelsPass : kiln::impl::OutlineKernelsBase<OutlineKernelsPass> {
       int64_t ops = 0;
       for (Operation *k : kernel)
         k->walk([&](Operation *) { ++ops; });
-      if (chunkOps > 0 && chunkOps + ops > maxKernelOps)
+      if (chunkOps > 0 && chunkOps + ops > maxFunctionOps)
         flush();
       chunk.append(kernel);
       chunkOps += ops;

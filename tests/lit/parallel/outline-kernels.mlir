@@ -1,5 +1,5 @@
 // RUN: kiln-opt %s --split-input-file --kiln-outline-kernels | FileCheck %s
-// RUN: kiln-opt %s --split-input-file --kiln-outline-kernels=max-kernel-ops=1 | FileCheck %s --check-prefix=EACH
+// RUN: kiln-opt %s --split-input-file --kiln-outline-kernels=max-function-ops=1 | FileCheck %s --check-prefix=EACH
 
 // Consecutive kernels share one noinline function. It is passed the
 // workspace, not the views: they are recomputed inside, so LLVM still sees
