@@ -15,6 +15,11 @@ namespace kiln {
 /// kiln-parallelize-loops runs such loops on the runtime's thread pool.
 constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
 
+/// The runtime function a parallel loop's call runs its outlined body on
+/// (`kiln_rt1_parallel_for(body, trips, args, scratch_bytes)`, runtime/):
+/// kiln-parallelize-loops makes the calls, later passes recognise them.
+constexpr llvm::StringLiteral kParallelForFunction = "kiln_rt1_parallel_for";
+
 /// Marks a function kiln outlined from its caller (a parallel loop's body,
 /// a sequential kernel): kiln-outline-kernels leaves such functions as
 /// they are.

@@ -164,7 +164,7 @@ struct EmitEntryPass : kiln::impl::EmitEntryBase<EmitEntryPass> {
     }
     // Parallel loops (kiln-parallelize-loops) take the thread count from
     // ctx and report a failure (no scratch memory) when the model returns.
-    bool parallel = bool(module.lookupSymbol<LLVM::LLVMFuncOp>("kiln_rt1_parallel_for"));
+    bool parallel = bool(module.lookupSymbol<LLVM::LLVMFuncOp>(kiln::kParallelForFunction));
     if (parallel)
       b.create<LLVM::CallOp>(loc, runtimeFunction(module, "kiln_rt1_parallel_begin",
                                                   LLVM::LLVMVoidType::get(ctx), {ptrType}),

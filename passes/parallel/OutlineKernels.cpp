@@ -53,8 +53,6 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kParallelFor = "kiln_rt1_parallel_for";
-
 /// Whether `op` lowers to at least one loop.
 bool holdsLoops(Operation *op) {
   return op->walk([](Operation *nested) {
@@ -169,7 +167,7 @@ struct OutlineKernelsPass : kiln::impl::OutlineKernelsBase<OutlineKernelsPass> {
     llvm::DenseMap<Operation *, SmallVector<Operation *>> groups;
     llvm::DenseSet<Operation *> movedToCall;
     for (Operation &op : block)
-      if (auto call = dyn_cast<func::CallOp>(op); call && call.getCallee() == kParallelFor)
+      if (auto call = dyn_cast<func::CallOp>(op); call && call.getCallee() == kiln::kParallelForFunction)
         if (SmallVector<Operation *> group = parallelCallGroup(call); !group.empty()) {
           movedToCall.insert(group.begin(), group.end() - 1);
           groups[call] = std::move(group);

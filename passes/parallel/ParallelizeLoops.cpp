@@ -41,7 +41,6 @@ using kiln::kParallelAttr;
 
 namespace {
 
-constexpr llvm::StringLiteral kParallelFor = "kiln_rt1_parallel_for";
 constexpr int64_t kScratchAlignment = 64;
 
 bool isStaticIdentityBuffer(MemRefType type) {
@@ -351,13 +350,13 @@ struct ParallelizeLoopsPass : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsP
 
   /// `func.func private @kiln_rt1_parallel_for(body, index, !llvm.ptr, index)`.
   static func::FuncOp runtimeParallelFor(ModuleOp module, FunctionType bodyType) {
-    if (auto existing = module.lookupSymbol<func::FuncOp>(kParallelFor))
+    if (auto existing = module.lookupSymbol<func::FuncOp>(kiln::kParallelForFunction))
       return existing;
     MLIRContext *ctx = module.getContext();
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     auto index = IndexType::get(ctx);
     auto type = FunctionType::get(ctx, {bodyType, index, LLVM::LLVMPointerType::get(ctx), index}, {});
-    auto decl = b.create<func::FuncOp>(module.getLoc(), kParallelFor, type);
+    auto decl = b.create<func::FuncOp>(module.getLoc(), kiln::kParallelForFunction, type);
     decl.setPrivate();
     return decl;
   }

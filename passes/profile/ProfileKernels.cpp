@@ -40,12 +40,11 @@ namespace {
 
 using kiln::kProfileCounters;
 constexpr llvm::StringLiteral kNow = "kiln_rt1_profile_now";
-constexpr llvm::StringLiteral kParallelFor = "kiln_rt1_parallel_for";
 constexpr llvm::StringLiteral kProbe = "kiln_rt1_check_probe";
 
 bool isParallelCall(Operation *op) {
   auto call = dyn_cast<func::CallOp>(op);
-  return call && call.getCallee() == kParallelFor;
+  return call && call.getCallee() == kiln::kParallelForFunction;
 }
 
 /// An op that does a kernel's work (the rest is views, constants, index

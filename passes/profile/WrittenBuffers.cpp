@@ -1,5 +1,6 @@
 //===- WrittenBuffers.cpp - the buffers a kernel writes ------------------===//
 #include "passes/profile/WrittenBuffers.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -14,8 +15,6 @@ using namespace mlir;
 namespace kiln {
 
 namespace {
-
-constexpr llvm::StringLiteral kParallelFor = "kiln_rt1_parallel_for";
 
 /// The memrefs `op` itself writes (not its regions').
 SmallVector<Value> writesOf(Operation *op) {
@@ -155,7 +154,7 @@ SmallVector<Value> buffersOf(ModuleOp module, Operation *first, Operation *last,
       for (Value v : accessed(nested))
         add(v);
       auto call = dyn_cast<func::CallOp>(nested);
-      if (!call || call.getCallee() != kParallelFor || call.getNumOperands() < 3)
+      if (!call || call.getCallee() != kiln::kParallelForFunction || call.getNumOperands() < 3)
         return;
       auto ref = call.getOperand(0).getDefiningOp<func::ConstantOp>();
       auto body = ref ? module.lookupSymbol<func::FuncOp>(ref.getValue()) : nullptr;
