@@ -594,6 +594,11 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
           maps[0] != dims(0, 2) || maps[1] != dims(2, 1) || !init.getDefiningOp<linalg::FillOp>() ||
           m * kc * elementBytes > kKBlockMaxASliceBytes || epilogueOf(op, whyNot))
         continue;
+      // A B packed ahead (a constant's panels at compile time, a
+      // loop-invariant B's once before the loop) would be copied again for
+      // every call or step inside K blocks.
+      if (packedAhead(op))
+        continue;
       std::string shape = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
       kiln::explain(explain, op.getLoc(),
                     "matmul " + shape + " in K blocks of " + std::to_string(kc) + " inside each column tile (" +

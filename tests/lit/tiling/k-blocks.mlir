@@ -31,3 +31,41 @@ func.func @short_k(%a: tensor<128x512xf32>, %b: tensor<512x128xf32>) -> tensor<1
   %0 = nn.matmul %a, %b : (tensor<128x512xf32>, tensor<512x128xf32>) -> tensor<128x128xf32>
   return %0 : tensor<128x128xf32>
 }
+
+// -----
+
+// A constant B keeps its panels packed at compile time (here a splat, whose
+// panel folds to a 1024 x 32 constant, whole K): K blocks would copy each
+// block's panel again at every call.
+// CHECK-LABEL: func.func @constant_b
+// CHECK:       arith.constant dense<1.000000e+00> : tensor<1024x32xf32>
+// CHECK-NOT:   step %c256
+func.func @constant_b(%a: tensor<128x1024xf32>) -> tensor<128x64xf32> {
+  %b = arith.constant dense<1.0> : tensor<1024x64xf32>
+  %0 = nn.matmul %a, %b : (tensor<128x1024xf32>, tensor<1024x64xf32>) -> tensor<128x64xf32>
+  return %0 : tensor<128x64xf32>
+}
+
+// -----
+
+// A B invariant in the loop around the product (a recurrence's weight) is
+// packed once before the loop, not per step in K blocks.
+// CHECK-LABEL: func.func @loop_invariant_b
+// CHECK:       linalg.transpose {{.*}} outs(%{{.*}} : tensor<2x1024x32xf32>)
+// CHECK:       scf.for
+// CHECK-NOT:   step %c256
+func.func @loop_invariant_b(%a: tensor<4x128x1024xf32>, %b: tensor<1024x64xf32>) -> tensor<128x64xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<128x64xf32>
+  %init = linalg.fill ins(%z : f32) outs(%e : tensor<128x64xf32>) -> tensor<128x64xf32>
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %init) -> tensor<128x64xf32> {
+    %x = tensor.extract_slice %a[%i, 0, 0] [1, 128, 1024] [1, 1, 1] : tensor<4x128x1024xf32> to tensor<128x1024xf32>
+    %p = nn.matmul %x, %b : (tensor<128x1024xf32>, tensor<1024x64xf32>) -> tensor<128x64xf32>
+    %s = nn.add %acc, %p : (tensor<128x64xf32>, tensor<128x64xf32>) -> tensor<128x64xf32>
+    scf.yield %s : tensor<128x64xf32>
+  }
+  return %r : tensor<128x64xf32>
+}
