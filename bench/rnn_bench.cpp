@@ -20,6 +20,9 @@
 // gives that build's median and the ratio. KILN_RNN_BATCH=B changes the
 // batch (32); KILN_RNN_DUMP=DIR writes every pass's IR of the default
 // build under DIR.
+//   kiln-rnn-bench --serve
+// answers one timed call per stdin line `CELL fwd|fwdbwd H THREADS` with
+// `ms=..` (bench/rnn_vs_torch.py pairs them with PyTorch's calls).
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/kiln.h"
@@ -29,6 +32,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -51,13 +57,29 @@ HostTensor randomInput(const Shape &shape) {
   return t;
 }
 
-int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkpoint, int runs) {
-  Graph g("rnn_bench");
+/// The layer's graph: one GRU or LSTM layer, the sum of its outputs.
+void buildLayer(Graph &g, const std::string &cell, int64_t hidden, int64_t checkpoint) {
   Tensor x = g.input("x", {kSteps, kBatch, hidden});
   RecurrentOptions options;
   options.checkpointEvery = checkpoint;
   RecurrentResult r = cell == "gru" ? gru(g, "cell", x, hidden, options) : lstm(g, "cell", x, hidden, options);
   g.output(reduce_sum(r.output, {0, 1, 2}), "loss");
+}
+
+/// The forward, or the gradient of the sum with respect to x and every
+/// parameter.
+Result<Function> compileLayer(const Graph &g, bool backward, const CompileOptions &o) {
+  if (!backward)
+    return Function::compile(g, o);
+  std::vector<std::string> wrt{"x"};
+  for (const char *p : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"})
+    wrt.push_back(std::string("cell_") + p + "_l0");
+  return grad(g, wrt, o);
+}
+
+int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkpoint, int runs) {
+  Graph g("rnn_bench");
+  buildLayer(g, cell, hidden, checkpoint);
   const char *profileEnv = std::getenv("KILN_RNN_PROFILE");
   CompileOptions compileOptions;
   compileOptions.profile = profileEnv && std::string(profileEnv) == "1";
@@ -68,12 +90,7 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkp
     o.threads = threads;
     if (!dump) // (the A/B twin would number its files into the same folder)
       o.dumpDir.clear();
-    if (!backward)
-      return Function::compile(g, o);
-    std::vector<std::string> wrt{"x"};
-    for (const char *p : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"})
-      wrt.push_back(std::string("cell_") + p + "_l0");
-    return grad(g, wrt, o);
+    return compileLayer(g, backward, o);
   };
   Result<Function> fn = compile(0, /*dump=*/true);
   if (!fn) {
@@ -132,9 +149,58 @@ int bench(const std::string &cell, int64_t hidden, bool backward, int64_t checkp
   return 0;
 }
 
+/// --serve: one timed call per request line `CELL fwd|fwdbwd H THREADS`
+/// read from stdin, answered `ms=..` (each configuration compiled for its
+/// thread count on first use, then called once to warm up), so that a
+/// driver can alternate single calls with another framework's
+/// (bench/rnn_vs_torch.py): the machine's drift then cancels in each pair.
+int serve() {
+  struct Layer {
+    std::unique_ptr<Graph> graph;
+    Function fn;
+    HostTensor x;
+  };
+  std::map<std::string, Layer> layers;
+  std::string cell, mode;
+  int64_t hidden = 0;
+  int threads = 0;
+  while (std::cin >> cell >> mode >> hidden >> threads) {
+    std::string key = cell + " " + mode + " " + std::to_string(hidden) + " " + std::to_string(threads);
+    auto it = layers.find(key);
+    if (it == layers.end()) {
+      auto g = std::make_unique<Graph>("rnn_bench");
+      buildLayer(*g, cell, hidden, 0);
+      CompileOptions o;
+      o.threads = threads;
+      Result<Function> fn = compileLayer(*g, mode == "fwdbwd", o);
+      if (!fn) {
+        std::fprintf(stderr, "compile failed: %s\n", fn.error().c_str());
+        return 1;
+      }
+      fn->setNumThreads(threads);
+      HostTensor x = randomInput({kSteps, kBatch, hidden});
+      if (!fn->run({x}))
+        return 1;
+      it = layers.emplace(key, Layer{std::move(g), std::move(*fn), x}).first;
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto out = it->second.fn.run({it->second.x});
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (!out) {
+      std::fprintf(stderr, "run failed: %s\n", out.error().c_str());
+      return 1;
+    }
+    std::printf("ms=%.3f\n", ms);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "--serve")
+    return serve();
   int runs = argc > 1 ? std::atoi(argv[1]) : 5;
   std::vector<int64_t> hiddens{256, 512};
   if (argc > 2) {

@@ -1,54 +1,83 @@
-"""Runs kiln-rnn-bench and bench/rnn_torch.py for 1 and 2 threads,
-alternating, in ROUNDS rounds (default 3), and prints one markdown table of
-medians (bench/rnn_vs_torch.sh). Each ratio is taken within a round (the
-machine's speed drifts over minutes), then the median over rounds."""
+"""kiln's GRU and LSTM layers against PyTorch's, call by call
+(bench/rnn_vs_torch.sh): kiln-rnn-bench and bench/rnn_torch.py run as
+servers side by side, and for each configuration the driver asks each for
+one timed call in turn, PAIRS times, the order swapped every pair. The
+machine's speed drifts by up to 2x over seconds (other tenants of the
+host), so each kiln call is compared with the PyTorch call next to it: the
+table gives the median of those pairs' ratios and the middle half of them
+(the 25th to 75th percentile), beside each side's median time."""
 import os
-import re
 import statistics
 import subprocess
 import sys
+import time
 
-kiln_bench, runs, hiddens, torch_script = sys.argv[1:5]
-ROUNDS = int(os.environ.get("ROUNDS", "3"))
-LINE = re.compile(r"^(kiln|torch) (gru|lstm) (fwd|fwdbwd) H=(\d+) threads=(\d+) ms=([0-9.]+)(.*)$", re.M)
-
-
-def parse(text):
-    out = {}
-    for who, cell, mode, hidden, threads, ms, rest in LINE.findall(text):
-        out[(who, cell, mode, int(hidden))] = (float(ms), dict(re.findall(r"(\w+)=([0-9.]+)", rest)))
-    return out
+kiln_bench, pairs, hiddens, torch_script = sys.argv[1:5]
+PAIRS = int(pairs)
+BATCH, STEPS = 32, 64
 
 
-def kiln(threads):
-    env = dict(os.environ, KILN_NUM_THREADS=str(threads))
-    return parse(subprocess.run([kiln_bench, runs, hiddens], env=env, check=True, capture_output=True,
-                                text=True).stdout)
+class Server:
+    def __init__(self, argv, env=None):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, **(env or {})))
+
+    def call(self, request):
+        self.proc.stdin.write(request + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line.startswith("ms="):
+            sys.exit(f"{self.proc.args[0]}: no answer to `{request}`")
+        # (the other side's pool threads settle before the next call)
+        time.sleep(0.01)
+        return float(line[3:])
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
-def torch(threads):
-    return parse(subprocess.run([sys.executable, torch_script, runs, str(threads), hiddens], check=True,
-                                capture_output=True, text=True).stdout)
+def quartiles(values):
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return q[0], q[2]
 
 
-samples = {}
-for _ in range(ROUNDS):
-    for threads in (1, 2):
-        k, t = kiln(threads), torch(threads)
-        for (who, cell, mode, hidden), (ms, extra) in k.items():
-            torch_ms = t[("torch", cell, mode, hidden)][0]
-            row = samples.setdefault((cell, mode, hidden, threads), {})
-            row.setdefault("kiln_ms", []).append(ms)
-            row.setdefault("torch_ms", []).append(torch_ms)
-            row.setdefault("vs_torch", []).append(torch_ms / ms)
-            row.setdefault("gflops", []).append(float(extra["gflops"]))
+rows = []
+for threads in (1, 2):
+    # Fresh servers for each thread count, as a program would be started
+    # (a PyTorch process switched from 1 thread to 2 kept running its GRU on
+    # one: its primitives keep the thread count they were made with).
+    kiln = Server([kiln_bench, "--serve"], {"KILN_NUM_THREADS": str(threads)})
+    torch = Server([sys.executable, torch_script, "--serve"])
+    for cell in ("gru", "lstm"):
+        for mode in ("fwd", "fwdbwd"):
+            for hidden in (int(h) for h in hiddens.split(",")):
+                request = f"{cell} {mode} {hidden} {threads}"
+                kiln.call(request), torch.call(request)  # compiled or made, and warm
+                kiln_ms, torch_ms, ratios = [], [], []
+                for i in range(PAIRS):
+                    if i % 2 == 0:
+                        k = kiln.call(request)
+                        t = torch.call(request)
+                    else:
+                        t = torch.call(request)
+                        k = kiln.call(request)
+                    kiln_ms.append(k), torch_ms.append(t), ratios.append(t / k)
+                gates = 3 if cell == "gru" else 4
+                flops = 2.0 * BATCH * STEPS * (2 * hidden) * gates * hidden * (3 if mode == "fwdbwd" else 1)
+                k_med = statistics.median(kiln_ms)
+                low, high = quartiles(ratios)
+                rows.append((cell, mode, hidden, threads, k_med, flops / (k_med * 1e-3) / 1e9,
+                             statistics.median(torch_ms), statistics.median(ratios), low, high))
+    kiln.close()
+    torch.close()
 
-print(f"batch 32, 64 steps, input = hidden, one layer; medians of {runs} calls, {ROUNDS} alternating rounds;")
-print("vs torch = PyTorch's time / kiln's (> 1: kiln faster)")
+print(f"batch 32, 64 steps, input = hidden, one layer; {PAIRS} pairs of calls (kiln's and PyTorch's, one after the")
+print("other, the order swapped every pair); vs torch = the median of the pairs' PyTorch time / kiln time")
+print("(> 1: kiln faster), middle half = the 25th-75th percentile of those ratios")
 print()
-print("| layer | pass | H | threads | kiln ms | GFLOP/s | PyTorch ms | vs torch |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-for (cell, mode, hidden, threads), row in sorted(samples.items()):
-    med = lambda key: statistics.median(row[key])
+print("| layer | pass | H | threads | kiln ms | GFLOP/s | PyTorch ms | vs torch | middle half |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for cell, mode, hidden, threads, k_med, gflops, t_med, ratio, low, high in sorted(rows):
     print(f"| {cell.upper()} | {'forward' if mode == 'fwd' else 'forward + backward'} | {hidden} | {threads} | "
-          f"{med('kiln_ms'):.2f} | {med('gflops'):.1f} | {med('torch_ms'):.2f} | {med('vs_torch'):.2f}x |")
+          f"{k_med:.2f} | {gflops:.1f} | {t_med:.2f} | {ratio:.2f}x | {low:.2f}-{high:.2f}x |")
