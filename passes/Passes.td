@@ -63,8 +63,8 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
     broadcast through a unit dimension is sliced to drop it first, so
     broadcast batches take the same path. Big plain matmuls are split into
     column blocks with one packed B panel each; long-K ones without an
-    epilogue (whose B is not packed ahead) run in K blocks inside each
-    column tile, one panel per block that stays in L1; a matmul's only elementwise consumer becomes its
+    epilogue (whose B is not packed ahead) run in K blocks, each over the
+    column tiles, with one panel per column tile that stays in L1; a matmul's only elementwise consumer becomes its
     epilogue, applied to each tile in registers (unless its result is an
     update written in place into an argument, `nn.updates`).
   }];

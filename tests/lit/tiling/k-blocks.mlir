@@ -1,22 +1,25 @@
-// A long-K matmul without an epilogue runs, for each column tile of 32
-// (the loop on the thread pool), over K blocks of 256: a 256 x 32 panel of
-// the block (32 KiB, within L1) is packed and every 8-row tile reads it in
+// A long-K matmul without an epilogue runs over K blocks of 256 (a loop
+// not on the pool), each over the column tiles of 32 (the loop on the
+// thread pool): A's slice for the block (128 x 256) serves every column
+// tile before the next block's is read, a 256 x 32 panel of B (32 KiB,
+// within L1) is packed per column tile and every 8-row tile reads it in
 // turn, accumulating into the column's strip of the result. The zero fill
-// stays before the loops.
+// stays before the loops; the K loop is the kernel and states its flops.
 // RUN: kiln-opt %s --split-input-file --kiln-lower-nn-to-linalg --kiln-tile-matmul | FileCheck %s
 
 // CHECK-LABEL: func.func @main
 // CHECK:       %[[ZERO:.*]] = linalg.fill
-// CHECK:       scf.for %[[N:.*]] = %c0 to %c512 step %c32 iter_args(%[[C:.*]] = %[[ZERO]])
-// CHECK:         %[[STRIP:.*]] = tensor.extract_slice %[[C]][0, %[[N]]] [128, 32]
-// CHECK:         scf.for %[[K:.*]] = %c0 to %c2048 step %c256 iter_args(%{{.*}} = %[[STRIP]])
-// CHECK:           tensor.extract_slice %{{.*}}[0, %[[K]]] [128, 256]
+// CHECK:       scf.for %[[K:.*]] = %c0 to %c2048 step %c256 iter_args(%[[C:.*]] = %[[ZERO]])
+// CHECK:         tensor.extract_slice %{{.*}}[0, %[[K]]] [128, 256]
+// CHECK:         scf.for %[[N:.*]] = %c0 to %c512 step %c32 iter_args(%[[R:.*]] = %[[C]])
+// CHECK:           %[[STRIP:.*]] = tensor.extract_slice %[[R]][0, %[[N]]] [128, 32]
 // CHECK:           tensor.extract_slice %{{.*}}[%[[K]], %[[N]]] [256, 32]
 // CHECK:           linalg.copy ins(%{{.*}} : tensor<256x32xf32>)
-// CHECK:           scf.for {{.*}} to %c128 step %c8
+// CHECK:           scf.for {{.*}} to %c128 step %c8 iter_args(%{{.*}} = %[[STRIP]])
 // CHECK:             scf.for {{.*}} to %c256 step %c1
-// CHECK:         tensor.insert_slice %{{.*}} into %[[C]][0, %[[N]]] [128, 32]
-// CHECK:       } {kiln.kernel = "matmul 128x512x2048", kiln.parallel}
+// CHECK:           tensor.insert_slice %{{.*}} into %[[R]][0, %[[N]]] [128, 32]
+// CHECK:         } {kiln.parallel}
+// CHECK:       } {kiln.kernel = "matmul 128x512x2048", kiln.kernel_flops = 268435456 : i64}
 func.func @main(%a: tensor<128x2048xf32>, %b: tensor<2048x512xf32>) -> tensor<128x512xf32> {
   %0 = nn.matmul %a, %b : (tensor<128x2048xf32>, tensor<2048x512xf32>) -> tensor<128x512xf32>
   return %0 : tensor<128x512xf32>
