@@ -425,7 +425,7 @@ inline std::vector<OpCase> allCases() {
                    [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); }});
   cases.push_back({"matmul_whole_b_tb_bias_relu", {{19, 23}, {96, 23}, {96}},
                    [](Graph &, const std::vector<Tensor> &x) { return relu(matmul(x[0], x[1], false, true) + x[2]); }});
-  // A long K in K blocks inside each column tile (kiln-tile-matmul's
+  // A long K in K blocks, each over the column tiles (kiln-tile-matmul's
   // blockK: 4 blocks of 256 for f32, 8 of 128 for f64), each accumulating
   // into the column's strip of the result: a partial row tile (17 = 8 + 8
   // + 1 rows), and A stored K x M (a weight gradient x^T g). Forward only,
@@ -435,6 +435,11 @@ inline std::vector<OpCase> allCases() {
                    -0.5, 0.5, {}, /*finiteDifferences=*/false});
   cases.push_back({"matmul_k_blocks_ta", {{1024, 17}, {1024, 96}},
                    [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], true, false); },
+                   -0.5, 0.5, {}, /*finiteDifferences=*/false});
+  // A's rows spanning more than 1 MiB (263 rows of 1024): each K block's
+  // slice of A copied contiguous first; 263 rows end in a partial tile.
+  cases.push_back({"matmul_k_blocks_copied_a", {{263, 1024}, {1024, 64}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); },
                    -0.5, 0.5, {}, /*finiteDifferences=*/false});
   cases.push_back({"matmul_column_blocks_tb", {{9, 17}, {300, 17}},
                    [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], false, true); }});

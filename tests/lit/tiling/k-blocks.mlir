@@ -72,3 +72,17 @@ func.func @loop_invariant_b(%a: tensor<4x128x1024xf32>, %b: tensor<1024x64xf32>)
   }
   return %r : tensor<128x64xf32>
 }
+
+// -----
+
+// A's rows spanning more than 1 MiB (512 rows 4 KiB apart): each K block's
+// slice of A is copied contiguous before the column tiles read it.
+// CHECK-LABEL: func.func @far_apart_rows
+// CHECK:       scf.for %[[K:.*]] = %c0 to %c1024 step %c256
+// CHECK:         %[[SLICE:.*]] = tensor.extract_slice %{{.*}}[0, %[[K]]] [512, 256]
+// CHECK:         linalg.copy ins(%[[SLICE]] : tensor<512x256xf32{{.*}}>) outs(%{{.*}} : tensor<512x256xf32>)
+// CHECK:         scf.for {{.*}} to %c64 step %c32
+func.func @far_apart_rows(%a: tensor<512x1024xf32>, %b: tensor<1024x64xf32>) -> tensor<512x64xf32> {
+  %0 = nn.matmul %a, %b : (tensor<512x1024xf32>, tensor<1024x64xf32>) -> tensor<512x64xf32>
+  return %0 : tensor<512x64xf32>
+}
