@@ -135,3 +135,42 @@ func.func @shared_slice(%h0: tensor<16x4xf32>, %xs: tensor<5x16x4xf32>, %b: tens
   }
   return %hs : tensor<5x16x4xf32>
 }
+
+// -----
+
+// Shared weights of 4 MiB (an LSTM's W_hh at H = 512) still split: each
+// block streams them at every step, but runs its own gates.
+// CHECK-LABEL: func.func @four_mib_weight(
+// CHECK:         nn.scan {{.*}} -> (tensor<8x512xf32>, tensor<3x8x512xf32>)
+// CHECK:         } {kiln.kernel = "recurrence of 3 steps, 16 rows in 2 blocks"
+func.func @four_mib_weight(%h0: tensor<16x512xf32>, %xs: tensor<3x16x2048xf32>, %w: tensor<512x2048xf32>) -> tensor<16x512xf32> {
+  // expected-remark @+1 {{recurrence of 3 steps, 16 rows in 2 blocks (8 rows each) on the thread pool}}
+  %h, %hs = nn.scan inits(%h0 : tensor<16x512xf32>) over(%xs : tensor<3x16x2048xf32>) consts(%w : tensor<512x2048xf32>) -> (tensor<16x512xf32>, tensor<3x16x512xf32>) {
+  ^bb0(%c: tensor<16x512xf32>, %x: tensor<16x2048xf32>, %wc: tensor<512x2048xf32>):
+    %p = nn.matmul %c, %wc : (tensor<16x512xf32>, tensor<512x2048xf32>) -> tensor<16x2048xf32>
+    %s = nn.add %p, %x : (tensor<16x2048xf32>, tensor<16x2048xf32>) -> tensor<16x2048xf32>
+    %g = nn.slice %s[[0, 0] : [16, 512] : [1, 1]] : tensor<16x2048xf32> -> tensor<16x512xf32>
+    %t = nn.tanh %g : tensor<16x512xf32>
+    nn.yield %t, %t : tensor<16x512xf32>, tensor<16x512xf32>
+  }
+  return %h : tensor<16x512xf32>
+}
+
+// -----
+
+// More than 4 MiB of shared weights (5 MiB) keep the scan whole, split by
+// columns inside each step.
+// CHECK-LABEL: func.func @five_mib_weight(
+// CHECK-NOT:     scf.for
+func.func @five_mib_weight(%h0: tensor<16x640xf32>, %xs: tensor<3x16x2048xf32>, %w: tensor<640x2048xf32>) -> tensor<16x640xf32> {
+  // expected-remark @+1 {{scan over 3 steps stays whole: every block would read all 5120 KiB of its weights at every step (more than the 4 MiB up to which a split was measured faster)}}
+  %h, %hs = nn.scan inits(%h0 : tensor<16x640xf32>) over(%xs : tensor<3x16x2048xf32>) consts(%w : tensor<640x2048xf32>) -> (tensor<16x640xf32>, tensor<3x16x640xf32>) {
+  ^bb0(%c: tensor<16x640xf32>, %x: tensor<16x2048xf32>, %wc: tensor<640x2048xf32>):
+    %p = nn.matmul %c, %wc : (tensor<16x640xf32>, tensor<640x2048xf32>) -> tensor<16x2048xf32>
+    %s = nn.add %p, %x : (tensor<16x2048xf32>, tensor<16x2048xf32>) -> tensor<16x2048xf32>
+    %g = nn.slice %s[[0, 0] : [16, 640] : [1, 1]] : tensor<16x2048xf32> -> tensor<16x640xf32>
+    %t = nn.tanh %g : tensor<16x640xf32>
+    nn.yield %t, %t : tensor<16x640xf32>, tensor<16x640xf32>
+  }
+  return %h : tensor<16x640xf32>
+}
