@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <unistd.h>
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/Pass.h"
@@ -317,6 +318,19 @@ static int64_t vectorBits(llvm::TargetMachine &tm) {
   return 128;
 }
 
+/// The target's L2 cache per core, for tiling's cache model: the host's
+/// when compiling for it (sysconf, which glibc answers from cpuid), else 1
+/// MiB, the smallest L2 the cache model's bounds were measured on (a named
+/// CPU's caches are not in LLVM's target description).
+static int64_t l2Bytes(const std::string &targetCpu) {
+  constexpr int64_t kDefault = 1 << 20;
+  if (!targetCpu.empty() && targetCpu != "host")
+    return kDefault;
+  long bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  // (Within reason: a hypervisor may report 0 or nonsense.)
+  return bytes >= (256 << 10) && bytes <= (64 << 20) ? int64_t(bytes) : kDefault;
+}
+
 FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
                                     const CompileOptions &options, nn::Signature *signature,
                                     CompileReport *report) {
@@ -346,6 +360,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
   if (failed(pipeline))
     return failure();
   pipeline->vectorBits = vectorBits(*tm);
+  pipeline->l2Bytes = l2Bytes(options.targetCpu);
   int target = kind ? last : phase;
   int split = std::min(gradPhase(), target);
   // One timing report (--timing) for the whole compilation: MLIR's phases
@@ -382,7 +397,7 @@ FailureOr<std::string> lowerAndEmit(ModuleOp module, const std::string &stage,
     os << "entry=" << pipeline->compiledEntry() << " symbol=" << pipeline->symbol
        << " tsan=" << options.threadSanitizer << " profile=" << options.profile << " tile=" << pipeline->tileRows << "x" << pipeline->tileColumns
        << " threads=" << pipeline->threads
-       << " vector-bits=" << pipeline->vectorBits << " cpu=" << tm->getTargetCPU()
+       << " vector-bits=" << pipeline->vectorBits << " l2=" << pipeline->l2Bytes << " cpu=" << tm->getTargetCPU()
        << " features=" << tm->getTargetFeatureString() << " triple=" << tm->getTargetTriple().str();
     cacheKey = objectCacheKey(module, settings);
     if (auto hit = lookupObject(cacheDir, cacheKey)) {

@@ -73,6 +73,9 @@ def TileMatmul : Pass<"kiln-tile-matmul", "mlir::func::FuncOp"> {
            "the target's vector width: 512 (AVX-512, 32 registers), 256 or 128 (16 registers)">,
     Option<"tileM", "tile-m", "int64_t", "0", "rows of a register tile (0: from the cost model)">,
     Option<"tileN", "tile-n", "int64_t", "0", "columns of a register tile (0: from the cost model)">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", "1048576",
+           "the target's L2 cache per core (the host's when compiling for it; 1 MiB, the smallest "
+           "measured, otherwise)">,
     Option<"parallelMinFlops", "parallel-min-flops", "int64_t", "4000000",
            "mark the output-tile loops of matmuls with at least this many flops `kiln.parallel`">,
     Option<"explain", "explain", "bool", "false", "remark on each matmul kernel and its epilogue">,

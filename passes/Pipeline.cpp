@@ -105,6 +105,7 @@ static const Phase kPhases[] = {
        m.vectorBits = o.vectorBits;
        m.tileM = o.tileRows;
        m.tileN = o.tileColumns;
+       m.l2Bytes = o.l2Bytes;
        m.explain = o.explainFusion;
        TileRowsOptions r;
        r.vectorBits = o.vectorBits;

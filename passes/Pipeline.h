@@ -18,6 +18,7 @@ struct PipelineOptions {
   std::string entry = "main";       // the model function
   int64_t vectorBits = 512;         // the target's vector width (tiling's cost model)
   int64_t tileRows = 0, tileColumns = 0; // register tile override (0: cost model)
+  int64_t l2Bytes = 1 << 20;        // the target's L2 per core (tiling's cache model)
   int64_t threads = 1;              // the threads the code will run on (a recurrence's rows split across them)
   bool explainFusion = false;       // fusion and tiling passes remark on each decision
   bool profile = false;             // time every kernel (kiln-profile-kernels)

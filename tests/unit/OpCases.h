@@ -436,6 +436,12 @@ inline std::vector<OpCase> allCases() {
   cases.push_back({"matmul_k_blocks_ta", {{1024, 17}, {1024, 96}},
                    [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1], true, false); },
                    -0.5, 0.5, {}, /*finiteDifferences=*/false});
+  // B of 576 KiB with an A of 1 MiB (1031 rows, prime): packed whole, the
+  // rows outside, where the host's L2 is 2 MiB or more (f32), else in
+  // column blocks.
+  cases.push_back({"matmul_whole_b_big_a", {{1031, 256}, {256, 576}},
+                   [](Graph &, const std::vector<Tensor> &x) { return matmul(x[0], x[1]); },
+                   -0.5, 0.5, {}, /*finiteDifferences=*/false});
   // A's rows spanning more than 1 MiB (263 rows of 1024): each K block's
   // slice of A copied contiguous first; 263 rows end in a partial tile.
   cases.push_back({"matmul_k_blocks_copied_a", {{263, 1024}, {1024, 64}},
