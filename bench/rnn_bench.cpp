@@ -179,8 +179,10 @@ int serve() {
       }
       fn->setNumThreads(threads);
       HostTensor x = randomInput({kSteps, kBatch, hidden});
-      if (!fn->run({x}))
+      if (auto warm = fn->run({x}); !warm) {
+        std::fprintf(stderr, "run failed: %s\n", warm.error().c_str());
         return 1;
+      }
       it = layers.emplace(key, Layer{std::move(g), std::move(*fn), x}).first;
     }
     auto start = std::chrono::steady_clock::now();

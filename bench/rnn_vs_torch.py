@@ -45,15 +45,16 @@ def quartiles(values):
 rows = []
 for threads in (1, 2):
     # Fresh servers for each thread count, as a program would be started
-    # (a PyTorch process switched from 1 thread to 2 kept running its GRU on
-    # one: its primitives keep the thread count they were made with).
+    # (in one PyTorch process switched from 1 thread to 2, its GRU ran no
+    # faster on two; why was not looked into).
     kiln = Server([kiln_bench, "--serve"], {"KILN_NUM_THREADS": str(threads)})
     torch = Server([sys.executable, torch_script, "--serve"])
     for cell in ("gru", "lstm"):
         for mode in ("fwd", "fwdbwd"):
             for hidden in (int(h) for h in hiddens.split(",")):
                 request = f"{cell} {mode} {hidden} {threads}"
-                kiln.call(request), torch.call(request)  # compiled or made, and warm
+                kiln.call(request)  # compiled (or made) and warm
+                torch.call(request)
                 kiln_ms, torch_ms, ratios = [], [], []
                 for i in range(PAIRS):
                     if i % 2 == 0:
@@ -62,7 +63,9 @@ for threads in (1, 2):
                     else:
                         t = torch.call(request)
                         k = kiln.call(request)
-                    kiln_ms.append(k), torch_ms.append(t), ratios.append(t / k)
+                    kiln_ms.append(k)
+                    torch_ms.append(t)
+                    ratios.append(t / k)
                 gates = 3 if cell == "gru" else 4
                 flops = 2.0 * BATCH * STEPS * (2 * hidden) * gates * hidden * (3 if mode == "fwdbwd" else 1)
                 k_med = statistics.median(kiln_ms)

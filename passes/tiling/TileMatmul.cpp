@@ -594,8 +594,8 @@ struct TileMatmulPass : kiln::impl::TileMatmulBase<TileMatmulPass> {
   /// column tile streamed all of A: 4 MiB per tile for the LSTM's weight
   /// gradients at H = 512. K blocks outside were 1.03-1.04x faster alone,
   /// there and at the LM's 128x512x2048; in the LSTM layer's backward
-  /// 1.05-1.10x on one thread, 1.03x on two.) Each accumulator still sums K in order, so the bits are
-  /// the same.
+  /// 1.05-1.10x on one thread, 1.03x on two.) Each accumulator still sums
+  /// K in order, so the bits are the same.
   void blockK(func::FuncOp f, IRRewriter &rewriter) {
     MLIRContext *ctx = &getContext();
     SmallVector<linalg::GenericOp> targets;
