@@ -165,6 +165,11 @@ int serve() {
   int64_t hidden = 0;
   int threads = 0;
   while (std::cin >> cell >> mode >> hidden >> threads) {
+    if ((cell != "gru" && cell != "lstm") || (mode != "fwd" && mode != "fwdbwd") || hidden < 1 || threads < 1) {
+      std::fprintf(stderr, "kiln-rnn-bench --serve: bad request `%s %s %lld %d` (want gru|lstm fwd|fwdbwd H THREADS)\n",
+                   cell.c_str(), mode.c_str(), (long long)hidden, threads);
+      return 2;
+    }
     std::string key = cell + " " + mode + " " + std::to_string(hidden) + " " + std::to_string(threads);
     auto it = layers.find(key);
     if (it == layers.end()) {
